@@ -1,0 +1,145 @@
+"""The Grade value, the Grader port, and the scoring rule shared by every grader.
+
+The score is always computed here, from criterion levels, weights and mistake
+penalties: a grader (offline or LLM) only judges levels and evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from bot.questions import Question, Seniority
+
+Band = Literal["strong", "solid", "developing", "weak"]
+MAX_LEVEL = 2
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    name: str
+    level: int
+    max_level: int
+    evidence: str | None
+    tip: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class MistakeResult:
+    id: str
+    name: str
+    evidence: str | None
+    fix: str
+    penalty: int
+
+
+@dataclass(frozen=True)
+class Length:
+    words: int
+    spoken_seconds: int
+    target_seconds: int
+    note: str | None  # "far too long for …" / "too short for …"
+
+
+@dataclass(frozen=True)
+class Grade:
+    question_id: str
+    rubric_version: str
+    grader: str
+    score: int
+    band: Band
+    criteria: tuple[CriterionResult, ...]
+    mistakes: tuple[MistakeResult, ...]
+    length: Length
+    model_answer_30s: str
+    seniority: Seniority | None = None
+    flags: tuple[str, ...] = ()  # keyword_salad, injection, off_topic, truncated, repeated
+    notes: tuple[str, ...] = field(default=())  # short remarks shown with the feedback
+    tokens_used: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The grading contract's JSON shape (ARCHITECTURE.md), plus flags and notes."""
+        return {
+            "question_id": self.question_id,
+            "rubric_version": self.rubric_version,
+            "grader": self.grader,
+            "score": self.score,
+            "band": self.band,
+            "criteria": [
+                {k: v for k, v in asdict(c).items() if k != "weight"} for c in self.criteria
+            ],
+            "mistakes": [
+                {k: v for k, v in asdict(m).items() if k != "penalty"} for m in self.mistakes
+            ],
+            "length": {"words": self.length.words, "spoken_seconds": self.length.spoken_seconds},
+            "model_answer_30s": self.model_answer_30s,
+            "seniority": self.seniority,
+            "flags": list(self.flags),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Grade:
+        length = data.get("length", {})
+        return cls(
+            question_id=data["question_id"],
+            rubric_version=data["rubric_version"],
+            grader=data["grader"],
+            score=int(data["score"]),
+            band=data["band"],
+            criteria=tuple(
+                CriterionResult(**{**c, "weight": c.get("weight", 1.0)}) for c in data["criteria"]
+            ),
+            mistakes=tuple(
+                MistakeResult(**{**m, "penalty": m.get("penalty", 0)}) for m in data["mistakes"]
+            ),
+            length=Length(
+                words=length.get("words", 0),
+                spoken_seconds=length.get("spoken_seconds", 0),
+                target_seconds=length.get("target_seconds", 90),
+                note=length.get("note"),
+            ),
+            model_answer_30s=data["model_answer_30s"],
+            seniority=data.get("seniority"),
+            flags=tuple(data.get("flags", ())),
+            notes=tuple(data.get("notes", ())),
+        )
+
+    def missed(self) -> list[CriterionResult]:
+        return [c for c in self.criteria if c.level < c.max_level]
+
+    def covered(self) -> list[CriterionResult]:
+        return [c for c in self.criteria if c.level > 0]
+
+
+class Grader(Protocol):
+    """Anything that turns an answer to a question into a Grade."""
+
+    name: str
+
+    async def grade(
+        self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""
+    ) -> Grade: ...
+
+
+def band_for(score: int) -> Band:
+    if score >= 80:
+        return "strong"
+    if score >= 60:
+        return "solid"
+    if score >= 40:
+        return "developing"
+    return "weak"
+
+
+def compute_score(
+    criteria: tuple[CriterionResult, ...], mistakes: tuple[MistakeResult, ...], cap: int = 100
+) -> int:
+    """Weighted share of the top level, minus mistake penalties, within 0…cap."""
+    total = sum(c.weight * c.max_level for c in criteria)
+    earned = sum(c.weight * c.level for c in criteria)
+    base = 100.0 * earned / total if total else 0.0
+    score = round(base - sum(m.penalty for m in mistakes))
+    return max(0, min(cap, score))

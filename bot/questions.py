@@ -1,0 +1,341 @@
+"""Questions and their rubrics: the models, and loading them from ``rubrics/*.yaml``.
+
+Pure: no I/O beyond reading the rubric files, no knowledge of Slack or storage.
+Every problem in a file is reported as ``file:line: field: reason`` so an author
+can jump straight to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot.errors import RubricError
+
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+Seniority = Literal["entry", "mid", "senior"]
+CUES_FILE = "_cues.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Levels(_Strict):
+    """What an answer at each level looks like, for people and for the LLM grader."""
+
+    l0: str = Field(alias="0", min_length=3)
+    l1: str = Field(alias="1", min_length=3)
+    l2: str = Field(alias="2", min_length=3)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _string_keys(cls, data: Any) -> Any:
+        # YAML reads `0:` as an int key; authors may write either.
+        return {str(k): v for k, v in data.items()} if isinstance(data, dict) else data
+
+    def describe(self, level: int) -> str:
+        return (self.l0, self.l1, self.l2)[level]
+
+
+class Criterion(_Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: str = Field(min_length=3)
+    weight: float = Field(gt=0, le=10)
+    levels: Levels
+    tip: str = Field(min_length=5)
+    follow_up: str = Field(min_length=5)
+    # The offline grader: specific cues (ids from _cues.yaml or the file's own `cues:`),
+    # and generic mentions that earn level 1 at most.
+    cues: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    level2: int = Field(default=2, ge=1, le=6)
+    detector: Literal["cues", "star"] = "cues"
+
+    @model_validator(mode="after")
+    def _needs_signals(self) -> Criterion:
+        if self.detector == "cues" and not self.cues:
+            raise ValueError("a cue-detected criterion needs at least one cue in `cues`")
+        return self
+
+
+class Detect(_Strict):
+    """How the offline grader recognises a common mistake."""
+
+    kind: Literal["tool_pile", "missing", "only", "leads_with"]
+    criteria: tuple[str, ...] = ()  # missing: every one of these criteria at level 0
+    cues: tuple[str, ...] = ()  # missing: none present; leads_with: the opening cues
+    present: tuple[str, ...] = ()  # only: one of these present …
+    absent: tuple[str, ...] = ()  # … and none of these
+    unless: tuple[str, ...] = ()  # leads_with: unless these came first
+
+
+class Mistake(_Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: str = Field(min_length=3)
+    looks_like: str = Field(min_length=5)
+    fix: str = Field(min_length=5)
+    penalty: int = Field(default=5, ge=0, le=30)
+    detect: Detect
+
+
+class TargetWords(_Strict):
+    short: int = Field(gt=10, le=400, description="words in a 30-second answer")
+    long: int = Field(gt=30, le=900, description="words in a 90-second answer")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TargetWords:
+        if self.long <= self.short:
+            raise ValueError("`long` must be more words than `short`")
+        return self
+
+
+class Question(_Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    version: str = Field(min_length=1)
+    title: str = Field(min_length=5)
+    prompt: str = Field(min_length=10)
+    topic: Annotated[str, Field(pattern=SLUG)]
+    difficulty: Literal["intro", "core", "advanced"]
+    seniority: tuple[Seniority, ...] = Field(min_length=1)
+    answer_seconds: Literal[30, 90] = 90
+    target_words: TargetWords
+    hints: tuple[str, ...] = Field(min_length=1)
+    criteria: tuple[Criterion, ...] = Field(min_length=2)
+    mistakes: tuple[Mistake, ...] = ()
+    model_answer_30s: str = Field(min_length=40)
+    model_answer_90s: str = Field(min_length=80)
+    cues: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Per-seniority weight overrides: {senior: {criterion_id: weight}}.
+    level_weights: dict[Seniority, dict[str, float]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Question:
+        ids = [c.id for c in self.criteria]
+        if len(set(ids)) != len(ids):
+            raise ValueError(
+                f"criterion ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}"
+            )
+        mids = [m.id for m in self.mistakes]
+        if len(set(mids)) != len(mids):
+            raise ValueError("mistake ids repeat")
+        for m in self.mistakes:
+            unknown = set(m.detect.criteria) - set(ids)
+            if unknown:
+                raise ValueError(f"mistake {m.id} names unknown criteria {sorted(unknown)}")
+        for level, weights in self.level_weights.items():
+            unknown = set(weights) - set(ids)
+            if unknown:
+                raise ValueError(f"level_weights.{level} names unknown criteria {sorted(unknown)}")
+        return self
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        for c in self.criteria:
+            if c.id == criterion_id:
+                return c
+        raise KeyError(criterion_id)
+
+    def weight(self, criterion: Criterion, seniority: Seniority | None = None) -> float:
+        if seniority is not None:
+            return self.level_weights.get(seniority, {}).get(criterion.id, criterion.weight)
+        return criterion.weight
+
+    def cue_ids(self) -> set[str]:
+        used: set[str] = set()
+        for c in self.criteria:
+            used.update(c.cues, c.mentions)
+        for m in self.mistakes:
+            used.update(m.detect.cues, m.detect.present, m.detect.absent, m.detect.unless)
+        return used
+
+
+@dataclass(frozen=True)
+class QuestionBank:
+    """The loaded questions plus the shared cue vocabulary the offline grader uses."""
+
+    questions: tuple[Question, ...]
+    cues: Mapping[str, tuple[str, ...]]
+    source: Path
+
+    def get(self, question_id: str) -> Question | None:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        return None
+
+    def ids(self) -> list[str]:
+        return [q.id for q in self.questions]
+
+    def find(self, text: str) -> Question | None:
+        """A question by exact id, else the first whose topic or id contains the text."""
+        needle = text.strip().lower()
+        if not needle:
+            return None
+        exact = self.get(needle)
+        if exact:
+            return exact
+        for q in self.questions:
+            if needle == q.topic or needle in q.id or needle in q.topic:
+                return q
+        return None
+
+    def cue_terms(self, question: Question) -> dict[str, tuple[str, ...]]:
+        merged = dict(self.cues)
+        merged.update(question.cues)
+        return merged
+
+
+# --- loading -----------------------------------------------------------------
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers where every mapping key and value starts."""
+
+
+def _compose_lines(text: str) -> yaml.Node | None:
+    return yaml.compose(text, Loader=_LineLoader)
+
+
+def _line_of(node: yaml.Node | None, loc: Iterable[int | str]) -> int:
+    """The 1-based line of the YAML node at a pydantic error location."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if str(key.value) == str(part):
+                    node, line = value, key.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _field(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(file)"
+
+
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None, list[str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, None, [f"{path}:1: (file): cannot read: {exc}"]
+    try:
+        return yaml.safe_load(text), _compose_lines(text), []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        return None, None, [f"{path}:{line}: (yaml): {reason}"]
+
+
+def _check_file(
+    path: Path, known_cues: Mapping[str, tuple[str, ...]]
+) -> tuple[Question | None, list[str]]:
+    data, node, problems = _read_yaml(path)
+    if problems:
+        return None, problems
+    if not isinstance(data, dict):
+        return None, [f"{path}:1: (file): expected a mapping of question fields"]
+    try:
+        question = Question.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            # Model-level validators report at the object; name the object.
+            problems.append(f"{path}:{_line_of(node, loc)}: {_field(loc)}: {err['msg']}")
+        return None, problems
+    if question.id != path.stem:
+        problems.append(
+            f"{path}:{_line_of(node, ['id'])}: id: must match the file name '{path.stem}'"
+        )
+    vocabulary = {**known_cues, **question.cues}
+    for i, crit in enumerate(question.criteria):
+        for key in ("cues", "mentions"):
+            for cue in getattr(crit, key):
+                if cue not in vocabulary:
+                    loc: list[int | str] = ["criteria", i, key]
+                    problems.append(
+                        f"{path}:{_line_of(node, loc)}: {_field(loc)}: unknown cue '{cue}' "
+                        f"(define it in {CUES_FILE} or the file's `cues:`)"
+                    )
+    for i, mistake in enumerate(question.mistakes):
+        d = mistake.detect
+        for cue in (*d.cues, *d.present, *d.absent, *d.unless):
+            if cue not in vocabulary:
+                loc = ["mistakes", i, "detect"]
+                problems.append(f"{path}:{_line_of(node, loc)}: {_field(loc)}: unknown cue '{cue}'")
+    return (None if problems else question), problems
+
+
+def _check_cues(path: Path) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    data, node, problems = _read_yaml(path)
+    if problems:
+        return {}, problems
+    cues: dict[str, tuple[str, ...]] = {}
+    if not isinstance(data, dict):
+        return {}, [f"{path}:1: (file): expected a mapping of cue id to a list of terms"]
+    for key, terms in data.items():
+        line = _line_of(node, [key])
+        if not isinstance(key, str) or not re.match(SLUG, key):
+            problems.append(f"{path}:{line}: {key}: cue ids are lowercase slugs")
+        elif (
+            not isinstance(terms, list)
+            or not terms
+            or not all(isinstance(t, str) and t.strip() for t in terms)
+        ):
+            problems.append(f"{path}:{line}: {key}: expected a non-empty list of terms")
+        else:
+            cues[key] = tuple(t.strip().lower() for t in terms)
+    return cues, problems
+
+
+def check_dir(directory: Path) -> tuple[QuestionBank | None, list[str]]:
+    """Validate every rubric file; return the bank (if all are good) and every problem found."""
+    if not directory.is_dir():
+        return None, [f"{directory}:1: (dir): rubric directory not found"]
+    problems: list[str] = []
+    cues: dict[str, tuple[str, ...]] = {}
+    cues_path = directory / CUES_FILE
+    if cues_path.exists():
+        cues, problems = _check_cues(cues_path)
+    questions: list[Question] = []
+    files = sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
+    if not files:
+        problems.append(f"{directory}:1: (dir): no question files (*.yaml)")
+    for path in files:
+        question, found = _check_file(path, cues)
+        problems.extend(found)
+        if question:
+            questions.append(question)
+    if problems:
+        return None, problems
+    return QuestionBank(questions=tuple(questions), cues=cues, source=directory), []
+
+
+def load_bank(directory: Path) -> QuestionBank:
+    """Load the bank or raise RubricError listing every problem (start-up fails loudly)."""
+    bank, problems = check_dir(directory)
+    if bank is None:
+        raise RubricError(problems)
+    return bank
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema for question files, for editors (yaml-language-server)."""
+    return Question.model_json_schema(by_alias=True)

@@ -1,0 +1,258 @@
+"""`deploy-drill` subcommands: serve, run, grade, questions, rubrics, db, eval."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError, RubricError
+from bot.logs import setup_logging
+from bot.questions import check_dir, json_schema, load_bank
+
+NO_CREDENTIALS = """\
+Deploy Drill needs Slack credentials to run, and none are set.
+
+  1. Create a Slack app from manifest.yml: https://api.slack.com/apps -> Create New App -> From a manifest.
+  2. Install it to your workspace, then copy into .env (see .env.example):
+       SLACK_BOT_TOKEN=xoxb-...        (OAuth & Permissions)
+       SLACK_SIGNING_SECRET=...        (Basic Information)
+       SLACK_APP_TOKEN=xapp-...        (optional: Socket Mode for local use, scope connections:write)
+  3. Run `make run` again.
+
+Without Slack you can still try the grader: `deploy-drill grade --question deploy-ml-models answer.txt`."""
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _secrets(settings: Settings) -> tuple[str, ...]:
+    return tuple(
+        s.get_secret_value()
+        for s in (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.openai_api_key,
+        )
+        if s is not None
+    )
+
+
+def _bank(settings: Settings, directory: str | None = None):  # type: ignore[no-untyped-def]
+    return load_bank(Path(directory) if directory else settings.resolved_rubrics_dir())
+
+
+# --- serve ---------------------------------------------------------------------
+
+
+async def _serve(settings: Settings) -> None:
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings)
+    await runtime.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runtime.request_stop)
+    socket_handler = None
+    try:
+        if settings.slack_app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            # Health and metrics stay on HTTP; Slack traffic comes over the socket.
+            await runtime.serve_http()
+            socket_handler = AsyncSocketModeHandler(
+                runtime.bolt, settings.slack_app_token.get_secret_value()
+            )
+            await socket_handler.connect_async()
+        else:
+            await runtime.serve_http()
+        await runtime.wait_stopped()
+    finally:
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        await runtime.stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    setup_logging(settings.log_level, settings.log_format, _secrets(settings))
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN: required to serve (see `make run` or .env.example)")
+    if not settings.slack_signing_secret and not settings.slack_app_token:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    asyncio.run(_serve(settings))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """What `make run` calls: serve when Slack credentials are set, else explain."""
+    settings = _settings()
+    if not settings.slack_bot_token:
+        print(NO_CREDENTIALS, file=sys.stderr)
+        return 2
+    return cmd_serve(args)
+
+
+# --- grading -------------------------------------------------------------------
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from bot.grading.render import render_text
+    from bot.grading.rubric import RubricGrader
+
+    settings = _settings()
+    bank = _bank(settings, args.rubrics)
+    question = bank.find(args.question)
+    if question is None:
+        print(f"unknown question {args.question!r}; try: {', '.join(bank.ids())}", file=sys.stderr)
+        return 2
+    source: TextIO = sys.stdin if args.file in (None, "-") else open(args.file, encoding="utf-8")  # noqa: SIM115
+    with source:
+        answer = source.read()
+    grade = RubricGrader(bank).grade_sync(question, answer, seniority=args.level)
+    if args.format == "json":
+        print(json.dumps(grade.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(render_text(question, grade))
+    return 0
+
+
+def cmd_questions(args: argparse.Namespace) -> int:
+    bank = _bank(_settings(), args.rubrics)
+    if args.format == "json":
+        print(
+            json.dumps(
+                [
+                    {"id": q.id, "title": q.title, "topic": q.topic, "difficulty": q.difficulty}
+                    for q in bank.questions
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    width = max(len(q.id) for q in bank.questions)
+    for q in bank.questions:
+        print(f"{q.id:<{width}}  {q.difficulty:<8}  {q.title}")
+    return 0
+
+
+def cmd_rubrics_check(args: argparse.Namespace) -> int:
+    directory = Path(args.dir) if args.dir else _settings().resolved_rubrics_dir()
+    bank, problems = check_dir(directory)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if bank is None:
+        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    print(f"ok: {len(bank.questions)} questions in {directory}")
+    return 0
+
+
+def cmd_rubrics_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(json_schema(), indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.storage.db import upgrade
+
+    settings = _settings()
+    upgrade(settings.async_database_url, args.revision)
+    print(f"database at {args.revision}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import evaluate, render_text, to_json
+    from bot.grading.rubric import RubricGrader
+
+    settings = _settings()
+    bank = _bank(settings, args.rubrics)
+    if args.grader == "llm":
+        print("the LLM grader is not available in this version", file=sys.stderr)
+        return 2
+    report = asyncio.run(evaluate(bank, RubricGrader(bank), Path(args.calibration)))
+    print(json.dumps(to_json(report), indent=2) if args.format == "json" else render_text(report))
+    return 0
+
+
+# --- wiring ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deploy-drill", description="Deploy Drill: ML deployment interview drills for Slack."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser(
+        "serve", help="run the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
+    ).set_defaults(func=cmd_serve)
+    sub.add_parser(
+        "run", help="serve if Slack credentials are set; otherwise explain how to get them"
+    ).set_defaults(func=cmd_run)
+
+    grade = sub.add_parser("grade", help="grade one answer from a file or stdin")
+    grade.add_argument("--question", required=True, help="question id or topic")
+    grade.add_argument("--format", choices=("text", "json"), default="text")
+    grade.add_argument("--level", choices=("entry", "mid", "senior"), default=None)
+    grade.add_argument("--rubrics", default=None, help="rubric directory (default RUBRICS_DIR)")
+    grade.add_argument("file", nargs="?", default="-", help="answer file, or - for stdin")
+    grade.set_defaults(func=cmd_grade)
+
+    questions = sub.add_parser("questions", help="list the question bank")
+    questions.add_argument("--format", choices=("text", "json"), default="text")
+    questions.add_argument("--rubrics", default=None)
+    questions.set_defaults(func=cmd_questions)
+
+    rubrics = sub.add_parser("rubrics", help="check rubric files or export their JSON Schema")
+    rsub = rubrics.add_subparsers(dest="rubrics_command", required=True)
+    check = rsub.add_parser("check", help="validate rubric files; prints file:line: field: reason")
+    check.add_argument("dir", nargs="?", default=None)
+    check.set_defaults(func=cmd_rubrics_check)
+    schema = rsub.add_parser("schema", help="print the JSON Schema for question files")
+    schema.add_argument("--output", "-o", default=None)
+    schema.set_defaults(func=cmd_rubrics_schema)
+
+    db = sub.add_parser("db", help="database maintenance")
+    dsub = db.add_subparsers(dest="db_command", required=True)
+    up = dsub.add_parser("upgrade", help="migrate to the latest revision")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    ev = sub.add_parser("eval", help="measure a grader against the labelled calibration set")
+    ev.add_argument("--grader", choices=("rubric", "llm"), default="rubric")
+    ev.add_argument("--calibration", default="tests/calibration")
+    ev.add_argument("--format", choices=("text", "json"), default="text")
+    ev.add_argument("--rubrics", default=None)
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except RubricError as exc:
+        print("rubric files are invalid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,115 @@
+"""Settings from the environment and `.env` - the only place the environment is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+PACKAGED = Path(__file__).parent / "_packaged"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    database_url: str = "sqlite:///./deploy_drill.db"
+
+    grader: Literal["rubric", "llm", "auto"] = "auto"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=0, le=65535)
+    rubrics_dir: Path | None = None
+    drill_admins: Annotated[tuple[str, ...], NoDecode] = ()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    answer_retention_days: int = Field(default=0, ge=0)  # 0 keeps answers forever
+    max_body_bytes: int = Field(default=1_000_000, ge=10_000)
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
+
+    @field_validator("drill_admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL with the async driver SQLAlchemy needs (aiosqlite / asyncpg)."""
+        url = self.database_url
+        for prefix, driver in (
+            ("sqlite:", "sqlite+aiosqlite:"),
+            ("postgresql:", "postgresql+asyncpg:"),
+            ("postgres:", "postgresql+asyncpg:"),
+        ):
+            if url.startswith(prefix):
+                return driver + url[len(prefix) :]
+        return url
+
+    @property
+    def effective_grader(self) -> Literal["rubric", "llm"]:
+        if self.grader == "auto":
+            return "llm" if self.openai_api_key else "rubric"
+        return self.grader
+
+    @property
+    def has_slack_credentials(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret) or bool(
+            self.slack_bot_token and self.slack_app_token
+        )
+
+    def resolved_rubrics_dir(self) -> Path:
+        if self.rubrics_dir is not None:
+            return self.rubrics_dir
+        local = Path("rubrics")
+        if local.is_dir():
+            return local
+        packaged = PACKAGED / "rubrics"
+        return packaged if packaged.is_dir() else REPO_ROOT / "rubrics"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env/.env, with one clear line per bad variable on failure."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "(settings)"
+            lines.append(f"{name}: {err['msg']}")
+        raise ConfigError("; ".join(lines)) from None

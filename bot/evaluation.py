@@ -1,0 +1,554 @@
+"""Measuring a grader against hand-labelled answers (``deploy-drill eval``).
+
+A calibration file ``tests/calibration/<question-id>.yaml`` is a list of answers
+an interviewer has labelled by hand: a level (0-2) for every criterion of the
+question, the common mistakes it makes, and the score and band those imply
+under the shared scoring rule. This module loads and validates those files,
+runs any grader over them and reports how closely it agrees with the labels:
+
+- criterion F1, with "met" meaning level >= 1;
+- exact level agreement over every (answer, criterion) pair;
+- mistake F1 over every (answer, mistake) pair;
+- Spearman rank correlation of scores (average ranks for ties);
+- the share of answers whose band is within one step of the label;
+- the highest score given to an adversarial or empty answer.
+
+Pure: no Slack, no database; the only I/O is reading the calibration files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import DrillError
+from bot.grading.grade import Band, CriterionResult, Grader, MistakeResult, band_for, compute_score
+from bot.grading.rubric import not_an_answer
+from bot.questions import Question, QuestionBank
+
+Voice = Literal["strong", "solid", "developing", "weak", "adversarial"]
+BANDS: tuple[Band, ...] = ("weak", "developing", "solid", "strong")
+ADVERSARIAL_MAX = 30  # adversarial and empty answers must score below this
+WORST = 5
+
+# The targets `deploy-drill eval` checks (issue 3).
+TARGETS: dict[str, float] = {
+    "criterion_f1": 0.85,
+    "level_agreement": 0.70,
+    "mistake_f1": 0.80,
+    "spearman": 0.85,
+    "band_within_one": 0.90,
+}
+
+
+class CalibrationError(DrillError):
+    """One or more calibration files are malformed; carries every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class LabelledAnswer(BaseModel):
+    """One hand-labelled answer, as written in a calibration file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    voice: Voice
+    answer: str
+    levels: dict[str, int]
+    mistakes: tuple[str, ...] = ()
+    score: int = Field(ge=0, le=100)
+    band: Band
+
+
+@dataclass(frozen=True)
+class CalibrationItem:
+    question: Question
+    label: LabelledAnswer
+
+    @property
+    def adversarial(self) -> bool:
+        """Adversarial by label, or not an answer at all (empty, emoji, two words)."""
+        return self.label.voice == "adversarial" or not_an_answer(self.label.answer) is not None
+
+
+# --- loading -------------------------------------------------------------------
+
+
+def implied_score(question: Question, levels: dict[str, int], mistakes: Sequence[str]) -> int:
+    """The score the labels imply under the shared rule (default weights, no seniority)."""
+    criteria = tuple(
+        CriterionResult(c.id, c.name, levels[c.id], 2, None, "", question.weight(c))
+        for c in question.criteria
+    )
+    penalties = {m.id: m.penalty for m in question.mistakes}
+    found = tuple(MistakeResult(m, m, None, "", penalties[m]) for m in mistakes)
+    return compute_score(criteria, found)
+
+
+def _check_item(question: Question, item: LabelledAnswer, where: str) -> list[str]:
+    problems: list[str] = []
+    criteria = {c.id for c in question.criteria}
+    unknown = sorted(set(item.levels) - criteria)
+    if unknown:
+        problems.append(f"{where}: levels: unknown criteria {unknown}")
+    missing = sorted(criteria - set(item.levels))
+    if missing:
+        problems.append(f"{where}: levels: missing criteria {missing}")
+    bad = sorted(k for k, v in item.levels.items() if v not in (0, 1, 2))
+    if bad:
+        problems.append(f"{where}: levels: must be 0, 1 or 2 for {bad}")
+    known_mistakes = {m.id for m in question.mistakes}
+    unknown_m = sorted(set(item.mistakes) - known_mistakes)
+    if unknown_m:
+        problems.append(f"{where}: mistakes: unknown mistakes {unknown_m}")
+    if len(set(item.mistakes)) != len(item.mistakes):
+        problems.append(f"{where}: mistakes: listed twice")
+    if problems:
+        return problems
+    expected = implied_score(question, item.levels, item.mistakes)
+    if item.score != expected:
+        problems.append(f"{where}: score: {item.score} but the levels and mistakes give {expected}")
+    if item.band != band_for(item.score):
+        problems.append(
+            f"{where}: band: {item.band} but a score of {item.score} is {band_for(item.score)}"
+        )
+    if item.voice == "adversarial" and item.score >= ADVERSARIAL_MAX:
+        problems.append(f"{where}: score: adversarial answers are labelled below {ADVERSARIAL_MAX}")
+    return problems
+
+
+def load_calibration(bank: QuestionBank, directory: Path) -> list[CalibrationItem]:
+    """Every labelled answer in ``directory``; raise CalibrationError listing all problems."""
+    if not directory.is_dir():
+        raise CalibrationError([f"{directory}: calibration directory not found"])
+    problems: list[str] = []
+    items: list[CalibrationItem] = []
+    seen: dict[str, str] = {}
+    files = sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
+    if not files:
+        problems.append(f"{directory}: no calibration files (*.yaml)")
+    for path in files:
+        question = bank.get(path.stem)
+        if question is None:
+            problems.append(f"{path}: unknown question '{path.stem}' (not in the rubric bank)")
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            problems.append(f"{path}: cannot read: {exc}")
+            continue
+        if not isinstance(data, list):
+            problems.append(f"{path}: expected a list of labelled answers")
+            continue
+        for i, raw in enumerate(data):
+            where = f"{path}[{i}]"
+            try:
+                item = LabelledAnswer.model_validate(raw)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = ".".join(str(p) for p in err["loc"]) or "(item)"
+                    problems.append(f"{where}: {loc}: {err['msg']}")
+                continue
+            where = f"{path}[{i}] {item.id}"
+            if item.id in seen:
+                problems.append(f"{where}: id repeats the one in {seen[item.id]}")
+            seen[item.id] = str(path)
+            found = _check_item(question, item, where)
+            problems.extend(found)
+            if not found:
+                items.append(CalibrationItem(question, item))
+    if problems:
+        raise CalibrationError(problems)
+    return items
+
+
+# --- statistics ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class F1:
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        # Nothing to find and nothing found is perfect agreement, not 0/0.
+        if self.tp + self.fp + self.fn == 0:
+            return 1.0
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn)
+
+
+def f1_counts(expected: Sequence[bool], predicted: Sequence[bool]) -> F1:
+    """Counts of true and false positives and false negatives over paired booleans."""
+    if len(expected) != len(predicted):
+        raise ValueError("expected and predicted differ in length")
+    tp = sum(1 for e, p in zip(expected, predicted, strict=True) if e and p)
+    fp = sum(1 for e, p in zip(expected, predicted, strict=True) if p and not e)
+    fn = sum(1 for e, p in zip(expected, predicted, strict=True) if e and not p)
+    return F1(tp, fp, fn)
+
+
+def average_ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks; tied values share the average of the ranks they span."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        rank = (i + j) / 2 + 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = rank
+        i = j + 1
+    return ranks
+
+
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Spearman's rho: Pearson correlation of average ranks (so ties are handled).
+
+    Returns 0.0 when either side is constant (the correlation is undefined).
+    """
+    if len(xs) != len(ys):
+        raise ValueError("xs and ys differ in length")
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    rx, ry = average_ranks(xs), average_ranks(ys)
+    mx, my = sum(rx) / n, sum(ry) / n
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    vx = sum((a - mx) ** 2 for a in rx)
+    vy = sum((b - my) ** 2 for b in ry)
+    if vx == 0 or vy == 0:
+        return 0.0
+    return cov / math.sqrt(vx * vy)
+
+
+def band_distance(a: Band, b: Band) -> int:
+    return abs(BANDS.index(a) - BANDS.index(b))
+
+
+# --- the report ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One labelled answer next to what the grader made of it."""
+
+    id: str
+    question_id: str
+    voice: Voice
+    adversarial: bool
+    expected_score: int
+    score: int
+    expected_band: Band
+    band: Band
+    expected_levels: dict[str, int]
+    levels: dict[str, int]
+    expected_mistakes: tuple[str, ...]
+    mistakes: tuple[str, ...]
+    flags: tuple[str, ...]
+    excerpt: str
+
+    @property
+    def score_gap(self) -> int:
+        return self.score - self.expected_score
+
+    @property
+    def level_misses(self) -> int:
+        return sum(1 for k, v in self.expected_levels.items() if self.levels.get(k) != v)
+
+    def differences(self) -> list[str]:
+        """What disagreed, in words: `rollout 2→0`, `+tool_list`, `-no_story`."""
+        out = [
+            f"{k} {v}→{self.levels.get(k)}"
+            for k, v in self.expected_levels.items()
+            if self.levels.get(k) != v
+        ]
+        out += [f"+{m}" for m in self.mistakes if m not in self.expected_mistakes]
+        out += [f"-{m}" for m in self.expected_mistakes if m not in self.mistakes]
+        return out
+
+
+@dataclass(frozen=True)
+class CriterionStats:
+    question_id: str
+    criterion_id: str
+    f1: float
+    level_agreement: float
+    n: int
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    grader: str
+    items: tuple[ItemResult, ...]
+    criterion: F1
+    level_agreement: float
+    mistake: F1
+    spearman: float
+    band_within_one: float
+    band_exact: float
+    mean_abs_score_gap: float
+    adversarial_max: int | None
+    per_criterion: tuple[CriterionStats, ...]
+    per_question: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def criterion_f1(self) -> float:
+        return self.criterion.f1
+
+    @property
+    def mistake_f1(self) -> float:
+        return self.mistake.f1
+
+    def adversarial_failures(self) -> list[ItemResult]:
+        return [r for r in self.items if r.adversarial and r.score >= ADVERSARIAL_MAX]
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            "criterion_f1": self.criterion_f1,
+            "level_agreement": self.level_agreement,
+            "mistake_f1": self.mistake_f1,
+            "spearman": self.spearman,
+            "band_within_one": self.band_within_one,
+        }
+
+    def passed(self) -> dict[str, bool]:
+        """Each target, and `adversarial_below_30`, met or not."""
+        checks = {k: v >= TARGETS[k] for k, v in self.metrics().items()}
+        checks["adversarial_below_30"] = not self.adversarial_failures()
+        return checks
+
+    @property
+    def ok(self) -> bool:
+        return all(self.passed().values())
+
+    def worst(self, n: int = WORST) -> list[ItemResult]:
+        """The biggest disagreements: score gap first, then level misses, then mistakes."""
+        return sorted(
+            self.items,
+            key=lambda r: (-abs(r.score_gap), -r.level_misses, -len(r.differences()), r.id),
+        )[:n]
+
+
+def _excerpt(text: str, limit: int = 70) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+async def run_items(grader: Grader, items: Sequence[CalibrationItem]) -> list[ItemResult]:
+    results = []
+    for item in items:
+        label = item.label
+        grade = await grader.grade(item.question, label.answer)
+        results.append(
+            ItemResult(
+                id=label.id,
+                question_id=item.question.id,
+                voice=label.voice,
+                adversarial=item.adversarial,
+                expected_score=label.score,
+                score=grade.score,
+                expected_band=label.band,
+                band=grade.band,
+                expected_levels=dict(label.levels),
+                levels={c.id: c.level for c in grade.criteria},
+                expected_mistakes=tuple(label.mistakes),
+                mistakes=tuple(m.id for m in grade.mistakes),
+                flags=grade.flags,
+                excerpt=_excerpt(label.answer),
+            )
+        )
+    return results
+
+
+def build_report(grader_name: str, results: Sequence[ItemResult], bank: QuestionBank) -> EvalReport:
+    """All the agreement metrics for a set of graded calibration answers."""
+    exp_met: list[bool] = []
+    got_met: list[bool] = []
+    level_hits = 0
+    level_pairs = 0
+    exp_mis: list[bool] = []
+    got_mis: list[bool] = []
+    per: dict[tuple[str, str], tuple[list[bool], list[bool], list[bool]]] = {}
+    per_question: dict[str, int] = {}
+    for r in results:
+        per_question[r.question_id] = per_question.get(r.question_id, 0) + 1
+        for cid, want in r.expected_levels.items():
+            got = r.levels.get(cid, 0)
+            exp_met.append(want >= 1)
+            got_met.append(got >= 1)
+            level_pairs += 1
+            level_hits += got == want
+            e, g, same = per.setdefault((r.question_id, cid), ([], [], []))
+            e.append(want >= 1)
+            g.append(got >= 1)
+            same.append(got == want)
+        question = bank.get(r.question_id)
+        mistake_ids = [m.id for m in question.mistakes] if question else []
+        for mid in mistake_ids:
+            exp_mis.append(mid in r.expected_mistakes)
+            got_mis.append(mid in r.mistakes)
+    n = len(results)
+    adversarial = [r.score for r in results if r.adversarial]
+    per_criterion = tuple(
+        CriterionStats(q, c, f1_counts(e, g).f1, sum(same) / len(same), len(same))
+        for (q, c), (e, g, same) in per.items()
+    )
+    return EvalReport(
+        grader=grader_name,
+        items=tuple(results),
+        criterion=f1_counts(exp_met, got_met),
+        level_agreement=level_hits / level_pairs if level_pairs else 0.0,
+        mistake=f1_counts(exp_mis, got_mis),
+        spearman=spearman([r.expected_score for r in results], [r.score for r in results]),
+        band_within_one=(
+            sum(1 for r in results if band_distance(r.band, r.expected_band) <= 1) / n if n else 0.0
+        ),
+        band_exact=sum(1 for r in results if r.band == r.expected_band) / n if n else 0.0,
+        mean_abs_score_gap=sum(abs(r.score_gap) for r in results) / n if n else 0.0,
+        adversarial_max=max(adversarial) if adversarial else None,
+        per_criterion=per_criterion,
+        per_question=per_question,
+    )
+
+
+async def evaluate(bank: QuestionBank, grader: Grader, calibration_dir: Path) -> EvalReport:
+    """Grade every calibration answer with ``grader`` and compare with the labels."""
+    items = load_calibration(bank, calibration_dir)
+    results = await run_items(grader, items)
+    return build_report(getattr(grader, "name", type(grader).__name__), results, bank)
+
+
+# --- output ----------------------------------------------------------------------
+
+
+def render_text(report: EvalReport, worst: int = WORST) -> str:
+    """A metric table against the targets, then the worst disagreements."""
+    passed = report.passed()
+    rows = [
+        ("criterion F1 (met = level ≥ 1)", report.criterion_f1, "criterion_f1"),
+        ("exact level agreement", report.level_agreement, "level_agreement"),
+        ("mistake F1", report.mistake_f1, "mistake_f1"),
+        ("Spearman (scores)", report.spearman, "spearman"),
+        ("bands within one step", report.band_within_one, "band_within_one"),
+    ]
+    questions = ", ".join(f"{q} {n}" for q, n in sorted(report.per_question.items()))
+    lines = [
+        f"Grader: {report.grader} - {len(report.items)} labelled answers ({questions})",
+        "",
+        f"{'metric':<34} {'value':>7} {'target':>8}  ok",
+        f"{'-' * 34} {'-' * 7} {'-' * 8}  --",
+    ]
+    for label, value, key in rows:
+        mark = "yes" if passed[key] else "NO"
+        lines.append(f"{label:<34} {value:>7.3f} {'≥ ' + format(TARGETS[key], '.2f'):>8}  {mark}")
+    adv = "-" if report.adversarial_max is None else str(report.adversarial_max)
+    mark = "yes" if passed["adversarial_below_30"] else "NO"
+    lines.append(
+        f"{'highest adversarial/empty score':<34} {adv:>7} {'< ' + str(ADVERSARIAL_MAX):>8}  {mark}"
+    )
+    lines += [
+        "",
+        f"criterion precision {report.criterion.precision:.3f}, recall {report.criterion.recall:.3f}; "
+        f"mistake precision {report.mistake.precision:.3f}, recall {report.mistake.recall:.3f}",
+        f"bands exactly right {report.band_exact:.3f}; mean |score gap| {report.mean_abs_score_gap:.1f}",
+    ]
+    weak = sorted(report.per_criterion, key=lambda c: (c.level_agreement, c.f1))[:5]
+    if weak:
+        lines += ["", "Least reliable criteria (level agreement, F1):"]
+        lines += [
+            f"  {c.question_id}/{c.criterion_id}: {c.level_agreement:.2f}, {c.f1:.2f} (n={c.n})"
+            for c in weak
+        ]
+    lines += ["", f"Worst {min(worst, len(report.items))} disagreements:"]
+    for r in report.worst(worst):
+        lines.append(
+            f"  {r.id} [{r.voice}] label {r.expected_score} ({r.expected_band}) "
+            f"→ graded {r.score} ({r.band}), gap {r.score_gap:+d}"
+        )
+        diffs = r.differences()
+        if diffs:
+            lines.append(f"      {', '.join(diffs)}")
+        lines.append(f'      "{r.excerpt}"')
+    failures = report.adversarial_failures()
+    if failures:
+        lines += ["", "Adversarial or empty answers scoring 30 or more:"]
+        lines += [f"  {r.id}: {r.score}" for r in failures]
+    lines += ["", "PASS" if report.ok else "FAIL"]
+    return "\n".join(lines)
+
+
+def to_json(report: EvalReport) -> dict[str, Any]:
+    """The report as plain JSON-ready data."""
+    return {
+        "grader": report.grader,
+        "n": len(report.items),
+        "per_question": dict(report.per_question),
+        "metrics": report.metrics(),
+        "targets": dict(TARGETS),
+        "passed": report.passed(),
+        "ok": report.ok,
+        "criterion": {
+            "precision": report.criterion.precision,
+            "recall": report.criterion.recall,
+            **asdict(report.criterion),
+        },
+        "mistake": {
+            "precision": report.mistake.precision,
+            "recall": report.mistake.recall,
+            **asdict(report.mistake),
+        },
+        "band_exact": report.band_exact,
+        "mean_abs_score_gap": report.mean_abs_score_gap,
+        "adversarial_max": report.adversarial_max,
+        "per_criterion": [asdict(c) for c in report.per_criterion],
+        "worst": [
+            {
+                "id": r.id,
+                "question_id": r.question_id,
+                "voice": r.voice,
+                "expected_score": r.expected_score,
+                "score": r.score,
+                "expected_band": r.expected_band,
+                "band": r.band,
+                "differences": r.differences(),
+            }
+            for r in report.worst()
+        ],
+        "items": [
+            {
+                "id": r.id,
+                "question_id": r.question_id,
+                "voice": r.voice,
+                "adversarial": r.adversarial,
+                "expected_score": r.expected_score,
+                "score": r.score,
+                "expected_levels": r.expected_levels,
+                "levels": r.levels,
+                "expected_mistakes": list(r.expected_mistakes),
+                "mistakes": list(r.mistakes),
+                "flags": list(r.flags),
+            }
+            for r in report.items
+        ],
+    }

@@ -1,0 +1,126 @@
+"""The durable sender: posts queued messages with retries and resumes after a restart.
+
+Every message is an `OutboxMessage` row before it is posted. A sender leases a
+row (a conditional UPDATE, so replicas never post the same row twice), posts it,
+and records the Slack `ts`. Transient failures (429 with Retry-After, 5xx,
+network) reschedule the row with backoff; permanent ones mark it failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.errors import RetryLater, Undeliverable
+from bot.metrics import Metrics
+from bot.storage import repository as repo
+from bot.storage.db import unit_of_work
+from bot.storage.tables import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+SEND_LEASE = timedelta(seconds=60)
+MAX_BACKOFF_SECONDS = 300.0
+MAX_ATTEMPTS = 60  # with backoff capped at 5 minutes: a few hours of Slack outage
+
+
+class Poster(Protocol):
+    """Posts one message; returns (channel, ts); raises RetryLater or Undeliverable."""
+
+    async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]: ...
+
+
+class Outbox:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        poster: Poster,
+        metrics: Metrics,
+        poll_seconds: float = 2.0,
+        batch: int = 20,
+    ) -> None:
+        self._sessions = sessions
+        self._poster = poster
+        self._metrics = metrics
+        self._poll = poll_seconds
+        self._batch = batch
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set; wakes early when something is queued in-process."""
+        while not stop.is_set():
+            try:
+                sent = await self.send_due()
+            except Exception:
+                log.exception("outbox pass failed")
+                sent = 0
+            if sent:
+                continue
+            self._wake.clear()
+            waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
+            _, pending = await asyncio.wait(
+                waiters, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+
+    async def send_due(self) -> int:
+        """One pass: lease the due messages and post them in order; returns how many."""
+        async with unit_of_work(self._sessions) as session:
+            due = await repo.claim_outbox(
+                session, now=utcnow(), lease=SEND_LEASE, limit=self._batch
+            )
+        for message in due:
+            await self._send(message)
+        return len(due)
+
+    async def _send(self, message: OutboxMessage) -> None:
+        assert message.id is not None
+        payload = json.loads(message.payload)
+        try:
+            channel, ts = await self._poster.post(message.team, payload)
+        except RetryLater as exc:
+            delay = max(exc.delay, min(MAX_BACKOFF_SECONDS, 2.0 ** min(message.attempts, 9)))
+            self._metrics.send_retries.labels(reason=exc.reason[:40]).inc()
+            if message.attempts >= MAX_ATTEMPTS:
+                await self._give_up(
+                    message, f"gave up after {message.attempts} tries: {exc.reason}"
+                )
+                return
+            log.warning(
+                "outbox %s (%s): %s; retrying in %.1fs", message.id, message.kind, exc.reason, delay
+            )
+            async with unit_of_work(self._sessions) as session:
+                await repo.reschedule(
+                    session, message.id, at=utcnow() + timedelta(seconds=delay), error=exc.reason
+                )
+            return
+        except Undeliverable as exc:
+            await self._give_up(message, str(exc))
+            return
+        now = utcnow()
+        async with unit_of_work(self._sessions) as session:
+            await repo.mark_sent(session, message.id, channel=channel, ts=ts, when=now)
+            if message.prompt_id is not None:
+                await repo.mark_prompt_posted(session, message.prompt_id, ts, now)
+            if message.attempt_id is not None:
+                await repo.mark_attempt_posted(session, message.attempt_id, now)
+        self._metrics.sent.labels(kind=message.kind).inc()
+
+    async def _give_up(self, message: OutboxMessage, error: str) -> None:
+        assert message.id is not None
+        log.error("outbox %s (%s) undeliverable: %s", message.id, message.kind, error)
+        self._metrics.send_failures.inc()
+        async with unit_of_work(self._sessions) as session:
+            await repo.mark_failed(session, message.id, error=error)
+            if message.attempt_id is not None:
+                await repo.mark_attempt_failed(session, message.attempt_id)

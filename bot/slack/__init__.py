@@ -1,0 +1,1 @@
+"""The only Slack-aware code: the Bolt app, listeners, Block Kit, the poster."""

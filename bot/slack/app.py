@@ -1,0 +1,50 @@
+"""Building the Bolt AsyncApp and its Web API client from settings."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.drills import Drills
+from bot.slack.listeners import Listeners
+
+
+def build_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client every request copies (base URL and retry handlers included)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        # Short faults are retried here; the outbox takes over for long ones.
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            AsyncServerErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+
+
+def build_app(settings: Settings, drills: Drills, client: AsyncWebClient) -> AsyncApp:
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        # Listeners only store and queue (grading runs in the worker), so running them
+        # before the response is fast, and an answer is durable before Slack hears 200.
+        process_before_response=True,
+        raise_error_for_unhandled_request=True,
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    Listeners(drills).register(app)
+    return app

@@ -1,0 +1,50 @@
+"""Parsing `/deploy-question` text into a typed command (pure; no Slack calls)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SUBCOMMANDS = frozenset("help list schedule stats leaderboard mock level forget-me".split())
+LEVELS = ("entry", "mid", "senior")
+MAX_TEXT = 4000  # Slack caps slash-command text well below this
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # ask | help | list | level | forget-me | schedule | stats | leaderboard | mock
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Malformed input: what went wrong and the usage to show."""
+
+    problem: str
+    usage: str
+
+
+def parse_command(text: str) -> Command | Usage:
+    words = text[:MAX_TEXT].split()
+    if not words:
+        return Command("ask")
+    head, rest = words[0].lower(), tuple(words[1:])
+    if head in ("help", "?", "-h", "--help"):
+        return Command("help")
+    if head == "list":
+        return Command("list")
+    if head == "level":
+        if len(rest) == 1 and rest[0].lower() in LEVELS:
+            return Command("level", (rest[0].lower(),))
+        return Usage(
+            "Tell me your level: entry, mid or senior.", "/deploy-question level entry|mid|senior"
+        )
+    if head in ("forget-me", "forgetme", "forget"):
+        return Command("forget-me")
+    if head in ("schedule", "stats", "leaderboard", "mock"):
+        return Command(head, rest)
+    if len(words) > 1:
+        return Usage(
+            f"I don't know the subcommand “{head[:40]}”.",
+            "/deploy-question help",
+        )
+    return Command("ask", (words[0],))

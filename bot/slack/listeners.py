@@ -1,0 +1,146 @@
+"""Thin Slack listeners: parse the payload, call one use case, reply. One routing table."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.drills import Drills, Reply
+from bot.errors import UnknownQuestion
+from bot.slack import blocks
+from bot.slack.commands import Command, Usage, parse_command
+
+log = logging.getLogger(__name__)
+
+GRADED_SUBTYPES = (None, "thread_broadcast", "file_share")
+NOT_YET = {
+    "schedule": "Scheduled daily drills",
+    "stats": "Personal stats",
+    "leaderboard": "The leaderboard",
+    "mock": "Mock interviews",
+}
+
+
+def reply_from_event(body: dict[str, Any]) -> Reply | None:
+    """A gradable threaded reply, or None for everything the bot must ignore."""
+    event = body.get("event") or {}
+    if event.get("type") != "message" or event.get("subtype") not in GRADED_SUBTYPES:
+        return None  # edits, deletions, joins, message_replied …
+    if event.get("bot_id") or (event.get("app_id") and not event.get("user")):
+        return None  # our own and other bots' messages
+    thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
+    if not thread_ts or not ts or thread_ts == ts or not user:
+        return None  # top-level chatter
+    team = body.get("team_id") or event.get("team") or ""
+    return Reply(
+        team=str(team),
+        channel=str(event.get("channel", "")),
+        thread_ts=str(thread_ts),
+        ts=str(ts),
+        user=str(user),
+        text=str(event.get("text") or ""),
+        event_id=body.get("event_id"),
+    )
+
+
+class Listeners:
+    def __init__(self, drills: Drills) -> None:
+        self._drills = drills
+
+    def register(self, app: AsyncApp) -> None:
+        app.command("/deploy-question")(self.on_command)
+        app.action("forget_me_confirm")(self.on_forget_me_confirm)
+        app.action("forget_me_cancel")(self.on_forget_me_cancel)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.event("message")(self.on_message)  # every subtype, so none is left unhandled
+        app.error(self.on_error)
+
+    async def on_message(self, body: dict[str, Any]) -> None:
+        reply = reply_from_event(body)
+        if reply is not None:
+            await self._drills.record_answer(reply)
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        team, channel, user = (
+            command.get("team_id", ""),
+            command.get("channel_id", ""),
+            command.get("user_id", ""),
+        )
+        parsed = parse_command(command.get("text", ""))
+        if isinstance(parsed, Usage):
+            await ack(
+                text=f"{parsed.problem}\nUsage: `{parsed.usage}` - or `/deploy-question help`."
+            )
+            return
+        await self._run(ack, parsed, team=team, channel=channel, user=user)
+
+    async def _run(
+        self, ack: AsyncAck, cmd: Command, *, team: str, channel: str, user: str
+    ) -> None:
+        bank = self._drills.bank
+        if cmd.name == "help":
+            await ack(text=blocks.help_text(len(bank.questions)))
+        elif cmd.name == "list":
+            await ack(text=blocks.question_list(list(bank.questions)))
+        elif cmd.name == "ask":
+            try:
+                question = await self._drills.ask(
+                    team=team,
+                    channel=channel,
+                    wanted=cmd.args[0] if cmd.args else None,
+                    source="command",
+                    requested_by=user,
+                )
+            except UnknownQuestion as exc:
+                await ack(text=blocks.unknown_question(exc.wanted, exc.known))
+                return
+            await ack(text=f"Posting *{blocks.escape(question.title)}* - answer in its thread.")
+        elif cmd.name == "level":
+            await self._drills.set_level(team=team, user=user, level=cmd.args[0])
+            await ack(text=f"Got it: I'll grade your answers for a *{cmd.args[0]}* level.")
+        elif cmd.name == "forget-me":
+            await ack(text="Delete your Deploy Drill data?", blocks=blocks.forget_me_confirm())
+        else:
+            await ack(
+                text=f"{NOT_YET[cmd.name]} are not available yet. See `/deploy-question help`."
+            )
+
+    async def on_forget_me_confirm(
+        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        team = (body.get("team") or {}).get("id", "")
+        user = (body.get("user") or {}).get("id", "")
+        deleted = await self._drills.forget(team=team, user=user)
+        await respond(
+            replace_original=True, text=f"Done: deleted {deleted} answers and your profile."
+        )
+
+    async def on_forget_me_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
+        await ack()
+        await respond(replace_original=True, text="Nothing was deleted.")
+
+    async def on_home_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") == "home":
+            await client.views_publish(
+                user_id=event["user"], view=blocks.home_view(len(self._drills.bank.questions))
+            )
+
+    async def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            # Events we don't subscribe to on purpose: a 200 stops Slack retrying them.
+            return BoltResponse(status=200, body="")
+        kind = body.get("type") or ("command" if body.get("command") else "unknown")
+        log.error("listener failed on a %s request: %s", kind, error, exc_info=error)
+        if body.get("command"):
+            return BoltResponse(
+                status=200,
+                body='{"response_type":"ephemeral","text":"Sorry - something went wrong on my side. Please try again in a minute."}',
+                headers={"content-type": "application/json"},
+            )
+        return BoltResponse(status=200, body="")

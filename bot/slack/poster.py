@@ -1,0 +1,47 @@
+"""Posting outbox messages through slack-sdk, translating its errors to ours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import RetryLater, Undeliverable
+
+# Errors that retrying cannot fix (the channel is gone, the bot was removed, bad blocks …).
+_TRANSIENT = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "service_unavailable",
+        "fatal_error",
+        "internal_error",
+        "request_timeout",
+    }
+)
+
+
+class SlackPoster:
+    """outbox.Poster over an AsyncWebClient (which already retries short faults)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]:
+        try:
+            response = await self._client.chat_postMessage(**payload)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = str(exc.response.get("error", "")) if exc.response.data else ""
+            if status == 429 or status >= 500 or error in _TRANSIENT:
+                retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
+                    "retry-after"
+                )
+                delay = float(retry_after) if retry_after and str(retry_after).isdigit() else 0.0
+                raise RetryLater(f"slack {status} {error}".strip(), delay) from exc
+            raise Undeliverable(f"slack error: {error or status}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"network: {type(exc).__name__}", 0.0) from exc
+        return str(response["channel"]), str(response["ts"])

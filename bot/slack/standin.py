@@ -1,0 +1,345 @@
+"""A local stand-in for Slack: the Web API on loopback, and signed deliveries to the bot.
+
+The test suite uses it (and the playground will): it answers the Web API methods
+the bot calls, records every call, can fail on purpose (429 with Retry-After,
+5xx, Slack error codes), and sends events and slash commands to the bot's
+`/slack/events` signed exactly as Slack signs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+BOT_USER_ID = "U0DRILLBOT"
+BOT_ID = "B0DRILLBOT"
+
+
+@dataclass
+class Call:
+    method: str  # Web API method name, e.g. "chat.postMessage", or "respond"
+    body: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+
+
+@dataclass
+class Failure:
+    status: int
+    error: str
+    retry_after: int | None
+    times: int
+
+
+@dataclass
+class SlackStandIn:
+    """A fake Slack Web API server. `await start()`, then point SLACK_API_URL at `api_url`."""
+
+    signing_secret: str = "test-signing-secret"
+    team_id: str = "T0TEAM"
+    calls: list[Call] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _failures: dict[str, list[Failure]] = field(default_factory=dict)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+    _changed: asyncio.Condition | None = None
+    port: int = 0
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def start(self, port: int = 0) -> SlackStandIn:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/respond/{key}", self._respond)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._changed = asyncio.Condition()
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, key: str = "cmd") -> str:
+        return f"http://127.0.0.1:{self.port}/respond/{key}"
+
+    # --- scripting -------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        error: str = "ratelimited",
+        retry_after: int | None = 1,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` fail this way."""
+        self._failures.setdefault(method, []).append(Failure(status, error, retry_after, times))
+
+    def add_user(
+        self, user_id: str, *, tz: str = "UTC", is_admin: bool = False, is_owner: bool = False
+    ) -> None:
+        self.users[user_id] = {"id": user_id, "tz": tz, "is_admin": is_admin, "is_owner": is_owner}
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def posts(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Bodies of chat.postMessage calls that succeeded, optionally by metadata event type."""
+        out = []
+        for call in self.calls:
+            if call.method != "chat.postMessage" or not call.body.get("_ok"):
+                continue
+            meta = call.body.get("metadata") or {}
+            if event_type is None or meta.get("event_type") == event_type:
+                out.append(call.body)
+        return out
+
+    async def wait_for(self, predicate: Any, within: float = 10.0) -> None:
+        """Wait until predicate() is true (checked after every call), or fail."""
+        assert self._changed is not None
+        try:
+            async with asyncio.timeout(within), self._changed:
+                await self._changed.wait_for(predicate)
+        except TimeoutError:
+            raise TimeoutError(
+                "condition not met; calls: " + ", ".join(c.method for c in self.calls)
+            ) from None
+
+    # --- the Web API -------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    async def _record(self, method: str, body: dict[str, Any], request: web.Request) -> Call:
+        call = Call(method, body, dict(request.headers), time.monotonic())
+        self.calls.append(call)
+        return call
+
+    async def _notify(self) -> None:
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        raw = await request.text()
+        if request.content_type == "application/json" and raw:
+            body: dict[str, Any] = json.loads(raw)
+        else:
+            body = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
+            body.update(dict(request.query))
+        call = await self._record(method, body, request)
+        try:
+            return self._answer(method, body, call, request)
+        finally:
+            await self._notify()
+
+    def _answer(
+        self, method: str, body: dict[str, Any], call: Call, request: web.Request
+    ) -> web.Response:
+        queue = self._failures.get(method)
+        if queue:
+            failure = queue[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                queue.pop(0)
+            headers = (
+                {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            )
+            return web.json_response(
+                {"ok": False, "error": failure.error}, status=failure.status, headers=headers
+            )
+        if not request.headers.get("Authorization", "").startswith("Bearer xox"):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if method == "auth.test":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "url": "https://drill.example.slack.com/",
+                    "team": "Drill Team",
+                    "user": "deploy-drill",
+                    "team_id": self.team_id,
+                    "user_id": BOT_USER_ID,
+                    "bot_id": BOT_ID,
+                }
+            )
+        if method == "chat.postMessage":
+            if not body.get("channel"):
+                return web.json_response({"ok": False, "error": "channel_not_found"})
+            ts = self._next_ts()
+            body["_ok"] = True
+            body["_ts"] = ts
+            message = {
+                "type": "message",
+                "text": body.get("text", ""),
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "ts": ts,
+            }
+            if body.get("thread_ts"):
+                message["thread_ts"] = body["thread_ts"]
+            return web.json_response(
+                {"ok": True, "channel": body["channel"], "ts": ts, "message": message}
+            )
+        if method == "chat.postEphemeral":
+            return web.json_response({"ok": True, "message_ts": self._next_ts()})
+        if method == "chat.update":
+            return web.json_response(
+                {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+            )
+        if method == "views.publish":
+            return web.json_response({"ok": True, "view": {"id": "V1", **(body.get("view") or {})}})
+        if method == "users.info":
+            user = self.users.get(str(body.get("user")), {"id": body.get("user"), "tz": "UTC"})
+            return web.json_response({"ok": True, "user": user})
+        return web.json_response({"ok": True})
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        await self._record("respond", body, request)
+        await self._notify()
+        return web.Response(text="ok")
+
+    # --- deliveries to the bot ---------------------------------------------------------
+
+    def sign(self, body: str, *, timestamp: int | None = None) -> dict[str, str]:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(self.signing_secret).generate_signature(
+            timestamp=ts, body=body
+        )
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+
+    async def post_to_bot(
+        self,
+        url: str,
+        body: str,
+        content_type: str,
+        *,
+        retry_num: int | None = None,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+    ) -> tuple[int, str]:
+        all_headers = {
+            "Content-Type": content_type,
+            **(self.sign(body) if signed else {}),
+            **(headers or {}),
+        }
+        if retry_num is not None:
+            all_headers["X-Slack-Retry-Num"] = str(retry_num)
+            all_headers["X-Slack-Retry-Reason"] = "http_timeout"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, data=body.encode(), headers=all_headers) as response,
+        ):
+            return response.status, await response.text()
+
+    async def send_event(
+        self,
+        url: str,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        team: str | None = None,
+    ) -> tuple[int, str]:
+        envelope = {
+            "token": "legacy",
+            "team_id": team or self.team_id,
+            "api_app_id": "A0DRILL",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._ts):08d}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "team_id": team or self.team_id,
+                    "user_id": BOT_USER_ID,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+        }
+        return await self.post_to_bot(
+            url, json.dumps(envelope), "application/json", retry_num=retry_num
+        )
+
+    async def send_command(
+        self,
+        url: str,
+        text: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0DRILL",
+        team: str | None = None,
+        response_key: str = "cmd",
+    ) -> tuple[int, str]:
+        form = {
+            "token": "legacy",
+            "team_id": team or self.team_id,
+            "team_domain": "drill",
+            "channel_id": channel,
+            "channel_name": "ml-drills",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/deploy-question",
+            "text": text,
+            "api_app_id": "A0DRILL",
+            "response_url": self.response_url(response_key),
+            "trigger_id": f"trig.{next(self._ts)}",
+            "is_enterprise_install": "false",
+        }
+        return await self.post_to_bot(
+            url, urllib.parse.urlencode(form), "application/x-www-form-urlencoded"
+        )
+
+    async def send_action(
+        self,
+        url: str,
+        action_id: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0DRILL",
+        team: str | None = None,
+        value: str = "",
+        response_key: str = "action",
+    ) -> tuple[int, str]:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": team or self.team_id, "domain": "drill"},
+            "user": {"id": user, "team_id": team or self.team_id},
+            "api_app_id": "A0DRILL",
+            "container": {"type": "message", "channel_id": channel},
+            "channel": {"id": channel},
+            "trigger_id": f"trig.{next(self._ts)}",
+            "response_url": self.response_url(response_key),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "b1",
+                    "type": "button",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return await self.post_to_bot(url, body, "application/x-www-form-urlencoded")

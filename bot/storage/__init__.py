@@ -1,0 +1,1 @@
+"""Storage: tables, the engine and sessions, and every query (repository)."""

@@ -1,0 +1,87 @@
+"""The async engine, sessions, and bringing the schema to the latest migration."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+_PACKAGED = Path(__file__).resolve().parent.parent / "_packaged" / "migrations"
+_REPO = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+
+def migrations_dir() -> Path:
+    return _REPO if _REPO.is_dir() else _PACKAGED
+
+
+def make_engine(async_url: str) -> AsyncEngine:
+    if async_url.startswith("sqlite"):
+        engine = create_async_engine(async_url, connect_args={"timeout": 30})
+        _tune_sqlite(engine.sync_engine)
+        return engine
+    return create_async_engine(async_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # WAL lets readers run while the worker writes; foreign keys are off by default.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit on success, roll back on error."""
+    async with sessions() as session, session.begin():
+        yield session
+
+
+def alembic_config(async_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", async_url.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+def upgrade(async_url: str, revision: str = "head") -> None:
+    """Bring the database to `revision` (blocking; Alembic runs its own loop)."""
+    command.upgrade(alembic_config(async_url), revision)
+
+
+def downgrade(async_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(async_url), revision)
+
+
+async def upgrade_async(async_url: str, revision: str = "head") -> None:
+    """`upgrade` from inside a running loop (Alembic's env uses asyncio.run)."""
+    await asyncio.to_thread(upgrade, async_url, revision)
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,321 @@
+"""Every query the app makes. Each takes the session of the caller's unit of work.
+
+Claims (attempt grading, outbox sending, schedule fires) are single conditional
+UPDATEs or unique INSERTs, so any number of processes can share one database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from bot.storage.tables import Attempt, OutboxMessage, Prompt, UserProfile, utcnow
+
+# --- prompts -------------------------------------------------------------------
+
+
+async def add_prompt(
+    session: AsyncSession,
+    *,
+    team: str,
+    channel: str,
+    question_id: str,
+    source: str,
+    requested_by: str | None = None,
+    schedule_id: int | None = None,
+) -> Prompt:
+    prompt = Prompt(
+        team=team,
+        channel=channel,
+        question_id=question_id,
+        source=source,
+        requested_by=requested_by,
+        schedule_id=schedule_id,
+    )
+    session.add(prompt)
+    await session.flush()
+    return prompt
+
+
+async def prompt_for_thread(
+    session: AsyncSession, *, team: str, channel: str, thread_ts: str
+) -> Prompt | None:
+    result = await session.execute(
+        select(Prompt).where(Prompt.team == team, Prompt.channel == channel, Prompt.ts == thread_ts)
+    )
+    return result.scalars().first()
+
+
+async def mark_prompt_posted(
+    session: AsyncSession, prompt_id: int, ts: str, when: datetime
+) -> None:
+    await session.execute(
+        sa.update(Prompt).where(col(Prompt.id) == prompt_id).values(ts=ts, posted_at=when)
+    )
+
+
+async def recent_question_ids(
+    session: AsyncSession, *, team: str, channel: str, limit: int
+) -> list[str]:
+    result = await session.execute(
+        select(Prompt.question_id)
+        .where(Prompt.team == team, Prompt.channel == channel)
+        .order_by(col(Prompt.id).desc())
+        .limit(limit)
+    )
+    return [r[0] for r in result.all()]
+
+
+# --- attempts ------------------------------------------------------------------
+
+
+async def add_attempt(session: AsyncSession, attempt: Attempt) -> Attempt | None:
+    """Insert the attempt; None when this message was already stored (a retried delivery)."""
+    try:
+        async with session.begin_nested():
+            session.add(attempt)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return attempt
+
+
+async def claim_attempts(
+    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+) -> list[Attempt]:
+    """Lease pending attempts whose lease is free or expired; return the ones we won."""
+    result = await session.execute(
+        select(Attempt.id)
+        .where(
+            Attempt.status == "pending",
+            sa.or_(col(Attempt.lease_until).is_(None), col(Attempt.lease_until) < now),
+        )
+        .order_by(col(Attempt.id))
+        .limit(limit)
+    )
+    won: list[Attempt] = []
+    for (attempt_id,) in result.all():
+        claimed = await session.execute(
+            sa.update(Attempt)
+            .where(
+                col(Attempt.id) == attempt_id,
+                Attempt.status == "pending",
+                sa.or_(col(Attempt.lease_until).is_(None), col(Attempt.lease_until) < now),
+            )
+            .values(lease_until=now + lease)
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            attempt = await session.get(Attempt, attempt_id)
+            if attempt is not None:
+                won.append(attempt)
+    return won
+
+
+async def get_attempt(session: AsyncSession, attempt_id: int) -> Attempt | None:
+    return await session.get(Attempt, attempt_id)
+
+
+async def previous_graded_attempt(
+    session: AsyncSession, *, team: str, channel: str, thread_ts: str, user: str, before_id: int
+) -> Attempt | None:
+    result = await session.execute(
+        select(Attempt)
+        .where(
+            Attempt.team == team,
+            Attempt.channel == channel,
+            Attempt.thread_ts == thread_ts,
+            Attempt.user == user,
+            col(Attempt.id) < before_id,
+            col(Attempt.grade_json).is_not(None),
+        )
+        .order_by(col(Attempt.id).desc())
+        .limit(1)
+    )
+    return result.scalars().first()
+
+
+async def mark_attempt_posted(session: AsyncSession, attempt_id: int, when: datetime) -> None:
+    await session.execute(
+        sa.update(Attempt)
+        .where(col(Attempt.id) == attempt_id)
+        .values(status="posted", posted_at=when, lease_until=None)
+    )
+
+
+async def mark_attempt_failed(session: AsyncSession, attempt_id: int) -> None:
+    await session.execute(
+        sa.update(Attempt)
+        .where(col(Attempt.id) == attempt_id)
+        .values(status="failed", lease_until=None)
+    )
+
+
+async def attempts_for_user(session: AsyncSession, *, team: str, user: str) -> Sequence[Attempt]:
+    result = await session.execute(
+        select(Attempt).where(Attempt.team == team, Attempt.user == user).order_by(col(Attempt.id))
+    )
+    return list(result.scalars().all())
+
+
+async def count_attempts(session: AsyncSession, *, team: str | None = None) -> int:
+    query = select(sa.func.count()).select_from(Attempt)
+    if team is not None:
+        query = query.where(Attempt.team == team)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def delete_user_data(session: AsyncSession, *, team: str, user: str) -> int:
+    """Delete a user's answers and profile in one workspace; returns answers deleted."""
+    attempt_ids = select(Attempt.id).where(Attempt.team == team, Attempt.user == user)
+    await session.execute(
+        sa.delete(OutboxMessage).where(
+            col(OutboxMessage.attempt_id).in_(attempt_ids), OutboxMessage.status != "sent"
+        )
+    )
+    deleted = await session.execute(
+        sa.delete(Attempt).where(Attempt.team == team, Attempt.user == user)
+    )
+    await session.execute(
+        sa.delete(UserProfile).where(UserProfile.team == team, UserProfile.user == user)
+    )
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_attempts_before(session: AsyncSession, cutoff: datetime) -> int:
+    deleted = await session.execute(
+        sa.delete(Attempt).where(col(Attempt.received_at) < cutoff, Attempt.status != "pending")
+    )
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
+
+
+# --- outbox --------------------------------------------------------------------
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    team: str,
+    dedupe_key: str,
+    kind: str,
+    payload: dict[str, Any],
+    prompt_id: int | None = None,
+    attempt_id: int | None = None,
+) -> OutboxMessage | None:
+    """Queue a message; None if a message with this dedupe key already exists."""
+    message = OutboxMessage(
+        team=team,
+        dedupe_key=dedupe_key,
+        kind=kind,
+        payload=json.dumps(payload),
+        prompt_id=prompt_id,
+        attempt_id=attempt_id,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(message)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return message
+
+
+async def claim_outbox(
+    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+) -> list[OutboxMessage]:
+    result = await session.execute(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == "pending",
+            col(OutboxMessage.next_try_at) <= now,
+            sa.or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now),
+        )
+        .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
+        .limit(limit)
+    )
+    won: list[OutboxMessage] = []
+    for (message_id,) in result.all():
+        claimed = await session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == message_id,
+                OutboxMessage.status == "pending",
+                sa.or_(
+                    col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now
+                ),
+            )
+            .values(lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            message = await session.get(OutboxMessage, message_id)
+            if message is not None:
+                await session.refresh(message)
+                won.append(message)
+    return won
+
+
+async def mark_sent(
+    session: AsyncSession, message_id: int, *, channel: str, ts: str, when: datetime
+) -> None:
+    await session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status="sent", sent_channel=channel, sent_ts=ts, sent_at=when, lease_until=None)
+    )
+
+
+async def reschedule(session: AsyncSession, message_id: int, *, at: datetime, error: str) -> None:
+    await session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(next_try_at=at, lease_until=None, last_error=error[:200])
+    )
+
+
+async def mark_failed(session: AsyncSession, message_id: int, *, error: str) -> None:
+    await session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status="failed", lease_until=None, last_error=error[:200])
+    )
+
+
+async def next_outbox_due(session: AsyncSession) -> datetime | None:
+    result = await session.execute(
+        select(sa.func.min(OutboxMessage.next_try_at)).where(OutboxMessage.status == "pending")
+    )
+    value = result.scalar_one_or_none()
+    return value  # type: ignore[no-any-return]
+
+
+async def outbox_counts(session: AsyncSession) -> dict[str, int]:
+    result = await session.execute(
+        select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: int(n) for status, n in result.all()}
+
+
+# --- profiles ------------------------------------------------------------------
+
+
+async def get_profile(session: AsyncSession, *, team: str, user: str) -> UserProfile | None:
+    result = await session.execute(
+        select(UserProfile).where(UserProfile.team == team, UserProfile.user == user)
+    )
+    return result.scalars().first()
+
+
+async def set_level(session: AsyncSession, *, team: str, user: str, level: str) -> None:
+    profile = await get_profile(session, team=team, user=user)
+    if profile is None:
+        session.add(UserProfile(team=team, user=user, level=level))
+    else:
+        profile.level = level
+        profile.updated_at = utcnow()
+    await session.flush()

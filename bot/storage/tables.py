@@ -1,0 +1,152 @@
+"""SQLModel tables. Every row is scoped by Slack team id; timestamps are UTC-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always hands back an aware datetime (SQLite forgets the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Prompt(SQLModel, table=True):
+    """A question the bot posted (or is about to post) as a thread root."""
+
+    __tablename__ = "prompt"
+    __table_args__ = (sa.UniqueConstraint("team", "channel", "ts", name="uq_prompt_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32, index=True)
+    channel: str = Field(max_length=32)
+    ts: str | None = Field(default=None, max_length=32)
+    question_id: str = Field(max_length=80)
+    source: str = Field(max_length=16)  # scheduled | command | mock
+    schedule_id: int | None = Field(default=None)
+    requested_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Attempt(SQLModel, table=True):
+    """One threaded reply to a prompt: stored on arrival, graded, answered once."""
+
+    __tablename__ = "attempt"
+    __table_args__ = (
+        sa.UniqueConstraint("team", "channel", "message_ts", name="uq_attempt_message"),
+        sa.Index("ix_attempt_status_lease", "status", "lease_until"),
+        sa.Index("ix_attempt_team_user", "team", "user"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    channel: str = Field(max_length=32)
+    thread_ts: str = Field(max_length=32)
+    message_ts: str = Field(max_length=32)
+    user: str = Field(max_length=32)
+    prompt_id: int = Field(foreign_key="prompt.id", index=True)
+    question_id: str = Field(max_length=80)
+    answer: str = Field(sa_type=sa.Text)
+    status: str = Field(default="pending", max_length=16)  # pending|graded|posted|failed
+    reason: str | None = Field(default=None, max_length=32)  # why it was not graded
+    grade_json: str | None = Field(default=None, sa_type=sa.Text)
+    grader: str | None = Field(default=None, max_length=80)
+    score: int | None = None
+    band: str | None = Field(default=None, max_length=16)
+    tokens_used: int = 0
+    event_id: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    graded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Schedule(SQLModel, table=True):
+    """A channel's recurring drill: days, local time and IANA timezone."""
+
+    __tablename__ = "schedule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32, index=True)
+    channel: str = Field(max_length=32)
+    days: str = Field(max_length=16)  # daily | weekdays
+    time: str = Field(max_length=5)  # HH:MM
+    tz: str = Field(max_length=64)
+    paused: bool = False
+    skip_dates: str = Field(default="[]", sa_type=sa.Text)  # JSON list of YYYY-MM-DD
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScheduleRun(SQLModel, table=True):
+    """The claim that makes one scheduled fire post exactly once."""
+
+    __tablename__ = "schedule_run"
+    __table_args__ = (sa.UniqueConstraint("schedule_id", "fire_time", name="uq_schedule_run_fire"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: int = Field(foreign_key="schedule.id")
+    fire_time: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="claimed", max_length=16)
+    prompt_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message the bot must post; a row first, sent with retries, marked with its ts."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_try_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    dedupe_key: str = Field(max_length=120, unique=True)
+    kind: str = Field(max_length=16)  # prompt | feedback | nudge
+    payload: str = Field(sa_type=sa.Text)  # JSON kwargs for chat.postMessage
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    next_try_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=200)
+    prompt_id: int | None = None
+    attempt_id: int | None = None
+    sent_channel: str | None = Field(default=None, max_length=32)
+    sent_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserProfile(SQLModel, table=True):
+    """Per-user settings and running stats, per workspace."""
+
+    __tablename__ = "user_profile"
+    __table_args__ = (sa.UniqueConstraint("team", "user", name="uq_user_profile"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    user: str = Field(max_length=32)
+    level: str | None = Field(default=None, max_length=16)
+    stats: str = Field(default="{}", sa_type=sa.Text)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,119 @@
+"""Shared fixtures: a clean environment, real databases, the Slack stand-in and the real app."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.questions import QuestionBank, load_bank
+from bot.runtime import Runtime
+from bot.slack.standin import SlackStandIn
+
+ROOT = Path(__file__).resolve().parent.parent
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-0000-secret-token"
+
+_ENV_PREFIXES = (
+    "SLACK_",
+    "OPENAI_",
+    "DATABASE_URL",
+    "GRADER",
+    "RUBRICS_DIR",
+    "DRILL_",
+    "LOG_",
+    "ANSWER_",
+)
+_PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stray token, proxy or OAuth setting from the developer's shell reaches a test."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES) or name in _PROXIES:
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def bank() -> QuestionBank:
+    return load_bank(ROOT / "rubrics")
+
+
+def _postgres_base() -> str | None:
+    return os.environ.get("TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database per test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'drill.db'}"
+        return
+    base = _postgres_base()
+    if not base:
+        pytest.skip("TEST_POSTGRES_URL is not set")
+    import asyncpg
+
+    name = f"drill_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(base)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    yield base.rsplit("/", 1)[0] + "/" + name
+    admin = await asyncpg.connect(base)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    standin = await SlackStandIn(signing_secret=SIGNING_SECRET).start()
+    yield standin
+    await standin.close()
+
+
+def make_settings(database_url: str, slack: SlackStandIn, **extra: object) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        database_url=database_url,
+        rubrics_dir=ROOT / "rubrics",
+        outbox_poll_seconds=0.2,
+        **extra,
+    )
+
+
+@dataclass
+class RunningBot:
+    runtime: Runtime
+    url: str  # the Request URL Slack would call
+
+    @property
+    def base(self) -> str:
+        return self.url.rsplit("/slack/events", 1)[0]
+
+
+@pytest.fixture
+async def bot(
+    database_url: str, slack: SlackStandIn, bank: QuestionBank
+) -> AsyncIterator[RunningBot]:
+    """The real app on a loopback port, wired to the Slack stand-in."""
+    runtime = Runtime(make_settings(database_url, slack), bank=bank)
+    await runtime.start()
+    port = await runtime.serve_http(host="127.0.0.1", port=0)
+    yield RunningBot(runtime, f"http://127.0.0.1:{port}/slack/events")
+    await runtime.stop()
+
+
+@pytest.fixture
+def artifacts() -> Iterator[Path]:
+    path = ROOT / "tests" / "artifacts"
+    path.mkdir(exist_ok=True)
+    yield path

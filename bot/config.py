@@ -42,6 +42,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=10_000)
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
 
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "openai_api_key",
+        "openai_base_url",
+        "rubrics_dir",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` copied as is leaves `NAME=`: that means "not set", not "empty secret".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("drill_admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:

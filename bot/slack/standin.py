@@ -94,6 +94,10 @@ class SlackStandIn:
         """Make the next `times` calls of `method` fail this way."""
         self._failures.setdefault(method, []).append(Failure(status, error, retry_after, times))
 
+    def recover(self) -> None:
+        """Forget every scripted failure."""
+        self._failures.clear()
+
     def add_user(
         self, user_id: str, *, tz: str = "UTC", is_admin: bool = False, is_owner: bool = False
     ) -> None:

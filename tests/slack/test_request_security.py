@@ -1,0 +1,83 @@
+"""Only Slack gets in: Bolt's signature check rejects forged, stale, unsigned and tampered requests."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+
+import aiohttp
+
+from bot.slack.standin import SlackStandIn
+from tests.conftest import RunningBot
+from tests.slack import payloads as p
+
+
+def _command_body(text: str = "deploy-ml-models") -> str:
+    return urllib.parse.urlencode(
+        {
+            "team_id": "T0TEAM",
+            "channel_id": "C0DRILL",
+            "user_id": "U0EVE",
+            "command": "/deploy-question",
+            "text": text,
+            "response_url": "http://127.0.0.1:9/x",
+        }
+    )
+
+
+async def _post(url: str, body: str, headers: dict[str, str]) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            url,
+            data=body.encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        ) as response,
+    ):
+        return response.status
+
+
+async def test_forged_stale_unsigned_and_tampered_requests_get_401(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    """Each bad request is refused with 401 and nothing is posted or stored."""
+    body = _command_body()
+    forged = SlackStandIn(signing_secret="not-the-secret").sign(body)
+    stale = slack.sign(body, timestamp=int(time.time()) - 6 * 60)
+    tampered = slack.sign(body)
+    assert await _post(bot.url, body, forged) == 401
+    assert await _post(bot.url, body, stale) == 401
+    assert await _post(bot.url, body, {}) == 401
+    assert await _post(bot.url, _command_body("rollout-strategies"), tampered) == 401
+    assert (
+        await _post(bot.url, body, slack.sign(body)) == 200
+    )  # the control: a good signature works
+    await slack.wait_for(lambda: slack.posts("drill_prompt"))
+    assert len(slack.posts("drill_prompt")) == 1
+
+
+async def test_oversized_body_is_refused(bot: RunningBot, slack: SlackStandIn) -> None:
+    """A body over the size limit is rejected before Bolt parses it."""
+    root = await p.ask(slack, bot)
+    event = p.reply(root, "x" * 1_100_000)
+    status, _ = await slack.send_event(bot.url, event)
+    assert status == 413
+    assert slack.posts("drill_feedback") == []
+
+
+async def test_answers_quoting_mentions_cannot_ping_anyone(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    """Evidence quoted from an answer never contains a live <!channel>, <!here> or user mention."""
+    root = await p.ask(slack, bot)
+    sneaky = (
+        "<!channel> <!here|here> <@U0BOSS> I monitor latency and drift <!subteam^S123|@ml> with alerts, "
+        "and we do a canary on 5% of traffic <https://evil.example|click> before rollout."
+    )
+    await slack.send_event(bot.url, p.reply(root, sneaky))
+    await slack.wait_for(lambda: slack.posts("drill_feedback"))
+    rendered = json.dumps(slack.posts("drill_feedback")[0]["blocks"])
+    for live in ("<!channel", "<!here", "<@U0BOSS", "<!subteam", "<https://evil"):
+        assert live not in rendered
+    assert "<@U0ALICE>" in rendered  # the bot's own mention of the answerer stays

@@ -1,0 +1,172 @@
+"""The `deploy-drill` command as a user runs it: real processes, real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.slack.standin import SlackStandIn
+from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
+
+CLI = [sys.executable, "-m", "bot"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL"))
+    }
+    return {**keep, **extra}
+
+
+def test_grade_json_follows_the_contract(tmp_path: Path) -> None:
+    """`grade --format json` prints the contract's fields with computed score and band."""
+    answer = tmp_path / "answer.txt"
+    answer.write_text(
+        "I package the model with its preprocessing in a pinned container, serve it behind an API, "
+        "validate the schema, roll out with a canary, and monitor drift and latency with alerts."
+    )
+    out = subprocess.run(
+        [*CLI, "grade", "--question", "deploy-ml-models", "--format", "json", str(answer)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(RUBRICS_DIR=str(ROOT / "rubrics")),
+        check=True,
+    )
+    grade = json.loads(out.stdout)
+    assert {
+        "question_id",
+        "rubric_version",
+        "grader",
+        "score",
+        "band",
+        "criteria",
+        "mistakes",
+        "length",
+        "model_answer_30s",
+    } <= set(grade)
+    assert grade["grader"] == "rubric"
+    assert [c["id"] for c in grade["criteria"]][:2] == ["context", "packaging"]
+    assert all(
+        {"id", "name", "level", "max_level", "evidence", "tip"} <= set(c) for c in grade["criteria"]
+    )
+    assert grade["length"]["words"] > 20
+
+
+def test_grade_reads_stdin_and_prints_text(tmp_path: Path) -> None:
+    """`grade -` reads the answer from stdin and prints a readable report."""
+    out = subprocess.run(
+        [*CLI, "grade", "--question", "deploy-ml-models", "-"],
+        input="We ship it with docker.",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        check=True,
+    )
+    assert "Score" in out.stdout and "Model 30-second answer" in out.stdout
+
+
+def test_run_without_credentials_explains_and_fails(tmp_path: Path) -> None:
+    """`make run` with no Slack credentials explains how to get them and exits non-zero."""
+    out = subprocess.run([*CLI, "run"], capture_output=True, text=True, cwd=tmp_path, env=_env())
+    assert out.returncode != 0
+    assert "SLACK_BOT_TOKEN" in out.stderr and "manifest.yml" in out.stderr
+
+
+def test_malformed_setting_stops_serve_with_one_line(tmp_path: Path) -> None:
+    """A bad PORT stops start-up naming the variable."""
+    out = subprocess.run(
+        [*CLI, "serve"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(PORT="eighty", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET),
+    )
+    assert out.returncode == 2
+    assert "PORT:" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_broken_rubric_fails_start_with_file_and_field(tmp_path: Path) -> None:
+    """A broken rubric directory stops `serve` with file:line: field: reason."""
+    rubrics = tmp_path / "rubrics"
+    rubrics.mkdir()
+    (rubrics / "bad.yaml").write_text("id: bad\ntitle: 3\n")
+    out = subprocess.run(
+        [*CLI, "serve"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            RUBRICS_DIR=str(rubrics),
+            DATABASE_URL=f"sqlite:///{tmp_path}/x.db",
+        ),
+    )
+    assert out.returncode == 2
+    assert "bad.yaml:2: title:" in out.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_serve_migrates_answers_and_stops_on_sigterm(
+    tmp_path: Path, slack: SlackStandIn, database_url: str
+) -> None:
+    """`serve` on a fresh database becomes healthy, posts a prompt, and exits 0 on SIGTERM."""
+    port = _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "serve",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack.api_url,
+            DATABASE_URL=database_url,
+            HOST="127.0.0.1",
+            PORT=str(port),
+            RUBRICS_DIR=str(ROOT / "rubrics"),
+            OUTBOX_POLL_SECONDS="0.2",
+        ),
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(150):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail(
+                    "serve never became healthy: " + proc.stderr.read() if proc.stderr else ""
+                )
+        status, _ = await slack.send_command(
+            f"http://127.0.0.1:{port}/slack/events", "deploy-ml-models"
+        )
+        assert status == 200
+        await slack.wait_for(lambda: slack.posts("drill_prompt"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 15)
+    assert code == 0

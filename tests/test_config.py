@@ -1,0 +1,74 @@
+"""Settings: read from the environment, fail at start with the variable's name."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+
+
+def test_defaults_match_the_documented_contract() -> None:
+    """With nothing set, the defaults are those in ARCHITECTURE.md."""
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.database_url == "sqlite:///./deploy_drill.db"
+    assert (settings.host, settings.port) == ("0.0.0.0", 3000)
+    assert settings.effective_grader == "rubric"
+    assert settings.openai_model == "gpt-4o-mini"
+
+
+def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Variables are read from the environment, admins split on commas, tokens kept secret."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-123-secret")
+    monkeypatch.setenv("DRILL_ADMINS", "U1, U2,,U3")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9999/api")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    settings = load_settings(_env_file=None)
+    assert settings.drill_admins == ("U1", "U2", "U3")
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    assert settings.log_level == "DEBUG"
+    assert "xoxb-123-secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "eighty"),
+        ("DATABASE_URL", "mysql://x"),
+        ("GRADER", "magic"),
+        ("SLACK_API_URL", "ftp://x"),
+    ],
+)
+def test_malformed_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """A bad value stops start-up with one line naming the variable."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert str(caught.value).startswith(name + ":")
+
+
+def test_database_urls_get_async_drivers() -> None:
+    """sqlite and postgresql URLs are served through aiosqlite and asyncpg."""
+    assert (
+        Settings(_env_file=None, database_url="sqlite:///x.db").async_database_url
+        == "sqlite+aiosqlite:///x.db"
+    )  # type: ignore[call-arg]
+    pg = Settings(_env_file=None, database_url="postgresql://u@h/db")  # type: ignore[call-arg]
+    assert pg.async_database_url == "postgresql+asyncpg://u@h/db"
+
+
+def test_auto_grader_picks_llm_only_with_a_key() -> None:
+    """GRADER=auto means llm when OPENAI_API_KEY is set."""
+    assert Settings(_env_file=None, openai_api_key="sk-test").effective_grader == "llm"  # type: ignore[call-arg]
+
+
+def test_blank_values_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`SLACK_APP_TOKEN=` copied from .env.example does not switch on Socket Mode."""
+    monkeypatch.setenv("SLACK_APP_TOKEN", "")
+    monkeypatch.setenv("OPENAI_API_KEY", "  ")
+    settings = load_settings(_env_file=None)
+    assert settings.slack_app_token is None
+    assert settings.effective_grader == "rubric"

@@ -29,8 +29,6 @@ from bot.storage.tables import Attempt, utcnow
 
 log = logging.getLogger(__name__)
 
-GRADE_LEASE = timedelta(seconds=120)
-
 
 class Renderer(Protocol):
     """Turns core values into message payloads (the Slack layer implements it)."""
@@ -78,6 +76,7 @@ class Drills:
         metrics: Metrics,
         on_answer: Callable[[], None] = lambda: None,
         on_message: Callable[[], None] = lambda: None,
+        lease_seconds: float = 60.0,
     ) -> None:
         self.bank = bank
         self._sessions = sessions
@@ -86,6 +85,7 @@ class Drills:
         self._metrics = metrics
         self._on_answer = on_answer
         self._on_message = on_message
+        self._lease = timedelta(seconds=lease_seconds)
 
     # --- asking ----------------------------------------------------------------
 
@@ -179,7 +179,7 @@ class Drills:
         """Grade the attempts waiting for it (this process's share); returns how many."""
         async with unit_of_work(self._sessions) as session:
             claimed = await repo.claim_attempts(
-                session, now=utcnow(), lease=GRADE_LEASE, limit=limit
+                session, now=utcnow(), lease=self._lease, limit=limit
             )
         for attempt in claimed:
             try:

@@ -24,7 +24,6 @@ from bot.storage.tables import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-SEND_LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 300.0
 MAX_ATTEMPTS = 60  # with backoff capped at 5 minutes: a few hours of Slack outage
 
@@ -43,6 +42,7 @@ class Outbox:
         poster: Poster,
         metrics: Metrics,
         poll_seconds: float = 2.0,
+        lease_seconds: float = 60.0,
         batch: int = 20,
     ) -> None:
         self._sessions = sessions
@@ -50,6 +50,7 @@ class Outbox:
         self._metrics = metrics
         self._poll = poll_seconds
         self._batch = batch
+        self._lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -77,7 +78,7 @@ class Outbox:
         """One pass: lease the due messages and post them in order; returns how many."""
         async with unit_of_work(self._sessions) as session:
             due = await repo.claim_outbox(
-                session, now=utcnow(), lease=SEND_LEASE, limit=self._batch
+                session, now=utcnow(), lease=self._lease, limit=self._batch
             )
         for message in due:
             await self._send(message)

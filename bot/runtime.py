@@ -52,6 +52,7 @@ class Runtime:
             poster=SlackPoster(self.client),
             metrics=self.metrics,
             poll_seconds=settings.outbox_poll_seconds,
+            lease_seconds=settings.lease_seconds,
         )
         self._grade_wake = asyncio.Event()
         self.drills = Drills(
@@ -62,6 +63,7 @@ class Runtime:
             metrics=self.metrics,
             on_answer=self._grade_wake.set,
             on_message=self.outbox.wake,
+            lease_seconds=settings.lease_seconds,
         )
         self.bolt = build_app(settings, self.drills, self.client)
         self.web = build_web(

@@ -135,7 +135,7 @@ async def test_serve_migrates_answers_and_stops_on_sigterm(
         "serve",
         cwd=tmp_path,
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
         env=_env(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,

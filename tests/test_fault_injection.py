@@ -1,0 +1,108 @@
+"""Slack failing and the bot killed with SIGKILL mid-way: every answer still gets exactly one feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from bot.slack.standin import SlackStandIn
+from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
+from tests.slack import payloads as p
+
+ANSWERS = 12
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _start(
+    slack: SlackStandIn, database_url: str, port: int, cwd: Path
+) -> asyncio.subprocess.Process:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL"))
+    }
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=database_url,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        RUBRICS_DIR=str(ROOT / "rubrics"),
+        OUTBOX_POLL_SECONDS="0.2",
+        LEASE_SECONDS="2",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    async with aiohttp.ClientSession() as session:
+        for _ in range(150):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return proc
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    proc.kill()
+    raise AssertionError("serve did not become healthy")
+
+
+async def test_outage_and_sigkill_lose_nothing_and_double_nothing(
+    tmp_path: Path, slack: SlackStandIn, database_url: str
+) -> None:
+    """429s and 503s, then kill -9, then a restart: one feedback per answer, none twice."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/slack/events"
+    first = await _start(slack, database_url, port, tmp_path)
+    try:
+        await slack.send_command(url, "deploy-ml-models")
+        await slack.wait_for(lambda: slack.posts("drill_prompt"))
+        await asyncio.sleep(0.5)  # let the bot record the prompt's ts
+        root = str(slack.posts("drill_prompt")[0]["_ts"])
+
+        slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=1, times=3)
+        slack.fail(
+            "chat.postMessage",
+            status=503,
+            error="service_unavailable",
+            retry_after=None,
+            times=10_000,
+        )
+        users = [f"U0USER{i:02d}" for i in range(ANSWERS)]
+        for user in users:
+            status, _ = await slack.send_event(url, p.reply(root, p.STRONG_ANSWER, user=user))
+            assert status == 200  # acknowledged only after the answer is stored
+        await slack.wait_for(lambda: len(slack.calls_to("chat.postMessage")) >= 6, within=20)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+
+    slack.recover()
+    second = await _start(slack, database_url, port, tmp_path)
+    try:
+        await slack.wait_for(lambda: len(slack.posts("drill_feedback")) >= ANSWERS, within=60)
+        await asyncio.sleep(1.5)  # time for any duplicate to show up
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await second.wait()
+    answered = sorted(m["metadata"]["event_payload"]["user"] for m in slack.posts("drill_feedback"))
+    assert answered == users

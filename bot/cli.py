@@ -175,6 +175,18 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_revision(args: argparse.Namespace) -> int:
+    """Autogenerate a migration from the models (run against an up-to-date database)."""
+    from alembic import command
+
+    from bot.storage.db import alembic_config
+
+    command.revision(
+        alembic_config(_settings().async_database_url), message=args.message, autogenerate=True
+    )
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluation import evaluate, render_text, to_json
     from bot.grading.rubric import RubricGrader
@@ -232,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     up = dsub.add_parser("upgrade", help="migrate to the latest revision")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(func=cmd_db_upgrade)
+    rev = dsub.add_parser("revision", help="autogenerate a migration from the models")
+    rev.add_argument("-m", "--message", required=True)
+    rev.set_defaults(func=cmd_db_revision)
 
     ev = sub.add_parser("eval", help="measure a grader against the labelled calibration set")
     ev.add_argument("--grader", choices=("rubric", "llm"), default="rubric")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     # How long a process may hold an answer or a message it is working on; after a
     # crash, another process (or the restarted one) takes it over once this passes.
     lease_seconds: float = Field(default=60.0, ge=1)
+    # A scheduled fire missed while the bot was down is posted on start if it is at
+    # most this old; older misses are skipped and logged. Seconds, or "90m", "1h".
+    schedule_grace: timedelta = timedelta(hours=1)
 
     @field_validator(
         "slack_bot_token",
@@ -58,6 +62,19 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` copied as is leaves `NAME=`: that means "not set", not "empty secret".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("schedule_grace", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip().lower()
+            units = {"s": 1, "m": 60, "h": 3600}
+            factor = units.get(text[-1:], 0)
+            number = text[:-1] if factor else text
+            if not number.replace(".", "", 1).isdigit():
+                raise ValueError("use seconds, or a number with s, m or h (e.g. 3600, 90m, 1h)")
+            return timedelta(seconds=float(number) * (factor or 1))
+        return value
 
     @field_validator("drill_admins", mode="before")
     @classmethod

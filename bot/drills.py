@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
@@ -28,6 +28,8 @@ from bot.storage.db import unit_of_work
 from bot.storage.tables import Attempt, utcnow
 
 log = logging.getLogger(__name__)
+
+UNSCORED = 60.0  # where a question nobody has answered yet sorts among scored ones
 
 
 class Renderer(Protocol):
@@ -89,23 +91,29 @@ class Drills:
 
     # --- asking ----------------------------------------------------------------
 
-    async def choose_question(self, *, team: str, channel: str, wanted: str | None) -> Question:
-        """The question asked for, or the next one this channel has not seen lately."""
+    async def choose_question(
+        self, session: AsyncSession, *, team: str, channel: str, wanted: str | None
+    ) -> Question:
+        """The question asked for, or the next one for this channel.
+
+        Rotation: no repeat until every question was asked; among the fresh ones,
+        those this channel scores lowest on come first.
+        """
         if wanted:
             found = self.bank.find(wanted)
             if found is None:
                 raise UnknownQuestion(wanted, self.bank.ids())
             return found
-        async with unit_of_work(self._sessions) as session:
-            recent = await repo.recent_question_ids(
-                session, team=team, channel=channel, limit=len(self.bank.questions)
-            )
-        for question in self.bank.questions:
-            if question.id not in recent:
-                return question
-        # Everything was asked: the one asked longest ago.
-        oldest = recent[-1]
-        return self.bank.get(oldest) or self.bank.questions[0]
+        recent = await repo.recent_question_ids(
+            session, team=team, channel=channel, limit=len(self.bank.questions)
+        )
+        fresh = [q for q in self.bank.questions if q.id not in recent]
+        if not fresh:
+            # Everything was asked in this cycle: the one asked longest ago.
+            return self.bank.get(recent[-1]) or self.bank.questions[0]
+        scores = await repo.topic_scores(session, team=team, channel=channel)
+        order = {q.id: i for i, q in enumerate(self.bank.questions)}
+        return min(fresh, key=lambda q: (scores.get(q.id, UNSCORED), order[q.id]))
 
     async def ask(
         self,
@@ -115,34 +123,83 @@ class Drills:
         wanted: str | None = None,
         source: str = "command",
         requested_by: str | None = None,
-        schedule_id: int | None = None,
-        dedupe_key: str | None = None,
     ) -> Question:
         """Queue a question as a new thread root in the channel."""
-        question = await self.choose_question(team=team, channel=channel, wanted=wanted)
-        payload = self._renderer.prompt(question, source=source, requested_by=requested_by)
-        payload["channel"] = channel
         async with unit_of_work(self._sessions) as session:
-            prompt = await repo.add_prompt(
+            question = await self.choose_question(
+                session, team=team, channel=channel, wanted=wanted
+            )
+            await self._queue_prompt(
                 session,
+                question,
                 team=team,
                 channel=channel,
-                question_id=question.id,
                 source=source,
                 requested_by=requested_by,
-                schedule_id=schedule_id,
-            )
-            await repo.enqueue(
-                session,
-                team=team,
-                dedupe_key=dedupe_key or f"prompt:{prompt.id}",
-                kind="prompt",
-                payload=payload,
-                prompt_id=prompt.id,
             )
         self._metrics.prompts.labels(source=source).inc()
         self._on_message()
         return question
+
+    async def ask_scheduled(
+        self, *, team: str, channel: str, schedule_id: int, fire_time: datetime, skip: bool = False
+    ) -> bool:
+        """Claim one scheduled fire and queue its prompt, in one transaction; False if taken."""
+        async with unit_of_work(self._sessions) as session:
+            run = await repo.claim_run(session, schedule_id=schedule_id, fire_time=fire_time)
+            if run is None:
+                return False
+            if skip:
+                run.status = "skipped"
+                return False
+            question = await self.choose_question(session, team=team, channel=channel, wanted=None)
+            prompt_id = await self._queue_prompt(
+                session,
+                question,
+                team=team,
+                channel=channel,
+                source="scheduled",
+                requested_by=None,
+                schedule_id=schedule_id,
+            )
+            run.status = "queued"
+            run.prompt_id = prompt_id
+        self._metrics.prompts.labels(source="scheduled").inc()
+        self._on_message()
+        return True
+
+    async def _queue_prompt(
+        self,
+        session: AsyncSession,
+        question: Question,
+        *,
+        team: str,
+        channel: str,
+        source: str,
+        requested_by: str | None,
+        schedule_id: int | None = None,
+    ) -> int:
+        payload = self._renderer.prompt(question, source=source, requested_by=requested_by)
+        payload["channel"] = channel
+        prompt = await repo.add_prompt(
+            session,
+            team=team,
+            channel=channel,
+            question_id=question.id,
+            source=source,
+            requested_by=requested_by,
+            schedule_id=schedule_id,
+        )
+        assert prompt.id is not None
+        await repo.enqueue(
+            session,
+            team=team,
+            dedupe_key=f"prompt:{prompt.id}",
+            kind="prompt",
+            payload=payload,
+            prompt_id=prompt.id,
+        )
+        return prompt.id
 
     # --- answering -------------------------------------------------------------
 

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.errors import RubricError
 
@@ -103,6 +110,7 @@ class Question(_Strict):
     prompt: str = Field(min_length=10)
     topic: Annotated[str, Field(pattern=SLUG)]
     difficulty: Literal["intro", "core", "advanced"]
+    order: int = Field(default=100, description="where the question sits in the bank (lower first)")
     seniority: tuple[Seniority, ...] = Field(min_length=1)
     answer_seconds: Literal[30, 90] = 90
     target_words: TargetWords
@@ -114,6 +122,13 @@ class Question(_Strict):
     cues: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     # Per-seniority weight overrides: {senior: {criterion_id: weight}}.
     level_weights: dict[Seniority, dict[str, float]] = Field(default_factory=dict)
+
+    @field_validator("prompt", "model_answer_30s", "model_answer_90s")
+    @classmethod
+    def _unwrap(cls, text: str) -> str:
+        # Authors hard-wrap long text in YAML block scalars; keep paragraphs, drop the wraps.
+        paragraphs = re.split(r"\n\s*\n", text.strip())
+        return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
@@ -173,17 +188,15 @@ class QuestionBank:
         return [q.id for q in self.questions]
 
     def find(self, text: str) -> Question | None:
-        """A question by exact id, else the first whose topic or id contains the text."""
+        """A question by exact id or topic, else the shortest id containing the text."""
         needle = text.strip().lower()
         if not needle:
             return None
-        exact = self.get(needle)
-        if exact:
-            return exact
         for q in self.questions:
-            if needle == q.topic or needle in q.id or needle in q.topic:
+            if needle in (q.id, q.topic):
                 return q
-        return None
+        partial = [q for q in self.questions if needle in q.id or needle in q.topic]
+        return min(partial, key=lambda q: (len(q.id), q.id)) if partial else None
 
     def cue_terms(self, question: Question) -> dict[str, tuple[str, ...]]:
         merged = dict(self.cues)
@@ -325,6 +338,7 @@ def check_dir(directory: Path) -> tuple[QuestionBank | None, list[str]]:
             questions.append(question)
     if problems:
         return None, problems
+    questions.sort(key=lambda q: (q.order, q.id))
     return QuestionBank(questions=tuple(questions), cues=cues, source=directory), []
 
 

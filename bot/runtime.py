@@ -22,6 +22,7 @@ from bot.grading.rubric import RubricGrader
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.questions import QuestionBank, load_bank
+from bot.schedule import DrillScheduler, Schedules
 from bot.slack.app import build_app, build_client
 from bot.slack.blocks import SlackRenderer
 from bot.slack.poster import SlackPoster
@@ -65,7 +66,11 @@ class Runtime:
             on_message=self.outbox.wake,
             lease_seconds=settings.lease_seconds,
         )
-        self.bolt = build_app(settings, self.drills, self.client)
+        self.scheduler = DrillScheduler(
+            sessions=self.sessions, drills=self.drills, grace=settings.schedule_grace
+        )
+        self.schedules = Schedules(self.sessions, on_change=self.scheduler.request_sync)
+        self.bolt = build_app(settings, self.drills, self.schedules, self.client)
         self.web = build_web(
             bolt=self.bolt,
             healthy=self.healthy,
@@ -89,6 +94,7 @@ class Runtime:
             asyncio.create_task(self._grading_loop(), name="grading"),
             asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
         ]
+        await self.scheduler.start()
         if self.settings.answer_retention_days:
             self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
         self._ready = True
@@ -123,6 +129,7 @@ class Runtime:
             self._runner = None
         self._stop.set()
         self._grade_wake.set()
+        self.scheduler.shutdown()
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=10)
             for task in pending:

@@ -112,3 +112,12 @@ def test_json_schema_export(tmp_path: Path) -> None:
 
     schema = json.loads(out.read_text())
     assert {"id", "criteria", "model_answer_30s"} <= set(schema["properties"])
+
+
+def test_committed_schema_is_current() -> None:
+    """rubrics.schema.json (used by editors) matches the models; regenerate with `rubrics schema -o`."""
+    import json
+
+    from bot.questions import json_schema
+
+    assert json.loads((ROOT / "rubrics.schema.json").read_text()) == json_schema()

@@ -6,15 +6,21 @@ and sets a level with the sentence that earned it. It then checks the rubric's
 common mistakes and the cheap tricks (a pile of buzzwords, instructions to the
 grader, the same sentence pasted ten times) before the shared scoring rule
 turns levels into a score.
+
+A cue's terms may include another cue by reference: ``"@drift"`` stands for
+every term of the `drift` cue, so a question can group concepts ("model health
+= drift, prediction distribution, business KPI, late labels") without copying
+term lists.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.errors import RubricError
 from bot.grading.grade import (
     MAX_LEVEL,
     CriterionResult,
@@ -24,14 +30,17 @@ from bot.grading.grade import (
     band_for,
     compute_score,
 )
-from bot.grading.star import StarParts, find_star
-from bot.grading.text import Answer, Hit, Vocabulary, compile_cues, find_hits, read_answer
+from bot.grading.star import StarParts, find_star, is_story_opening
+from bot.grading.text import Answer, CueIndex, Hit, Sentence, Vocabulary, read_answer
 from bot.questions import Criterion, Mistake, Question, QuestionBank, Seniority
 
 QUOTE_CHARS = 280
 SALAD_CAP = 25
 TOOLS_CUE = "tools"
+TOOL_PREFIX = "tool:"  # each named tool is its own cue in the index, for counting them
 REASONING_CUE = "reasoning"
+MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for omissions
+TOPIC_OVERLAP = 3  # distinct topic words shared with the question to count as on topic
 
 _STOPWORDS = frozenset(
     """
@@ -43,17 +52,50 @@ _STOPWORDS = frozenset(
     less same other such both either neither nor too
     """.split()
 )
+# Words too common in any answer to show it is about the question.
+_GENERIC = _STOPWORDS | frozenset(
+    """
+    about answer answers better doing during every first going good great important really
+    something thing things think using would could should always never usually often maybe
+    probably actually basically honestly question questions seconds minutes words short
+    example examples which where there their these those other another around whole makes
+    make made take takes took want wants need needs needed work works worked worth thanks
+    """.split()
+)
 
 _INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instruction|instructions|prompt|rules|rubric|"
-    r"above|previous|prior)\b"
-    r"|\b(give|award|assign|grade|score|rate|mark)\b.{0,30}\b(100|full marks|full score|"
-    r"perfect|maximum|max score|top score|strong|an a)\b"
-    r"|\byou are (now )?(a|an|the|my)\b.{0,30}\b(grader|assistant|ai|model|bot)\b"
-    r"|\bsystem prompt\b|\bnew instructions\b|\bas an ai\b|\bscore\s*[:=]\s*\d+"
-    r"|\b(this|my) answer (is|deserves) (perfect|excellent|strong|100)\b"
+    r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,40}\b(instructions?|prompts?|"
+    r"rubrics?|grading|guidelines|system message|(all|any|your|the|previous|prior|above|earlier) "
+    r"(rules|criteria)(?! engine| based|-based))\b"
+    r"|\b(ignore|disregard|forget)\b (everything|all|anything) (above|before|said|previous|prior)"
+    r"|\b(give|award|assign)\b (me |this( answer| response)? |the candidate |it |them )?"
+    r"(a )?(100|full marks|full score|full points|perfect|maximum|max score|top score|top marks|"
+    r"a perfect|an a\b|a strong)"
+    r"|\b(grade|score|rate|mark)\b (this|my|the) (answer|response|candidate|submission)\b"
+    r"[^.!?\n]{0,30}\b(100|strong|perfect|excellent|full|maximum|highest|top)"
+    r"|\b(100|10)\s*/\s*(100|10)\b|\b(100|full|maximum|max) (points|marks)\b"
+    r"|\bscore\s*(=|:|of|to)\s*100\b|\bset (the |my )?(score|band|grade)\b"
+    r"|\byou are (now )?(a|an|the|my)\b[^.!?\n]{0,30}\b(grader|grading|assistant|ai|language model|"
+    r"llm|bot|evaluator|judge|examiner)\b"
+    r"|\bas (a|an|the) (grader|grading|evaluator|judge|ai|llm)\b"
+    r"|\bsystem prompt\b|\bnew instructions\b|\bas an ai\b|^\s*(system|assistant)\s*:"
+    r"|\b(grader|grading system|evaluator|judge|llm|ai)\b[^.!?\n]{0,40}\b(must|should|will|please)\b"
+    r"[^.!?\n]{0,40}\b(score|grade|band|rate|mark|pass|output|return)"
+    r"|\b(this|my) (answer|response) (is|deserves) (a )?(perfect|excellent|strong|100|full)"
+    r"|\boutput (a |the )?(strong|perfect|100|top) (band|score|grade)\b"
+    r"|\b(already )?passed this (section|question|interview)\b"
+)
+# An instruction to the grader uses one of these words; sentences without any skip the regex.
+_INJECTION_WORDS = frozenset(
+    """
+    ignore disregard forget override bypass skip give award assign grade grader grading score
+    rate mark 100 10 10/10 100/100 full maximum max set system assistant instructions
+    instruction prompt prompts rubric rubrics evaluator judge llm ai examiner answer response
+    output passed points marks bot
+    """.split()
 )
 _EMOJI_ONLY = re.compile(r"^(?:\s|:[a-z0-9_+\-']+:|[^\w\s])*$", re.UNICODE)
+_TOPIC_WORD = re.compile(r"[a-z][a-z0-9]{3,}")
 
 
 @dataclass(frozen=True)
@@ -62,8 +104,9 @@ class Prepared:
 
     question: Question
     vocab: Vocabulary
-    cues: Mapping[str, re.Pattern[str]]
-    tools: tuple[re.Pattern[str], ...]
+    index: CueIndex  # the question's cues plus one `tool:<name>` cue per known tool
+    topic: frozenset[str]  # stems of the words the question and its rubric use
+    asked: frozenset[str]  # stems of the question as put to the candidate (title, prompt, hints)
 
 
 def not_an_answer(text: str) -> str | None:
@@ -103,21 +146,77 @@ class RubricGrader:
         question = self._bank.get(question_id)
         if question is None:
             raise KeyError(question_id)
-        terms = self._bank.cue_terms(question)
+        terms = expand_references(self._bank.cue_terms(question))
         used = question.cue_ids() | {REASONING_CUE}
-        cues = compile_cues({k: v for k, v in terms.items() if k in used})
-        tools = tuple(compile_cues({t: (t,) for t in terms.get(TOOLS_CUE, ())}).values())
+        tool_terms = terms.get(TOOLS_CUE, ())
+        indexed: dict[str, tuple[str, ...]] = {k: v for k, v in terms.items() if k in used}
+        indexed.update({TOOL_PREFIX + t: (t,) for t in tool_terms})
         vocab_terms = [t for cue in used for t in terms.get(cue, ())]
-        vocab_terms += list(terms.get(TOOLS_CUE, ()))
+        vocab_terms += list(tool_terms)
         vocab_terms += [_inflect(t) for t in vocab_terms if t.endswith("*")]
-        return Prepared(question, Vocabulary.from_terms(vocab_terms), cues, tools)
+        return Prepared(
+            question,
+            Vocabulary.from_terms(vocab_terms),
+            CueIndex(indexed),
+            _topic_words(question),
+            _stems([question.title, question.prompt, *question.hints]),
+        )
+
+
+def expand_references(
+    terms: Mapping[str, Sequence[str]],
+) -> dict[str, tuple[str, ...]]:
+    """Replace `@cue` terms with that cue's terms (recursively); unknown or circular is an error."""
+    out: dict[str, tuple[str, ...]] = {}
+
+    def expand(cue: str, trail: tuple[str, ...]) -> tuple[str, ...]:
+        if cue in out:
+            return out[cue]
+        if cue in trail:
+            raise RubricError([f"cue '{cue}' refers to itself through {' → '.join(trail)}"])
+        if cue not in terms:
+            raise RubricError([f"cue '{trail[-1]}' refers to unknown cue '@{cue}'"])
+        result: list[str] = []
+        for term in terms[cue]:
+            if term.startswith("@"):
+                result.extend(expand(term[1:].strip(), (*trail, cue)))
+            else:
+                result.append(term)
+        out[cue] = tuple(dict.fromkeys(result))
+        return out[cue]
+
+    for cue in terms:
+        expand(cue, ())
+    return out
 
 
 def _inflect(term: str) -> str:
-    stem = term.rstrip("*").split()[-1] if term.rstrip("*").split() else ""
-    if len(stem) < 4:
+    words = term.rstrip("*").split()
+    stem = words[-1] if words else ""
+    if len(stem) < 4 or not stem.isalpha():
         return ""
-    return " ".join(stem + end for end in ("ing", "ed", "ion", "ation", "ment", "s"))
+    base = stem[:-1] if stem.endswith("e") else stem
+    return " ".join((base + "ing", stem + ("d" if stem.endswith("e") else "ed"), stem + "s"))
+
+
+def _topic_words(question: Question) -> frozenset[str]:
+    """Content words of the question, its rubric and model answers: what the topic sounds like."""
+    parts = [question.title, question.prompt, question.model_answer_30s, question.model_answer_90s]
+    parts += list(question.hints)
+    for c in question.criteria:
+        parts += [c.name, c.levels.l1, c.levels.l2, c.tip, c.follow_up]
+    for m in question.mistakes:
+        parts += [m.name, m.looks_like, m.fix]
+    return _stems(parts)
+
+
+def _stems(parts: Sequence[str]) -> frozenset[str]:
+    words = _TOPIC_WORD.findall(" ".join(parts).lower())
+    return frozenset(_stem(w) for w in words if w not in _GENERIC)
+
+
+def _stem(word: str) -> str:
+    return word[:6]
 
 
 def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
@@ -126,14 +225,20 @@ def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
     flags: list[str] = []
     notes: list[str] = []
 
-    injected = {s.index for s in answer.sentences if _INJECTION.search(s.norm)}
+    injected = {
+        s.index
+        for s in answer.sentences
+        if not _INJECTION_WORDS.isdisjoint(s.tokens) and _INJECTION.search(s.display.lower())
+    }
     if injected:
         flags.append("injection")
         notes.append("Instructions addressed to the grader are ignored; only the answer counts.")
     kept = [s for s in answer.sentences if s.index not in injected]
     scoped = Answer(answer.raw_chars, answer.truncated, tuple(kept), answer.words, answer.repeated)
-    all_hits = find_hits(scoped, prep.cues)
+    found = prep.index.find(scoped)
+    all_hits = [h for h in found if not h.cue.startswith(TOOL_PREFIX)]
     hits = [h for h in all_hits if not h.denied]
+    tools = [h for h in found if h.cue.startswith(TOOL_PREFIX)]
     words = sum(len(s.tokens) for s in kept)
 
     if answer.truncated:
@@ -142,7 +247,7 @@ def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
     if answer.repeated >= 2:
         flags.append("repeated")
         notes.append("Repeated sentences count once.")
-    salad = _is_salad(kept)
+    salad = _is_salad(kept, len({h.cue for h in tools}))
     if salad:
         flags.append("keyword_salad")
         notes.append("This reads as a list of keywords: say what you do, in what order, and why.")
@@ -151,16 +256,22 @@ def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
     criteria = tuple(
         _judge(question, c, hits, scoped, star, salad, seniority) for c in question.criteria
     )
-    # Mistakes of omission only make sense for a real attempt at the question;
-    # an answer that talks about the topic only to deny it still counts as one.
-    on_topic = any(c.level > 0 for c in criteria) or any(h.denied for h in all_hits)
-    attempted = words >= 12 and on_topic
-    if not any(c.level > 0 for c in criteria):
+    # Mistakes of omission only make sense for a real attempt at the question: an
+    # answer about the topic, even one that mentions it only to deny it. A bare
+    # list of keywords is judged as a tool pile, not as a process with gaps.
+    met = any(c.level > 0 for c in criteria)
+    on_topic = (
+        met
+        or any(h.denied for h in all_hits)
+        or (_topic_overlap(prep, kept) >= TOPIC_OVERLAP and not _echoes_question(prep, kept))
+    )
+    attempted = words >= MIN_ATTEMPT_WORDS and on_topic and not salad
+    if not met:
         flags.append("off_topic")
     mistakes = tuple(
         m
         for m in (
-            _check_mistake(prep, mk, hits, scoped, criteria, attempted, salad)
+            _check_mistake(mk, hits, tools, scoped, criteria, attempted, salad)
             for mk in question.mistakes
         )
         if m is not None
@@ -180,6 +291,25 @@ def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
         flags=tuple(flags),
         notes=tuple(notes),
     )
+
+
+def _content_stems(sentences: Sequence[Sentence]) -> list[str]:
+    return [
+        _stem(t)
+        for s in sentences
+        for t in s.tokens
+        if len(t) >= 4 and t.isalpha() and t not in _GENERIC
+    ]
+
+
+def _topic_overlap(prep: Prepared, sentences: Sequence[Sentence]) -> int:
+    return len(set(_content_stems(sentences)) & prep.topic)
+
+
+def _echoes_question(prep: Prepared, sentences: Sequence[Sentence]) -> bool:
+    """The reply mostly restates the question ("How do you deploy a model? The steps …")."""
+    stems = _content_stems(sentences)
+    return bool(stems) and sum(1 for w in stems if w in prep.asked) >= 0.7 * len(stems)
 
 
 def _quote(answer: Answer, index: int) -> str:
@@ -214,7 +344,8 @@ def _judge(
             level = 0
         where = _best_sentence(specific or generic)
     if salad:
-        level = min(level, 1)
+        # A list of words names topics; it does not describe doing any of them.
+        level = 0
     return CriterionResult(
         id=criterion.id,
         name=criterion.name,
@@ -236,18 +367,23 @@ def _best_sentence(hits: list[Hit]) -> int | None:
     return min(per, key=lambda i: (-len(per[i]), i))
 
 
-def _is_salad(sentences: list) -> bool:  # type: ignore[type-arg]
+def _is_salad(sentences: Sequence[Sentence], tools: int = 0) -> bool:
+    """Mostly names and nouns: almost no function words hold the words together.
+
+    A short reply that is mostly tool names ("ship it: docker, k8s, mlflow, grafana")
+    counts too, even with a word or two of glue.
+    """
     tokens = [t for s in sentences for t in s.tokens]
     if len(tokens) < 6:
         return False
-    function_words = sum(1 for t in tokens if t in _STOPWORDS)
-    return function_words / len(tokens) < 0.12
+    ratio = sum(1 for t in tokens if t in _STOPWORDS) / len(tokens)
+    return ratio < 0.12 or (tools >= 3 and tools >= 0.35 * len(tokens) and ratio < 0.2)
 
 
 def _check_mistake(
-    prep: Prepared,
     mistake: Mistake,
     hits: list[Hit],
+    tools: list[Hit],
     answer: Answer,
     criteria: tuple[CriterionResult, ...],
     attempted: bool,
@@ -258,7 +394,7 @@ def _check_mistake(
     evidence: str | None = None
     found = False
     if detect.kind == "tool_pile":
-        found, evidence = _tool_pile(prep, answer, present, salad)
+        found, evidence = _tool_pile(tools, answer, present, salad)
     elif not attempted:
         return None
     elif detect.kind == "missing":
@@ -270,12 +406,7 @@ def _check_mistake(
             where = _best_sentence([h for h in hits if h.cue in detect.present])
             evidence = _quote(answer, where) if where is not None else None
     elif detect.kind == "leads_with":
-        ordered = sorted(hits, key=lambda h: (h.sentence, h.start))
-        opening = ordered[0].sentence if ordered else None
-        in_opening = {h.cue for h in ordered if h.sentence == opening}
-        found = bool(in_opening & set(detect.cues)) and not (in_opening & set(detect.unless))
-        if found and opening is not None:
-            evidence = _quote(answer, opening)
+        found, evidence = _leads_with(answer, hits, detect.cues, detect.unless)
     if not found:
         return None
     return MistakeResult(
@@ -287,19 +418,41 @@ def _check_mistake(
     )
 
 
+def _leads_with(
+    answer: Answer, hits: list[Hit], cues: Sequence[str], unless: Sequence[str]
+) -> tuple[bool, str | None]:
+    """The opening (the first sentence with any cue) names these cues and none of `unless`.
+
+    Opening with a story ("at my last job we had a churn model on a nightly batch
+    job …") frames the work, not the infrastructure, so it does not count.
+    """
+    ordered = sorted(hits, key=lambda h: (h.sentence, h.start))
+    if not ordered:
+        return False, None
+    opening = ordered[0].sentence
+    in_opening = {h.cue for h in ordered if h.sentence == opening}
+    if not (in_opening & set(cues)) or in_opening & set(unless):
+        return False, None
+    sentence = next((s for s in answer.sentences if s.index == opening), None)
+    if sentence is not None and is_story_opening(sentence):
+        return False, None
+    return True, _quote(answer, opening)
+
+
 def _tool_pile(
-    prep: Prepared, answer: Answer, present: set[str], salad: bool
+    tools: list[Hit], answer: Answer, present: set[str], salad: bool
 ) -> tuple[bool, str | None]:
     """Three or more tools named with no reason given for any of them."""
-    named: dict[int, int] = {}
-    distinct = 0
-    for pattern in prep.tools:
-        where = next((s.index for s in answer.sentences if pattern.search(s.norm)), None)
-        if where is not None:
-            distinct += 1
-            named[where] = named.get(where, 0) + 1
-    if distinct < 3 or (REASONING_CUE in present and not salad):
+    if REASONING_CUE in present and not salad:
         return False, None
+    first: dict[str, int] = {}
+    for h in tools:
+        first.setdefault(h.cue, h.sentence)
+    if len(first) < 3:
+        return False, None
+    named: dict[int, int] = {}
+    for where in first.values():
+        named[where] = named.get(where, 0) + 1
     busiest = max(named, key=lambda i: (named[i], -i))
     return True, _quote(answer, busiest)
 

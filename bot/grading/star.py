@@ -1,8 +1,10 @@
 """A STAR detector for the `story` criterion: situation, task, action, result.
 
 Level 2 needs a concrete past situation (or task), something the speaker did,
-and a result with an outcome; level 1 is a concrete example missing its result.
-A hypothetical ("I would build …") is not a story.
+and a result with an outcome. Level 1 is a concrete project or situation whose
+story has no clear outcome, or something done and what came of it without the
+setting. A hypothetical ("I would build …") or a process told in the present
+("we deploy the model with Docker") is not a story.
 """
 
 from __future__ import annotations
@@ -13,44 +15,89 @@ from dataclasses import dataclass
 
 from bot.grading.text import Sentence
 
-_PAST_VERBS = (
-    r"built|added|set up|setup|packaged|wrapped|deployed|wrote|created|introduced|moved|"
-    r"containerized|containerised|dockerized|ran|configured|designed|implemented|led|migrated|"
-    r"rolled|shipped|used|chose|decided|put|started|pinned|versioned|automated|replaced|"
-    r"switched|fixed|investigated|traced|found|noticed|caught|reverted|retrained|exposed|"
-    r"served|scheduled|validated|monitored|tracked|compared|split|launched|released|owned|"
-    r"drove|convinced|worked|partnered|refactored|debugged|owned|proposed|pushed|wired|"
-    r"turned|kept|made|took|got|had to|needed to|realized|discovered|learned|spent|paired|"
-    r"helped|trained|tested|benchmarked|canaried|shadowed|promoted|froze|stored|logged"
+# Irregular (and a few regular-looking) past forms people use when telling what they did.
+_IRREGULAR = (
+    r"built|rebuilt|wrote|rewrote|ran|reran|set up|setup|put|made|took|got|had to|led|kept|"
+    r"found|caught|chose|drove|spent|sent|brought|gave|saw|began|split|cut|broke|went|became|"
+    r"did|won|told|held|sat|paid|lost|meant|met|sold|shut|stuck|threw|understood|dug|fed|"
+    r"fought|hid|knew|left|rode|rose|fell|shot|spun|sped|swapped|took over|taught|tore|wound|"
+    r"needed to|wanted to|was (responsible|asked|tasked|in charge|the owner|on the hook)"
 )
-
+# "we/I <past verb>" within two words ("we then quickly shipped", "I also added").
+_MODAL = r"(?!would\b|will\b|could\b|should\b|might\b|can\b|may\b|must\b|wed\b|id\b|not\b)"
+_ACTION = re.compile(
+    r"\b(i|we|ive|weve|my team|our team|the team|me and \w+|\w+ and i)"
+    rf"( {_MODAL}\w+)?( {_MODAL}\w+)? "
+    rf"({_IRREGULAR}|[a-z]{{2,}}(?<!need)ed)\b"
+)
+_ACTION_WORD = re.compile(r"\baction\b")
 _SITUATION = re.compile(
-    r"\b(at|in|on) (my|our|a) (last|previous|current|former|old|first|recent)?\s?"
-    r"(job|role|company|team|employer|internship|position|startup|project|gig|org)\b"
-    r"|\bwhen i (was|joined|worked)\b|\bsituation\b|\bwe had (a|an|this|some)\b"
-    r"|\bi worked on\b|\bwe were (building|working|asked|seeing|running|using|launching)\b"
-    r"|\blast (year|quarter|month|spring|summer|fall|autumn|winter)\b|\bfor (example|instance)\b"
-    r"|\bin (19|20)\d\d\b|\bduring my\b|\bi was working\b|\bonce\b.{0,40}\b(we|i)\b"
-    r"|\bat (a|an) \w+ (company|startup|bank|retailer|firm|shop)\b|\bour (client|customer|product)\b"
+    r"\b((at|in|during) (my|our|a|an|one|the)|(on|for|with) (my|our|one)) ((last|previous|current|former|old|first|"
+    r"recent|past|prior|early|big|small|large|fintech|retail|ecommerce|e-commerce|saas|healthcare|"
+    r"insurance|logistics|gaming|media|adtech|payments|banking|telco|\w+ing) ){0,2}"
+    r"(job|role|company|companies|team|employer|internship|intern|position|startup|start-up|"
+    r"project|gig|org|organization|organisation|client|workplace|firm|bank|retailer|insurer|"
+    r"scale-up|scaleup|capstone|thesis|hackathon|bootcamp|course|lab|contract|engagement|"
+    r"side project|fintech|agency|consultancy|marketplace|platform team|data team)\b"
+    r"|\bwhen i (was|joined|worked|started|first)\b|\bsituation\b|\bbackground\b"
+    r"|\bwe had (a|an|this|some|one|two|three|\d+|about|around|roughly|our)\b"
+    r"|\bi (worked|was working) (on|at|with)\b|\bwe were (building|working|asked|seeing|running|"
+    r"using|launching|replacing|migrating|trying)\b"
+    r"|\blast (year|quarter|month|spring|summer|fall|autumn|winter|week|sprint)\b"
+    r"|\b(a|one|two|three|few|couple of|\d+) (years|months|weeks) ago\b|\bback (in|when|at)\b"
+    r"|\bin (19|20)\d\d\b|\bduring my\b|\bi was working\b|\bone time\b|\bonce,? (we|i) (had|were|was)\b"
+    r"|\bour (client|customer|product)\b|\b(an|one|the|that) incident\b|\bincident (where|when)\b"
+    r"|\b(concrete|real|recent|one) (case|example|story)\b|\bin practice\b.{0,30}\b(we|i) [a-z]+ed\b"
+    r"|\b(my|our) (last|previous|current|former) (job|role|company|team|employer|project)\b"
+    r"|\bpreviously at\b|\bbiggest lesson\b|\blesson (i|we) learned\b|\bthe time (we|i)\b"
+    r"|\bfor our \w+( \w+)?( \w+)? (model|system|service|pipeline|product|platform|app|team)\b"
+    r"|\b(side|personal|pet|hobby|school|university|uni|class|kaggle|capstone|thesis|final year) "
+    r"projects?\b|\bwe (built|deployed|shipped|launched|replaced) (a|an|our)\b"
 )
 _TASK = re.compile(
-    r"\bmy (job|task|role|goal|responsibility|mandate|assignment) was\b"
-    r"|\bi was (responsible|asked|tasked|in charge|the owner|on the hook)\b"
-    r"|\b(we|i) (needed|had|wanted) to\b|\bthe (goal|task|ask|challenge|problem) was\b|\btask\b"
-)
-_ACTION = re.compile(
-    rf"\b(i|we)( (then|also|first|quickly|eventually|finally))? ({_PAST_VERBS})\b|\baction\b"
+    r"\bmy (job|task|role|goal|responsibility|mandate|assignment|brief) was\b"
+    r"|\bi was (responsible|asked|tasked|in charge|the owner|on the hook|brought in)\b"
+    r"|\b(we|i) (needed|had|wanted|were asked|was asked) to\b|\bthe (goal|task|ask|challenge|"
+    r"problem|brief) was\b|\btask\b|\b(they|the business|product|marketing|the team) (wanted|needed|asked)\b"
 )
 _RESULT = re.compile(
-    r"\bas a result\b|\bresult(ed|s)?\b|\boutcome\b"
+    r"\bas a result\b|\bresult(ed|s)?\b|\boutcome\b|\bimpact was\b"
     r"|\b(cut|reduced|improved|increased|saved|dropped|lowered|raised|boosted|prevented|caught|"
     r"halved|doubled|tripled|eliminated|shortened|sped up|recovered|stabilized|stabilised|"
-    r"avoided|restored|grew|fell|rose|won|unblocked|freed)\b"
-    r"|\d+ ?(%|percent|x)\b|\bwent from\b|\bin the end\b|\bended up\b"
-    r"|\b(the team|they|stakeholders|marketing|we) (could|were able|trusted|now)\b"
-    r"|\bno (more )?(incidents|outages|pages|complaints)\b|\bsince then\b|\bafterwards?\b"
+    r"avoided|restored|grew|fell|rose|won|unblocked|freed|lifted|beat|outperformed|fixed|"
+    r"went up|went down|came down|shrank|climbed|jumped|declined|decreased|removed|replaced|"
+    r"retired|unlocked|enabled|allowed|hit|met|exceeded|surfaced|flagged|detected|spotted|"
+    r"uncovered|revealed|showed|paid off)\b"
+    r"|\d+ ?(%|percent|x|times)\b|\bby (about |around |roughly |~)?\d+|\bfrom \d+[a-z ]{0,12}? to [a-z ]{0,10}\d+"
+    r"|\bwent from\b|\bin the end\b|\bended up\b|\bby the end\b|\beventually\b"
+    r"|\b(the team|they|stakeholders|marketing|we|users|customers|planners|analysts|the business)"
+    r" (could|were able|trusted|now|stopped|started|got)\b"
+    r"|\b(no|zero|fewer|less|more|faster|cheaper) (more )?(incidents?|outages?|pages|complaints|"
+    r"repeats?|rollbacks?|issues|errors|false alarms|tickets|manual)\b|\bsince then\b|\bafterwards?\b"
     r"|\b(lesson|learned|takeaway)\b|\bwithin (a|one|two|three|\d+) (day|week|hour|minute)s?\b"
+    r"|\b(fewer|less|more|faster|cheaper|lower|higher) [a-z ]{0,20}than before\b"
+    r"|\b(was|were) (well received|a success|adopted|rolled out|happy)\b"
+    r"|\b(haven't|have not|hasn't|has not|never) (had|seen|happened)\b"
+    r"|\bbefore (any|a single) (customer|user)\b|\bwhich (meant|saved|cut|caught|let)\b"
 )
+# Words one of which each pattern needs: a cheap test that skips most sentences.
+_SITUATION_WORDS = frozenset(
+    """
+    my our we i ive weve last ago back once incident case example story practice previously
+    lesson time situation background projects project job role company team startup internship
+    client employer org organization organisation firm bank retailer capstone thesis hackathon
+    bootcamp course lab contract gig position workplace insurer platform agency consultancy
+    intern during when concrete real recent biggest side
+    """.split()
+) | {str(year) for year in range(1990, 2040)}
+_TASK_WORDS = frozenset(
+    """
+    task goal ask challenge problem brief responsible asked tasked charge owner hook brought
+    needed had wanted job role responsibility mandate assignment were was
+    """.split()
+)
+_ACTION_SUBJECTS = frozenset("i we ive weve team me action".split())
+_HYPOTHETICAL = re.compile(r"^\s*(i|we)('d| would| will| might| could| should)\b|\bif i were\b")
 
 
 @dataclass(frozen=True)
@@ -65,7 +112,7 @@ class StarParts:
         context = self.situation is not None or self.task is not None
         if context and self.action is not None and self.result is not None:
             return 2
-        if self.situation is not None or self.action is not None:
+        if self.situation is not None or (self.action is not None and self.result is not None):
             return 1
         return 0
 
@@ -73,24 +120,46 @@ class StarParts:
     def evidence(self) -> int | None:
         if self.level == 2:
             return self.result
-        return self.situation if self.situation is not None else self.action
+        if self.situation is not None:
+            return self.situation
+        return self.action
+
+
+def is_story_opening(sentence: Sentence) -> bool:
+    """Whether a sentence sets a scene from experience ("At my last job we …")."""
+    return _is_situation(sentence)
+
+
+def _is_situation(s: Sentence) -> bool:
+    return not _SITUATION_WORDS.isdisjoint(s.tokens) and bool(_SITUATION.search(s.norm))
+
+
+def _is_task(s: Sentence) -> bool:
+    return not _TASK_WORDS.isdisjoint(s.tokens) and bool(_TASK.search(s.norm))
+
+
+def _is_action(s: Sentence) -> bool:
+    if _ACTION_SUBJECTS.isdisjoint(s.tokens) or _HYPOTHETICAL.search(s.norm):
+        return False
+    return bool(_ACTION.search(s.norm) or _ACTION_WORD.search(s.norm))
 
 
 def find_star(sentences: Sequence[Sentence]) -> StarParts:
-    def first(pattern: re.Pattern[str], after: int = -1) -> int | None:
-        for s in sentences:
-            if s.index > after and pattern.search(s.norm):
-                return s.index
-        return None
-
-    situation = first(_SITUATION)
-    task = first(_TASK)
-    action = first(_ACTION)
+    situation = next((s.index for s in sentences if _is_situation(s)), None)
+    task = next((s.index for s in sentences if _is_task(s)), None)
+    action = next((s.index for s in sentences if _is_action(s)), None)
     # A result follows the action; an outcome stated before anything was done is not one.
-    result = first(_RESULT, after=action) if action is not None else None
-    if result is None and action is not None:
-        # "I added a canary, which cut incidents by half": action and result in one sentence.
-        same = next((s for s in sentences if s.index == action), None)
-        if same is not None and _RESULT.search(same.norm[_ACTION.search(same.norm).end() :]):  # type: ignore[union-attr]
-            result = action
+    result = None
+    if action is not None:
+        for s in sentences:
+            if s.index < action:
+                continue
+            text = s.norm
+            if s.index == action:
+                # "I added a canary, which cut incidents by half": result after the action.
+                m = _ACTION.search(text) or _ACTION_WORD.search(text)
+                text = text[m.end() :] if m else text
+            if _RESULT.search(text):
+                result = s.index
+                break
     return StarParts(situation, task, action, result)

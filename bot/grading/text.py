@@ -3,7 +3,7 @@
 Turns mrkdwn into plain sentences (links, mentions, emoji, bullets, code blocks),
 normalises spelling (British forms, common typos of the rubric's own words) and
 finds where cue terms occur, skipping the ones that are denied ("we never set up
-drift monitoring"). Pure functions; no I/O.
+drift monitoring", "canaries are overkill"). Pure functions; no I/O.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 MAX_CHARS = 40_000
+MAX_SENTENCE_WORDS = 60  # longer "sentences" are run-ons, cut into pieces …
+RUN_ON_PIECE_WORDS = 40  # … of this many words
 WORDS_PER_SECOND = 2.5  # about 150 spoken words a minute
+_CACHE_LIMIT = 50_000
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff]")
 _LINK = re.compile(r"<(?:https?|mailto):[^|>\s]*\|([^>]*)>")
 _BARE_LINK = re.compile(r"<(?:https?|mailto):[^>\s]*>")
 _CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
@@ -25,10 +28,42 @@ _MENTION = re.compile(r"<[@!][^>]*>")
 _EMOJI = re.compile(r":[a-z0-9_+\-']{1,40}:")
 _FENCE = re.compile(r"```")
 _FORMAT = re.compile(r"(?<![\w*_~])[*_~]+|[*_~]+(?![\w*_~])")
-_BULLET = re.compile(r"^\s*(?:[-*•◦▪‣>]|\d{1,2}[.)]|[a-z][.)])\s+", re.MULTILINE)
+_BULLET = re.compile(r"^[ \t]*(?:[-*•◦▪‣>]|\d{1,2}[.)]|[a-z][.)])\s+", re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _TOKEN = re.compile(r"[a-z0-9]+(?:['/.-][a-z0-9]+)*|[,;:()]|\s-\s")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": " - "})
+_APOSTROPHES = str.maketrans(
+    {
+        "’": "'",
+        "‘": "'",
+        "`": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": " - ",
+        "→": " then ",
+        "≥": " at least ",
+        "≤": " at most ",
+    }
+)
+# Symbols people type that carry meaning the tokenizer would drop.
+_DIGITS = tuple("0123456789")
+_SYMBOLS = (
+    (("%",), re.compile(r"(\d)\s*%"), r"\1 percent"),
+    (("->", "=>"), re.compile(r"\s*(?:->|=>|-->)\s*"), " then "),
+    (("<",), re.compile(r"(?<![\w<])<=?\s*(?=\d)"), " under "),
+    ((">",), re.compile(r"(?<![\w>-])>=?\s*(?=\d)"), " over "),
+    (
+        _DIGITS,
+        re.compile(
+            r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(ms|s|k|m|x|h|min|mins|hr|hrs)\b", re.IGNORECASE
+        ),
+        r"\1 \2",
+    ),
+    (("&",), re.compile(r"\s&\s|&(?=\s)"), " and "),
+    (("+",), re.compile(r"\s\+\s"), " and "),
+    (("w/", "W/"), re.compile(r"\bw/o\b", re.IGNORECASE), "without"),
+    (("w/", "W/"), re.compile(r"\bw/(?=\s|\w)", re.IGNORECASE), "with "),
+)
 
 # Words that never get "corrected" even when they sit one edit from a rubric word.
 _PROTECTED = frozenset(
@@ -44,38 +79,77 @@ _PROTECTED = frozenset(
     listen master matter monitor monitors mention metric metrics reason season serving
     server servers service services sample simple shadows sharing shifting modeling
     modelling models testing tested tester letter letters better batter batches
+    scales scaled sales transformer transformers needle default defaults output outputs
+    served serves compare compares deployments deployed caching cached canary canaries
+    tracked tracking traces traced raised raises ranges ranged shipped stored stores
     """.split()
 )
 
+# (needle, pattern, replacement): the needle is a cheap test before the regex runs.
 _BRITISH = (
-    (re.compile(r"isation"), "ization"),
-    (re.compile(r"ise(d|s)?\b"), r"ize\1"),
-    (re.compile(r"ising\b"), "izing"),
-    (re.compile(r"yse(d|s)?\b"), r"yze\1"),
-    (re.compile(r"ysing\b"), "yzing"),
-    (re.compile(r"our\b"), "or"),
-    (re.compile(r"ours\b"), "ors"),
-    (re.compile(r"ogue\b"), "og"),
-    (re.compile(r"tre\b"), "ter"),
-    (re.compile(r"lled\b"), "led"),
-    (re.compile(r"lling\b"), "ling"),
+    ("isation", re.compile(r"isation"), "ization"),
+    ("is", re.compile(r"ise(d|s)?\b"), r"ize\1"),
+    ("ising", re.compile(r"ising\b"), "izing"),
+    ("ys", re.compile(r"yse(d|s)?\b"), r"yze\1"),
+    ("ysing", re.compile(r"ysing\b"), "yzing"),
+    ("our", re.compile(r"our\b"), "or"),
+    ("ours", re.compile(r"ours\b"), "ors"),
+    ("ogue", re.compile(r"ogue\b"), "og"),
+    ("tre", re.compile(r"tre\b"), "ter"),
+    ("lled", re.compile(r"lled\b"), "led"),
+    ("lling", re.compile(r"lling\b"), "ling"),
 )
 
 _NEGATORS = frozenset(
     """
     no not never without none nothing neither nor skip skipped skipping forgot forgotten
-    lacked lacking missing zero
+    lacked lacking lack lacks missing zero nobody noone nowhere hardly barely
     """.split()
 )
+# Two-word negators: the second word is where the denial starts ("rather than X").
+_NEGATOR_PAIRS = frozenset({("rather", "than"), ("instead", "of"), ("no", "one")})
 _NEGATION_END = frozenset(
     """
     but however although though then so which because while whereas until yet instead
+    except unless apart plus also
     """.split()
 )
 _ABSENCE = frozenset(
-    "without skip skipped skipping forgot forgotten lacked lacking missing".split()
+    "without skip skipped skipping forgot forgotten lacked lacking lack lacks missing".split()
 )
-_NOT_NEGATION = (("not", "only"), ("no", "matter"), ("not", "just"), ("no", "longer"))
+_NOT_NEGATION = (
+    ("not", "only"),
+    ("no", "matter"),
+    ("not", "just"),
+    ("no", "longer"),
+    ("not", "sure"),
+    ("no", "doubt"),
+    ("not", "least"),
+)
+# A dismissal after the concept denies it: "canaries are overkill", "A/B testing
+# was not something we did", "monitoring? not needed".
+_DISMISS = frozenset("overkill unnecessary pointless needless useless optional".split())
+_DISMISS_PAIRS = frozenset(
+    {
+        ("not", "needed"),
+        ("not", "necessary"),
+        ("not", "required"),
+        ("not", "worth"),
+        ("not", "something"),
+        ("not", "done"),
+        ("not", "used"),
+        ("not", "bother"),
+        ("not", "bothered"),
+        ("never", "used"),
+        ("never", "done"),
+        ("never", "happened"),
+        ("not", "a"),  # "not a thing we did" ... only after a copula, see below
+    }
+)
+_REFERENTS = frozenset("that this it those these them which the above".split())
+_SUBJECTS = frozenset("i we they it you he she then so".split())
+_NEGATION_WORDS = _NEGATORS | _DISMISS | {"than", "of", "one"} | {a for a, _ in _DISMISS_PAIRS}
+_COPULA = frozenset("is are was were be been isnt arent wasnt werent".split())
 
 
 @dataclass(frozen=True)
@@ -86,6 +160,7 @@ class Sentence:
     tokens: tuple[str, ...]
     token_starts: tuple[int, ...]
     clause_starts: frozenset[int]  # token indices that open a clause (after , ; : or a dash)
+    negates: bool = True  # holds a word that can deny something; False skips the check
 
 
 @dataclass(frozen=True)
@@ -115,6 +190,7 @@ class Vocabulary:
 
     words: set[str] = field(default_factory=set)
     _deletes: dict[str, str] = field(default_factory=dict)
+    _cache: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_terms(cls, terms: Iterable[str]) -> Vocabulary:
@@ -132,39 +208,93 @@ class Vocabulary:
         if len(token) < 6 or token in self.words or token in _PROTECTED or not token.isalpha():
             return token
         hit = self._deletes.get(token)
-        if hit is not None and abs(len(hit) - len(token)) <= 1:
+        if hit is not None and abs(len(hit) - len(token)) <= 1 and _typo_like(token, hit):
             return hit
         for i in range(len(token)):
             hit = self._deletes.get(token[:i] + token[i + 1 :])
-            if hit is not None and abs(len(hit) - len(token)) <= 1 and hit[0] == token[0]:
+            if (
+                hit is not None
+                and abs(len(hit) - len(token)) <= 1
+                and hit[0] == token[0]
+                and _typo_like(token, hit)
+            ):
                 return hit
         return token
+
+    def normalise(self, word: str) -> str:
+        """British spelling to the rubric's, then a typo fix; cached per word."""
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        fixed = word
+        if word.isalpha() and len(word) > 4:
+            for needle, pattern, repl in _BRITISH:
+                if needle in word:
+                    americanised = pattern.sub(repl, word)
+                    if americanised != word and americanised in self.words:
+                        fixed = americanised
+                        break
+            else:
+                fixed = self.correct(word)
+        if len(self._cache) > _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[word] = fixed
+        return fixed
+
+
+def _typo_like(token: str, word: str) -> bool:
+    """A typo differs inside the word; a different ending is another word form.
+
+    "requirments" → "requirements" is a typo; "scales" vs "scaler" or
+    "transformer" vs "transformed" are different words and stay as typed.
+    """
+    n = min(len(token), len(word))
+    first = next((i for i in range(n) if token[i] != word[i]), n)
+    return first < max(len(token), len(word)) - 2
 
 
 def clean_mrkdwn(text: str) -> str:
     """Slack mrkdwn to plain text, keeping line structure."""
     text = _CONTROL.sub(" ", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _LINK.sub(r"\1", text)
-    text = _BARE_LINK.sub(" ", text)
-    text = _CHANNEL.sub(r"#\1", text)
-    text = _MENTION.sub(" ", text)
-    text = _EMOJI.sub(" ", text)
-    text = _FENCE.sub("\n", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = _FORMAT.sub("", text)
+    if "<" in text:
+        text = _LINK.sub(r"\1", text)
+        text = _BARE_LINK.sub(" ", text)
+        text = _CHANNEL.sub(r"#\1", text)
+        text = _MENTION.sub(" ", text)
+    if ":" in text:
+        text = _EMOJI.sub(" ", text)
+    if "```" in text:
+        text = _FENCE.sub("\n", text)
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    if "*" in text or "_" in text or "~" in text:
+        text = _FORMAT.sub("", text)
     text = _BULLET.sub("\n", text)
+    for needles, pattern, repl in _SYMBOLS:
+        if any(n in text for n in needles):
+            text = pattern.sub(repl, text)
     return text
 
 
 def _normalise_word(word: str, vocab: Vocabulary) -> str:
-    if word.isalpha() and len(word) > 4:
-        for pattern, repl in _BRITISH:
-            americanised = pattern.sub(repl, word)
-            if americanised != word and americanised in vocab.words:
-                return americanised
-        return vocab.correct(word)
-    return word
+    return vocab.normalise(word)
+
+
+def _sentences(cleaned: str) -> Iterator[str]:
+    """Sentences as displayed; a run-on "sentence" is cut into pieces of a sensible length.
+
+    Answers typed without punctuation (or dictated) would otherwise be one
+    sentence: quotes would be walls of text and a negation could reach too far.
+    """
+    for chunk in _SENTENCE_END.split(cleaned):
+        words = chunk.split()
+        if len(words) <= MAX_SENTENCE_WORDS:
+            if words:
+                yield " ".join(words)
+            continue
+        for i in range(0, len(words), RUN_ON_PIECE_WORDS):
+            yield " ".join(words[i : i + RUN_ON_PIECE_WORDS])
 
 
 def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Answer:
@@ -179,10 +309,7 @@ def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Ans
     seen: set[str] = set()
     repeated = 0
     words = 0
-    for chunk in _SENTENCE_END.split(cleaned):
-        display = " ".join(chunk.split())
-        if not display:
-            continue
+    for display in _sentences(cleaned):
         tokens: list[str] = []
         starts: list[int] = []
         clause_starts: set[int] = set()
@@ -193,7 +320,7 @@ def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Ans
                 clause_starts.add(len(tokens))
                 continue
             for piece in raw.replace("n't", " not").replace("'", "").split():
-                fixed = _normalise_word(piece, vocab)
+                fixed = vocab.normalise(piece)
                 tokens.append(fixed)
                 starts.append(pos)
                 pos += len(fixed) + 1
@@ -213,35 +340,78 @@ def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Ans
                 tuple(tokens),
                 tuple(starts),
                 frozenset(clause_starts),
+                not _NEGATION_WORDS.isdisjoint(tokens),
             )
         )
     return Answer(raw_chars, truncated, tuple(sentences), words, repeated)
 
 
+# --- cue terms -------------------------------------------------------------------
+
+_JOIN = r"[ /.-]?"  # between the words of a term: a space, slash, dot, hyphen or nothing
+_GAP = r"(?: [^ \n]+){0,3}? "  # `..`: up to three words in between
+_WIDE_GAP = r"(?: [^ \n]+){0,6}? "  # `...`: up to six words in between
+_NUMBER = r"\d+(?:[.,]\d+)?"
+
+
 def _word_regex(word: str) -> str:
+    if word == "<n>":
+        return _NUMBER
     if word.endswith("*"):
         return re.escape(word[:-1]) + r"[a-z0-9]*"
     return re.escape(word)
 
 
+def _split_words(chunk: str) -> list[str]:
+    """Split on spaces, keeping a parenthesised group (which may hold spaces) whole."""
+    words: list[str] = []
+    depth = 0
+    current = ""
+    for ch in chunk:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        if ch == " " and depth == 0:
+            if current:
+                words.append(current)
+            current = ""
+        else:
+            current += ch
+    if current:
+        words.append(current)
+    return words
+
+
+def _phrase_regex(phrase: str) -> str:
+    out = ""
+    joined = False  # whether the last piece was a word (so the next needs a joiner)
+    for word in _split_words(phrase):
+        if word in ("..", "..."):
+            out += _GAP if word == ".." else _WIDE_GAP
+            joined = False
+            continue
+        if word.startswith("(") and word.endswith(")"):
+            # An empty option makes the group optional: "(the|)".
+            options = [_phrase_regex(w.strip()) for w in word[1:-1].split("|")]
+            piece = "(?:" + "|".join(options) + ")"
+        else:
+            piece = _word_regex(word)
+        out += (_JOIN if joined else "") + piece
+        joined = True
+    return out
+
+
 def _term_regex(term: str) -> str:
     """A cue term to a regex over normalised text.
 
-    `*` ends a word prefix ("monitor*"); `(a|b*)` is one word of several; `..`
-    allows up to three words between
-    ("latency .. target*"); spaces also match hyphens or nothing ("roll back"
-    matches "rollback" and "roll-back").
+    `*` ends a word prefix ("monitor*"); `<n>` is any number; `(a|b c|d*)` is one
+    of several words or phrases, and `(the|)` an optional one; `..` allows up to
+    three words between ("latency .. target*") and `...` up to six; spaces also
+    match a slash, a dot, a hyphen or nothing ("roll back" matches "rollback",
+    "roll-back"; "ci cd" matches "ci/cd").
     """
-    parts = []
-    for chunk in term.split(" .. "):
-        words = []
-        for word in chunk.split():
-            if word.startswith("(") and word.endswith(")"):
-                words.append("(?:" + "|".join(_word_regex(w) for w in word[1:-1].split("|")) + ")")
-            else:
-                words.append(_word_regex(word))
-        parts.append(r"[\s-]?".join(words))
-    return r"(?:[\s-]\S+){0,3}?[\s-]".join(parts)
+    return _phrase_regex(term.strip())
 
 
 def compile_cues(cues: Mapping[str, Iterable[str]]) -> dict[str, re.Pattern[str]]:
@@ -252,28 +422,46 @@ def compile_cues(cues: Mapping[str, Iterable[str]]) -> dict[str, re.Pattern[str]
     return compiled
 
 
+# --- negation --------------------------------------------------------------------
+
+
 def token_index(sentence: Sentence, offset: int) -> int:
     """The token that contains character `offset` of the sentence's norm text."""
     return max(0, bisect_right(sentence.token_starts, offset) - 1)
 
 
-def is_denied(sentence: Sentence, offset: int) -> bool:
-    """Whether the words before `offset` deny it ("no canary", "we never set up drift …").
+def _negator_at(tokens: tuple[str, ...], i: int) -> bool:
+    tok = tokens[i]
+    if tok in _NEGATORS:
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if (tok, nxt) in _NOT_NEGATION:
+            return False
+        # "none of that matters and a Spark job is fine": a pronoun, not a denial.
+        return not (
+            tok in ("none", "nothing", "neither")
+            and nxt == "of"
+            and i + 2 < len(tokens)
+            and tokens[i + 2] in _REFERENTS
+        )
+    return i > 0 and (tokens[i - 1], tok) in _NEGATOR_PAIRS
 
-    The nearest negator in the same clause decides. A double negative with a word
-    of absence ("we never ship without a canary", "we don't skip validation")
-    affirms.
+
+def is_denied(sentence: Sentence, offset: int, end: int | None = None) -> bool:
+    """Whether the words around `offset` deny it.
+
+    Before: "no canary", "we never set up drift …", "a stream rather than an API".
+    The nearest negator in the same clause decides; a double negative with a word of
+    absence ("we never ship without a canary", "we don't skip validation") affirms.
+    After: a dismissal in the same clause ("canaries are overkill", "A/B testing
+    wasn't something we did").
     """
     index = token_index(sentence, offset)
     tokens = sentence.tokens
     nearest: int | None = None
     for i in range(index - 1, max(-1, index - 9), -1):
-        if tokens[i] in _NEGATION_END:
+        if _ends_negation(tokens, i):
             break
-        if tokens[i] in _NEGATORS:
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-            if (tokens[i], nxt) in _NOT_NEGATION:
-                continue
+        if _negator_at(tokens, i):
             if nearest is None:
                 nearest = i
                 if tokens[i] not in _ABSENCE:
@@ -282,14 +470,171 @@ def is_denied(sentence: Sentence, offset: int) -> bool:
                 return False  # "never … without": the two cancel
         if i in sentence.clause_starts:
             break
-    return nearest is not None
+    if nearest is not None:
+        return True
+    if end is None:
+        return False
+    return _dismissed_after(sentence, token_index(sentence, max(offset, end - 1)))
+
+
+def _ends_negation(tokens: tuple[str, ...], i: int) -> bool:
+    """A word that closes the scope of a negation: "but", "because", "and we …"."""
+    tok = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if tok in _NEGATION_END:
+        return (tok, nxt) not in _NEGATOR_PAIRS
+    return tok == "and" and nxt in _SUBJECTS
+
+
+def _dismissed_after(sentence: Sentence, last: int) -> bool:
+    tokens = sentence.tokens
+    stop = min(len(tokens), last + 7)
+    for i in range(last + 1, stop):
+        if i in sentence.clause_starts or _ends_negation(tokens, i):
+            return False
+        tok = tokens[i]
+        if tok in _DISMISS:
+            return True
+        pair = (tok, tokens[i + 1] if i + 1 < stop else "")
+        if pair in _DISMISS_PAIRS and (pair[1] != "a" or tokens[i - 1] in _COPULA):
+            # "… was not something", "… is not needed"; "did not bother with …" is
+            # handled by the negator before the concept.
+            return True
+    return False
+
+
+_PIECE = re.compile(r"(?<![a-z0-9])[a-z0-9]+")
+_NUMBER_KEY = "<n>"
+
+
+def _first_keys(words: list[str]) -> set[str] | None:
+    """The keys (leading letters or digits) a term can start with; None if it can start anywhere."""
+    if not words:
+        return None
+    word = words[0]
+    if word == "<n>":
+        return {_NUMBER_KEY}
+    if word.startswith("(") and word.endswith(")"):
+        keys: set[str] = set()
+        for option in word[1:-1].split("|"):
+            option_words = _split_words(option.strip())
+            found = _first_keys(option_words + words[1:] if option_words else words[1:])
+            if found is None:
+                return None
+            keys |= found
+        return keys
+    if word in ("..", "..."):
+        return None
+    m = re.match(r"[a-z0-9]+", word)
+    return {m.group(0)} if m else None
+
+
+class CueIndex:
+    """Cue terms indexed by how they start, so each is tried only where it can match.
+
+    Equivalent to running every cue's compiled pattern over the whole answer, but
+    a term is only tried at word starts whose first letters fit it, and all the
+    cues that can start with the same letters are tried in one anchored match
+    (one optional lookahead per cue).
+    """
+
+    def __init__(self, cues: Mapping[str, Iterable[str]]) -> None:
+        grouped: dict[str, dict[str, list[str]]] = {}
+        anywhere: dict[str, list[str]] = {}
+        self.order = {cue: i for i, cue in enumerate(cues)}
+        for cue, terms in cues.items():
+            for term in terms:
+                keys = _first_keys(_split_words(term.strip()))
+                if keys is None:
+                    anywhere.setdefault(cue, []).append(term)
+                    continue
+                for key in keys:
+                    grouped.setdefault(key, {}).setdefault(cue, []).append(term)
+        self.by_key: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {}
+        for key, per_cue in grouped.items():
+            names = tuple(per_cue)
+            lookaheads = "".join(
+                f"(?:(?=({_alternation(per_cue[cue])})(?![a-z0-9])))?" for cue in names
+            )
+            self.by_key[key] = (re.compile(lookaheads), names)
+        self.anywhere = {
+            cue: _compile_terms(terms, anchored=False) for cue, terms in anywhere.items()
+        }
+        self.max_key = max((len(k) for k in self.by_key), default=0)
+        self._candidates: dict[str, tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]] = {}
+
+    def _candidates_for(self, word: str) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+        cached = self._candidates.get(word)
+        if cached is not None:
+            return cached
+        found = [
+            entry
+            for n in range(1, min(len(word), self.max_key) + 1)
+            if (entry := self.by_key.get(word[:n])) is not None
+        ]
+        if word[0].isdigit() and _NUMBER_KEY in self.by_key:
+            found.append(self.by_key[_NUMBER_KEY])
+        if len(self._candidates) > _CACHE_LIMIT:
+            self._candidates.clear()
+        self._candidates[word] = result = tuple(found)
+        return result
+
+    def find(self, answer: Answer) -> list[Hit]:
+        """Every occurrence of every cue, in sentence order, marked when the answer denies it."""
+        found: list[tuple[int, int, str, bool]] = []
+        for k, sentence in enumerate(answer.sentences):
+            text = sentence.norm
+            last_end: dict[str, int] = {}
+            for piece in _PIECE.finditer(text):
+                p = piece.start()
+                for pattern, names in self._candidates_for(piece.group(0)):
+                    m = pattern.match(text, p)
+                    if m is None:
+                        continue
+                    for i, cue in enumerate(names, 1):
+                        end = m.end(i)
+                        if end < 0 or last_end.get(cue, -1) > p:
+                            continue
+                        last_end[cue] = end
+                        denied = sentence.negates and is_denied(sentence, p, end)
+                        found.append((k, p, cue, denied))
+            for cue, anywhere in self.anywhere.items():
+                for m in anywhere.finditer(text):
+                    denied = sentence.negates and is_denied(sentence, m.start(), m.end())
+                    found.append((k, m.start(), cue, denied))
+        found.sort(key=lambda f: (f[0], self.order[f[2]], f[1]))
+        unique = dict.fromkeys(found)
+        return [Hit(cue, k, start, denied) for k, start, cue, denied in unique]
+
+
+def _alternation(terms: Iterable[str]) -> str:
+    return "|".join(_term_regex(t) for t in sorted(terms, key=len, reverse=True))
+
+
+def _compile_terms(terms: Iterable[str], *, anchored: bool) -> re.Pattern[str]:
+    alternatives = _alternation(terms)
+    left = "" if anchored else r"(?<![a-z0-9])"
+    return re.compile(rf"{left}(?:{alternatives})(?![a-z0-9])")
 
 
 def find_hits(answer: Answer, compiled: Mapping[str, re.Pattern[str]]) -> list[Hit]:
     """Every occurrence of every cue, in sentence order, marked when the answer denies it."""
-    hits: list[Hit] = []
-    for sentence in answer.sentences:
-        for cue, pattern in compiled.items():
-            for m in pattern.finditer(sentence.norm):
-                hits.append(Hit(cue, sentence.index, m.start(), is_denied(sentence, m.start())))
-    return hits
+    if not answer.sentences:
+        return []
+    text = "\n".join(s.norm for s in answer.sentences)
+    offsets: list[int] = []
+    pos = 0
+    for s in answer.sentences:
+        offsets.append(pos)
+        pos += len(s.norm) + 1
+    found: list[tuple[int, int, str, bool]] = []
+    for cue, pattern in compiled.items():
+        for m in pattern.finditer(text):
+            k = bisect_right(offsets, m.start()) - 1
+            sentence = answer.sentences[k]
+            start = m.start() - offsets[k]
+            denied = is_denied(sentence, start, m.end() - offsets[k])
+            found.append((k, start, cue, denied))
+    order = {cue: i for i, cue in enumerate(compiled)}
+    found.sort(key=lambda f: (f[0], order[f[2]], f[1]))
+    return [Hit(cue, k, start, denied) for k, start, cue, denied in found]

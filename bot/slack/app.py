@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.drills import Drills
+from bot.schedule import Schedules
 from bot.slack.listeners import Listeners
 
 
@@ -33,7 +34,9 @@ def build_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-def build_app(settings: Settings, drills: Drills, client: AsyncWebClient) -> AsyncApp:
+def build_app(
+    settings: Settings, drills: Drills, schedules: Schedules, client: AsyncWebClient
+) -> AsyncApp:
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -46,5 +49,5 @@ def build_app(settings: Settings, drills: Drills, client: AsyncWebClient) -> Asy
         raise_error_for_unhandled_request=True,
         logger=logging.getLogger("bot.slack.bolt"),
     )
-    Listeners(drills).register(app)
+    Listeners(drills, schedules, settings.drill_admins).register(app)
     return app

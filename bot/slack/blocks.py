@@ -7,7 +7,10 @@ quotes are cut short so a long answer cannot break a block's size limit.
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -23,6 +26,7 @@ from slack_sdk.models.blocks.basic_components import ConfirmObject
 
 from bot.grading.grade import Grade
 from bot.questions import Question
+from bot.storage.tables import Schedule
 
 QUOTE_LIMIT = 280
 SECTION_LIMIT = 2900  # Slack allows 3,000 characters of section text
@@ -138,8 +142,10 @@ class SlackRenderer:
         if remarks:
             blocks.append(_context(" ".join(remarks)))
         blocks.append(DividerBlock())
-        model = "\n".join(
-            "> " + escape(line) for line in grade.model_answer_30s.splitlines() if line.strip()
+        model = "\n>\n".join(
+            "> " + escape(paragraph)
+            for paragraph in grade.model_answer_30s.split("\n\n")
+            if paragraph.strip()
         )
         blocks.append(_section(f"*Model 30-second answer*\n{model}"))
         return {
@@ -265,3 +271,42 @@ def home_view(bank_size: int) -> dict[str, Any]:
             ]
         ),
     }
+
+
+SCHEDULE_USAGE = "\n".join(
+    [
+        "*Scheduled drills in this channel*",
+        "`/deploy-question schedule daily|weekdays HH:MM [IANA timezone]` - e.g. `schedule weekdays 09:30 Europe/Berlin`",
+        "`/deploy-question schedule list` - this channel's schedules",
+        "`/deploy-question schedule remove|pause|resume <id>`",
+        "`/deploy-question schedule skip YYYY-MM-DD` - skip a date (holidays); `skip <id> YYYY-MM-DD` for one schedule",
+        "The timezone defaults to yours in Slack. Only workspace admins and owners can change schedules.",
+    ]
+)
+
+
+def _when(moment: datetime | None, tz: str) -> str:
+    if moment is None:
+        return "never"
+    return moment.astimezone(ZoneInfo(tz)).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def schedule_created(schedule: Schedule, upcoming: datetime | None) -> str:
+    return (
+        f"Scheduled drill #{schedule.id}: {schedule.days} at {schedule.time} ({schedule.tz}). "
+        f"Next question: {_when(upcoming, schedule.tz)}."
+    )
+
+
+def schedule_list(schedules: list[Schedule], now: datetime) -> str:
+    from bot.schedule import next_fire
+
+    if not schedules:
+        return "No scheduled drills in this channel yet. " + SCHEDULE_USAGE.splitlines()[1]
+    lines = ["*Scheduled drills in this channel*"]
+    for s in schedules:
+        state = "paused" if s.paused else f"next {_when(next_fire(s, now), s.tz)}"
+        skips = json.loads(s.skip_dates or "[]")
+        skipping = f" · skipping {', '.join(skips)}" if skips else ""
+        lines.append(f"• *#{s.id}* {s.days} at {s.time} ({s.tz}) · {state}{skipping}")
+    return _cut("\n".join(lines))

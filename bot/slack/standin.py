@@ -59,6 +59,7 @@ class SlackStandIn:
     async def start(self, port: int = 0) -> SlackStandIn:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # users.info and friends are GETs
         app.router.add_post("/respond/{key}", self._respond)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

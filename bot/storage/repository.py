@@ -16,7 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.storage.tables import Attempt, OutboxMessage, Prompt, UserProfile, utcnow
+from bot.storage.tables import (
+    Attempt,
+    OutboxMessage,
+    Prompt,
+    Schedule,
+    ScheduleRun,
+    UserProfile,
+    utcnow,
+)
 
 # --- prompts -------------------------------------------------------------------
 
@@ -319,3 +327,89 @@ async def set_level(session: AsyncSession, *, team: str, user: str, level: str) 
         profile.level = level
         profile.updated_at = utcnow()
     await session.flush()
+
+
+# --- schedules -------------------------------------------------------------------
+
+
+async def add_schedule(session: AsyncSession, schedule: Schedule) -> Schedule:
+    session.add(schedule)
+    await session.flush()
+    return schedule
+
+
+async def schedules_for_channel(
+    session: AsyncSession, *, team: str, channel: str
+) -> Sequence[Schedule]:
+    result = await session.execute(
+        select(Schedule)
+        .where(Schedule.team == team, Schedule.channel == channel)
+        .order_by(col(Schedule.id))
+    )
+    return list(result.scalars().all())
+
+
+async def get_schedule(
+    session: AsyncSession, *, team: str, channel: str, schedule_id: int
+) -> Schedule | None:
+    result = await session.execute(
+        select(Schedule).where(
+            col(Schedule.id) == schedule_id, Schedule.team == team, Schedule.channel == channel
+        )
+    )
+    return result.scalars().first()
+
+
+async def get_schedule_by_id(session: AsyncSession, schedule_id: int) -> Schedule | None:
+    return await session.get(Schedule, schedule_id)
+
+
+async def active_schedules(session: AsyncSession) -> Sequence[Schedule]:
+    result = await session.execute(
+        select(Schedule).where(col(Schedule.paused).is_(False)).order_by(col(Schedule.id))
+    )
+    return list(result.scalars().all())
+
+
+async def delete_schedule(
+    session: AsyncSession, *, team: str, channel: str, schedule_id: int
+) -> bool:
+    schedule = await get_schedule(session, team=team, channel=channel, schedule_id=schedule_id)
+    if schedule is None:
+        return False
+    await session.execute(sa.delete(ScheduleRun).where(ScheduleRun.schedule_id == schedule_id))
+    await session.delete(schedule)
+    return True
+
+
+async def claim_run(
+    session: AsyncSession, *, schedule_id: int, fire_time: datetime
+) -> ScheduleRun | None:
+    """The unique claim on one fire; None when another process (or an earlier run) has it."""
+    run = ScheduleRun(schedule_id=schedule_id, fire_time=fire_time)
+    try:
+        async with session.begin_nested():
+            session.add(run)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return run
+
+
+async def has_run(session: AsyncSession, *, schedule_id: int, fire_time: datetime) -> bool:
+    result = await session.execute(
+        select(ScheduleRun.id).where(
+            ScheduleRun.schedule_id == schedule_id, ScheduleRun.fire_time == fire_time
+        )
+    )
+    return result.first() is not None
+
+
+async def topic_scores(session: AsyncSession, *, team: str, channel: str) -> dict[str, float]:
+    """Average score per question in a channel (graded answers only)."""
+    result = await session.execute(
+        select(Attempt.question_id, sa.func.avg(Attempt.score))
+        .where(Attempt.team == team, Attempt.channel == channel, col(Attempt.score).is_not(None))
+        .group_by(Attempt.question_id)
+    )
+    return {question_id: float(avg) for question_id, avg in result.all()}

@@ -1,0 +1,336 @@
+"""Scheduled daily drills: parsing, the use cases, and the APScheduler wiring.
+
+The database is the source of truth. Every process runs an `AsyncIOScheduler`
+with in-memory jobs rebuilt from the `schedule` table (stable job ids,
+`CronTrigger` in the schedule's zoneinfo timezone). A fire first *claims*
+`(schedule_id, fire_time)` with a unique row, so two processes, a restart mid-fire
+or a catch-up never post twice. The claim key is the local date at the
+schedule's wall-clock time, so the repeated hour on a DST fall-back day fires once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.drills import Drills
+from bot.storage import repository as repo
+from bot.storage.db import unit_of_work
+from bot.storage.tables import Schedule, utcnow
+
+log = logging.getLogger(__name__)
+
+DAYS = {"daily": "*", "weekdays": "mon-fri"}  # names, never numbers: 3.x counts Monday as 0
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+RESYNC_SECONDS = 60
+
+
+class ScheduleProblem(ValueError):
+    """Bad schedule input; the message names the bad part and shows an example."""
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    days: str
+    time: str  # HH:MM
+    tz: str | None  # None: the caller's default
+
+
+def parse_spec(args: tuple[str, ...]) -> ScheduleSpec:
+    """`daily|weekdays HH:MM [IANA timezone]`."""
+    example = "Example: `/deploy-question schedule weekdays 09:30 Europe/Berlin`"
+    if len(args) < 2 or len(args) > 3:
+        raise ScheduleProblem(
+            f"A schedule needs days and a time, and optionally a timezone. {example}"
+        )
+    days, clock = args[0].lower(), args[1]
+    if days not in DAYS:
+        raise ScheduleProblem(
+            f"“{days[:20]}” is not a day choice: use `daily` or `weekdays`. {example}"
+        )
+    match = _TIME.match(clock)
+    if not match:
+        raise ScheduleProblem(
+            f"“{clock[:20]}” is not a time: use 24-hour HH:MM, like 09:30. {example}"
+        )
+    time = f"{int(match.group(1)):02d}:{match.group(2)}"
+    tz = args[2] if len(args) == 3 else None
+    if tz is not None:
+        zone(tz)
+    return ScheduleSpec(days, time, tz)
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        if "/" not in name and name.upper() != "UTC":
+            raise ZoneInfoNotFoundError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleProblem(
+            f"“{name[:40]}” is not an IANA timezone. Use a name like `Europe/Berlin`, "
+            "`America/New_York` or `UTC`."
+        ) from None
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ScheduleProblem(
+            f"“{text[:20]}” is not a date: use YYYY-MM-DD, like 2026-12-24."
+        ) from None
+
+
+def trigger_for(schedule: Schedule) -> CronTrigger:
+    hour, minute = (int(x) for x in schedule.time.split(":"))
+    return CronTrigger(
+        day_of_week=DAYS[schedule.days], hour=hour, minute=minute, timezone=zone(schedule.tz)
+    )
+
+
+def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
+    """The next time the schedule posts after `after`, skipping skip dates."""
+    trigger = trigger_for(schedule)
+    skips = skip_dates(schedule)
+    current = after
+    for _ in range(400):  # a year of skip dates at most
+        fire = trigger.get_next_fire_time(None, current)
+        if fire is None:
+            return None
+        if fire.astimezone(zone(schedule.tz)).date() not in skips:
+            return fire.astimezone(UTC)
+        current = fire + timedelta(seconds=1)
+    return None
+
+
+def last_fire(schedule: Schedule, now: datetime) -> datetime | None:
+    """The most recent scheduled time at or before `now` (within the last eight days)."""
+    trigger = trigger_for(schedule)
+    fire = trigger.get_next_fire_time(None, now - timedelta(days=8))
+    latest = None
+    for _ in range(20):  # at most nine fires in eight days, DST repeats included
+        if fire is None or fire > now:
+            break
+        latest = fire
+        # No previous_fire_time: with it, 3.x can return the same instant again around DST.
+        fire = trigger.get_next_fire_time(None, fire + timedelta(seconds=1))
+    return latest.astimezone(UTC) if latest else None
+
+
+def claim_key(schedule: Schedule, fire: datetime) -> datetime:
+    """One key per local date: both copies of a repeated DST hour map to the same claim."""
+    tz = zone(schedule.tz)
+    local = fire.astimezone(tz)
+    hour, minute = (int(x) for x in schedule.time.split(":"))
+    return datetime(local.year, local.month, local.day, hour, minute, tzinfo=tz).astimezone(UTC)
+
+
+def skip_dates(schedule: Schedule) -> set[date]:
+    return {date.fromisoformat(d) for d in json.loads(schedule.skip_dates or "[]")}
+
+
+# --- use cases -------------------------------------------------------------------
+
+
+class Schedules:
+    """Create, list and change a channel's schedules (authorisation is the caller's job)."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], on_change: Callable[[], None]
+    ) -> None:
+        self._sessions = sessions
+        self._on_change = on_change
+
+    async def create(
+        self, *, team: str, channel: str, spec: ScheduleSpec, tz: str, user: str
+    ) -> Schedule:
+        zone(tz)
+        async with unit_of_work(self._sessions) as session:
+            schedule = await repo.add_schedule(
+                session,
+                Schedule(
+                    team=team,
+                    channel=channel,
+                    days=spec.days,
+                    time=spec.time,
+                    tz=tz,
+                    created_by=user,
+                ),
+            )
+        self._on_change()
+        return schedule
+
+    async def list(self, *, team: str, channel: str) -> list[Schedule]:
+        async with unit_of_work(self._sessions) as session:
+            return list(await repo.schedules_for_channel(session, team=team, channel=channel))
+
+    async def remove(self, *, team: str, channel: str, schedule_id: int) -> bool:
+        async with unit_of_work(self._sessions) as session:
+            done = await repo.delete_schedule(
+                session, team=team, channel=channel, schedule_id=schedule_id
+            )
+        self._on_change()
+        return done
+
+    async def set_paused(self, *, team: str, channel: str, schedule_id: int, paused: bool) -> bool:
+        async with unit_of_work(self._sessions) as session:
+            schedule = await repo.get_schedule(
+                session, team=team, channel=channel, schedule_id=schedule_id
+            )
+            if schedule is None:
+                return False
+            schedule.paused = paused
+        self._on_change()
+        return True
+
+    async def skip(
+        self, *, team: str, channel: str, day: date, schedule_id: int | None
+    ) -> list[int]:
+        """Skip `day` for one schedule, or for every schedule in the channel."""
+        changed = []
+        async with unit_of_work(self._sessions) as session:
+            for schedule in await repo.schedules_for_channel(session, team=team, channel=channel):
+                if schedule_id is not None and schedule.id != schedule_id:
+                    continue
+                days = sorted({*json.loads(schedule.skip_dates or "[]"), day.isoformat()})
+                schedule.skip_dates = json.dumps(days)
+                changed.append(int(schedule.id or 0))
+        self._on_change()
+        return changed
+
+
+# --- the scheduler ---------------------------------------------------------------
+
+
+class DrillScheduler:
+    """Keeps APScheduler's jobs in step with the database and turns fires into prompts."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        drills: Drills,
+        grace: timedelta,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._drills = drills
+        self._grace = grace
+        self._clock = clock
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": max(1, int(grace.total_seconds())),
+            },
+        )
+        self._resync_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Catch up on fires missed while down, build the jobs, start (needs a running loop)."""
+        await self.catch_up()
+        await self.sync()
+        self._scheduler.start()
+        self._resync_task = asyncio.create_task(self._resync_forever(), name="schedule-resync")
+
+    def shutdown(self) -> None:
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def request_sync(self) -> None:
+        """Called after a change made in this process; other processes resync periodically."""
+        if self._scheduler.running:
+            asyncio.get_running_loop().create_task(self.sync())
+
+    async def sync(self) -> None:
+        async with unit_of_work(self._sessions) as session:
+            schedules = list(await repo.active_schedules(session))
+        wanted = {f"schedule:{s.id}": s for s in schedules}
+        for job in self._scheduler.get_jobs():
+            if job.id not in wanted:
+                job.remove()
+        for job_id, schedule in wanted.items():
+            self._scheduler.add_job(
+                self.fire,
+                trigger_for(schedule),
+                id=job_id,
+                kwargs={"schedule_id": schedule.id},
+                replace_existing=True,
+            )
+
+    def jobs(self) -> list[str]:
+        return sorted(job.id for job in self._scheduler.get_jobs())
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RESYNC_SECONDS)
+            try:
+                await self.sync()
+            except Exception:
+                log.exception("schedule resync failed")
+
+    async def fire(self, schedule_id: int) -> bool:
+        """A job ran: post the prompt for the most recent scheduled time, once."""
+        now = self._clock()
+        async with unit_of_work(self._sessions) as session:
+            schedule = await repo.get_schedule_by_id(session, schedule_id)
+        if schedule is None or schedule.paused:
+            return False
+        fire_time = last_fire(schedule, now)
+        if fire_time is None or now - fire_time > self._grace:
+            log.warning(
+                "schedule %s: no fire within the grace window at %s; skipped", schedule_id, now
+            )
+            return False
+        return await self._post(schedule, fire_time)
+
+    async def catch_up(self) -> int:
+        """Post fires missed while the bot was down, if they are within the grace window."""
+        now = self._clock()
+        posted = 0
+        async with unit_of_work(self._sessions) as session:
+            schedules = list(await repo.active_schedules(session))
+        for schedule in schedules:
+            fire_time = last_fire(schedule, now)
+            if fire_time is None or fire_time < schedule.created_at:
+                continue
+            if now - fire_time > self._grace:
+                async with unit_of_work(self._sessions) as session:
+                    claimed = await repo.has_run(
+                        session,
+                        schedule_id=int(schedule.id or 0),
+                        fire_time=claim_key(schedule, fire_time),
+                    )
+                if not claimed:
+                    log.info(
+                        "schedule %s: missed the %s fire by more than the grace window; skipped",
+                        schedule.id,
+                        fire_time.isoformat(),
+                    )
+                continue
+            posted += await self._post(schedule, fire_time)
+        return posted
+
+    async def _post(self, schedule: Schedule, fire_time: datetime) -> bool:
+        key = claim_key(schedule, fire_time)
+        skipped = fire_time.astimezone(zone(schedule.tz)).date() in skip_dates(schedule)
+        return await self._drills.ask_scheduled(
+            team=schedule.team,
+            channel=schedule.channel,
+            schedule_id=int(schedule.id or 0),
+            fire_time=key,
+            skip=skipped,
+        )

@@ -188,17 +188,34 @@ def cmd_db_revision(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate, render_text, to_json
-    from bot.grading.rubric import RubricGrader
+    from bot.evaluation import render_text, to_json
 
     settings = _settings()
-    bank = _bank(settings, args.rubrics)
-    if args.grader == "llm":
-        print("the LLM grader is not available in this version", file=sys.stderr)
+    if args.grader == "llm" and settings.openai_api_key is None:
+        print(
+            "eval --grader llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for another endpoint)",
+            file=sys.stderr,
+        )
         return 2
-    report = asyncio.run(evaluate(bank, RubricGrader(bank), Path(args.calibration)))
+    bank = _bank(settings, args.rubrics)
+    report = asyncio.run(_evaluate(settings, bank, Path(args.calibration), args.grader))
     print(json.dumps(to_json(report), indent=2) if args.format == "json" else render_text(report))
     return 0
+
+
+async def _evaluate(settings: Settings, bank, calibration: Path, which: str):  # type: ignore[no-untyped-def]
+    from bot.evaluation import evaluate
+    from bot.runtime import build_grader
+
+    forced = settings.model_copy(update={"grader": which})
+    # An explicit operator run: no daily budget.
+    grader = build_grader(forced, bank, daily_budget=0)
+    try:
+        return await evaluate(bank, grader, calibration)
+    finally:
+        close = getattr(grader, "aclose", None)
+        if close is not None:
+            await close()
 
 
 # --- wiring ----------------------------------------------------------------------

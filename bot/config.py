@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = Field(default=20.0, gt=0)
+    llm_concurrency: int = Field(default=4, ge=1, le=64)
+    llm_daily_token_budget: int = Field(
+        default=200_000, ge=0
+    )  # per workspace per UTC day; 0 = unlimited
 
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=0, le=65535)

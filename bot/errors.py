@@ -5,6 +5,7 @@
      ├── RubricError        rubric files are broken (every `file:line: field: reason`)
      ├── UnknownQuestion    a question id or topic that is not in the bank
      ├── GradingError       a grader could not produce a grade (the chain falls back)
+     │    └── LLMGradingFailed   the LLM call failed or its reply was unusable (grading/llm.py)
      └── DeliveryError      posting to Slack failed
           ├── RetryLater    transient: rate limited, 5xx, network (carries a delay)
           └── Undeliverable permanent: channel gone, bot not in channel, bad blocks

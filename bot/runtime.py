@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.drills import Drills
 from bot.grading.grade import Grader
+from bot.grading.llm import FallbackGrader, LLMGrader, TokenLedger, make_client
 from bot.grading.rubric import RubricGrader
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -27,17 +28,43 @@ from bot.slack.app import build_app, build_client
 from bot.slack.blocks import SlackRenderer
 from bot.slack.poster import SlackPoster
 from bot.storage.db import make_engine, make_sessionmaker, ping, upgrade_async
+from bot.storage.ledger import SqlTokenLedger
 from bot.web import build_web
 
 log = logging.getLogger(__name__)
 
 
-def build_grader(settings: Settings, bank: QuestionBank) -> Grader:
-    # The LLM grader (with rubric fallback) lands with its own issue; until then
-    # `GRADER=llm` is reported at start and the rubric grader is used.
-    if settings.effective_grader == "llm":
-        log.warning("GRADER=llm is not available in this version; using the rubric grader")
-    return RubricGrader(bank)
+def build_grader(
+    settings: Settings,
+    bank: QuestionBank,
+    *,
+    metrics: Metrics | None = None,
+    ledger: TokenLedger | None = None,
+    daily_budget: int | None = None,
+) -> Grader:
+    """The rubric grader, or the LLM grader with the rubric grader as its fallback."""
+    rubric = RubricGrader(bank)
+    if settings.effective_grader != "llm":
+        return rubric
+    if settings.openai_api_key is None:
+        log.warning("GRADER=llm needs OPENAI_API_KEY; using the rubric grader")
+        return rubric
+    client = make_client(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        timeout=settings.openai_timeout_seconds,
+    )
+    llm = LLMGrader(
+        bank,
+        client=client,
+        model=settings.openai_model,
+        timeout=settings.openai_timeout_seconds,
+        concurrency=settings.llm_concurrency,
+        daily_budget=settings.llm_daily_token_budget if daily_budget is None else daily_budget,
+        ledger=ledger,
+        metrics_hook=metrics.llm_tokens.inc if metrics is not None else None,
+    )
+    return FallbackGrader(llm, rubric)
 
 
 class Runtime:
@@ -56,10 +83,13 @@ class Runtime:
             lease_seconds=settings.lease_seconds,
         )
         self._grade_wake = asyncio.Event()
+        self.grader = build_grader(
+            settings, self.bank, metrics=self.metrics, ledger=SqlTokenLedger(self.sessions)
+        )
         self.drills = Drills(
             bank=self.bank,
             sessions=self.sessions,
-            grader=build_grader(settings, self.bank),
+            grader=self.grader,
             renderer=SlackRenderer(),
             metrics=self.metrics,
             on_answer=self._grade_wake.set,
@@ -135,6 +165,9 @@ class Runtime:
             for task in pending:
                 task.cancel()
             self._tasks = []
+        close_grader = getattr(self.grader, "aclose", None)
+        if close_grader is not None:
+            await close_grader()
         session = getattr(self.client, "session", None)
         if session is not None and not session.closed:
             await session.close()

@@ -63,35 +63,47 @@ _GENERIC = _STOPWORDS | frozenset(
     """.split()
 )
 
+_GRADER = (
+    r"(grader|grading bot|grading system|grading model|evaluator|judge|examiner|marker|scorer)"
+)
+_TOP = (
+    r"(100|full marks|full score|full points|perfect score|a perfect score|perfect marks|maximum marks|"
+    r"max score|maximum score|top score|top marks|top band|the top band|strong band|the strong band|"
+    r"a strong band|an a|an a\+)"
+)
 _INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,40}\b(instructions?|prompts?|"
+    r"\b(ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,40}\b(instructions?|prompts?|"
     r"rubrics?|grading|guidelines|system message|(all|any|your|the|previous|prior|above|earlier) "
     r"(rules|criteria)(?! engine| based|-based))\b"
     r"|\b(ignore|disregard|forget)\b (everything|all|anything) (above|before|said|previous|prior)"
-    r"|\b(give|award|assign)\b (me |this( answer| response)? |the candidate |it |them )?"
-    r"(a )?(100|full marks|full score|full points|perfect|maximum|max score|top score|top marks|"
-    r"a perfect|an a\b|a strong)"
+    rf"|\b(give|award|assign)\b (me|this answer|this response|this|my answer|the candidate|the answer|it) "
+    rf"(a |an )?(score of |grade of |mark of )?{_TOP}(?![a-z0-9])"
+    r"|\b(give|award|assign)\b (a |an )?(100|full|perfect|maximum|top) (points|marks|score|grade)\b"
     r"|\b(grade|score|rate|mark)\b (this|my|the) (answer|response|candidate|submission)\b"
-    r"[^.!?\n]{0,30}\b(100|strong|perfect|excellent|full|maximum|highest|top)"
+    r"[^.!?\n]{0,30}\b(100|strong|perfect|excellent|full|maximum|highest|top)\b"
     r"|\b(100|10)\s*/\s*(100|10)\b|\b(100|full|maximum|max) (points|marks)\b"
-    r"|\bscore\s*(=|:|of|to)\s*100\b|\bset (the |my )?(score|band|grade)\b"
-    r"|\byou are (now )?(a|an|the|my)\b[^.!?\n]{0,30}\b(grader|grading|assistant|ai|language model|"
+    r"|\bscore\s*(=|:|of)\s*100\b"
+    r"|\bset (the |my |this )?(score|band|grade|mark) (to|=|at|as) (100|strong|perfect|max|maximum|full|top)"
+    r"|\byou are (now )?(a|an|the|my)\b[^.!?\n]{0,30}\b(grader|grading|assistant|language model|"
     r"llm|bot|evaluator|judge|examiner)\b"
-    r"|\bas (a|an|the) (grader|grading|evaluator|judge|ai|llm)\b"
-    r"|\bsystem prompt\b|\bnew instructions\b|\bas an ai\b|^\s*(system|assistant)\s*:"
-    r"|\b(grader|grading system|evaluator|judge|llm|ai)\b[^.!?\n]{0,40}\b(must|should|will|please)\b"
-    r"[^.!?\n]{0,40}\b(score|grade|band|rate|mark|pass|output|return)"
+    rf"|\bas (a|an|the) {_GRADER}\b"
+    r"|\bsystem prompt\b|\bnew instructions\b|^\s*(system|assistant)\s*:"
+    r"|\bas an ai( language model)?\b(?! (engineer|researcher|team|company|product|platform|lead|"
+    r"specialist|practitioner|developer|architect|scientist|consultant|startup|firm))"
+    rf"|\b({_GRADER}|llm|ai|bot)\b[^.!?\n]{{0,40}}\b(must|should|will|please|has to|needs to)\b"
+    r"[^.!?\n]{0,40}\b(give|award|score|grade|rate|mark|pass|output|return)\b[^.!?\n]{0,25}"
+    r"\b(this answer|this response|me|the candidate|100|full marks|strong|perfect|top)\b"
     r"|\b(this|my) (answer|response) (is|deserves) (a )?(perfect|excellent|strong|100|full)"
     r"|\boutput (a |the )?(strong|perfect|100|top) (band|score|grade)\b"
     r"|\b(already )?passed this (section|question|interview)\b"
 )
-# An instruction to the grader uses one of these words; sentences without any skip the regex.
+# Each alternative above needs one of these words; sentences without any skip the regex.
 _INJECTION_WORDS = frozenset(
     """
-    ignore disregard forget override bypass skip give award assign grade grader grading score
-    rate mark 100 10 10/10 100/100 full maximum max set system assistant instructions
-    instruction prompt prompts rubric rubrics evaluator judge llm ai examiner answer response
-    output passed points marks bot
+    ignore disregard forget override bypass give award assign grade grader grading score rate
+    mark 100 10/10 100/100 points marks system assistant instructions instruction prompt
+    rubric rubrics evaluator judge examiner marker scorer llm ai bot answer response band
+    passed set
     """.split()
 )
 _EMOJI_ONLY = re.compile(r"^(?:\s|:[a-z0-9_+\-']+:|[^\w\s])*$", re.UNICODE)
@@ -252,9 +264,12 @@ def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
         flags.append("keyword_salad")
         notes.append("This reads as a list of keywords: say what you do, in what order, and why.")
 
+    by_cue: dict[str, list[Hit]] = {}
+    for h in hits:
+        by_cue.setdefault(h.cue, []).append(h)
     star = find_star(kept)
     criteria = tuple(
-        _judge(question, c, hits, scoped, star, salad, seniority) for c in question.criteria
+        _judge(question, c, by_cue, scoped, star, salad, seniority) for c in question.criteria
     )
     # Mistakes of omission only make sense for a real attempt at the question: an
     # answer about the topic, even one that mentions it only to deny it. A bare
@@ -323,7 +338,7 @@ def _quote(answer: Answer, index: int) -> str:
 def _judge(
     question: Question,
     criterion: Criterion,
-    hits: list[Hit],
+    by_cue: Mapping[str, list[Hit]],
     answer: Answer,
     star: StarParts,
     salad: bool,
@@ -333,8 +348,8 @@ def _judge(
     if criterion.detector == "star":
         level, where = star.level, star.evidence
     else:
-        specific = [h for h in hits if h.cue in criterion.cues]
-        generic = [h for h in hits if h.cue in criterion.mentions]
+        specific = [h for cue in criterion.cues for h in by_cue.get(cue, ())]
+        generic = [h for cue in criterion.mentions for h in by_cue.get(cue, ())]
         distinct = {h.cue for h in specific}
         if len(distinct) >= criterion.level2:
             level = 2

@@ -13,6 +13,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 MAX_CHARS = 40_000
 MAX_SENTENCE_WORDS = 60  # longer "sentences" are run-ons, cut into pieces …
@@ -305,29 +306,29 @@ def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Ans
         text = text[:max_chars]
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
     cleaned = clean_mrkdwn(text)
+    normalise = vocab.normalise
+    cache = vocab._cache
     sentences: list[Sentence] = []
     seen: set[str] = set()
     repeated = 0
     words = 0
     for display in _sentences(cleaned):
         tokens: list[str] = []
-        starts: list[int] = []
         clause_starts: set[int] = set()
-        pos = 0
-        for m in _TOKEN.finditer(display.lower()):
-            raw = m.group(0)
+        for raw in _TOKEN.findall(display.lower()):
             if not raw[0].isalnum():
                 clause_starts.add(len(tokens))
-                continue
-            for piece in raw.replace("n't", " not").replace("'", "").split():
-                fixed = vocab.normalise(piece)
-                tokens.append(fixed)
-                starts.append(pos)
-                pos += len(fixed) + 1
+            elif "'" in raw:
+                tokens.extend(
+                    normalise(piece) for piece in raw.replace("n't", " not").replace("'", "").split()
+                )
+            else:
+                tokens.append(cache.get(raw) or normalise(raw))
         if not tokens:
             continue
         words += len(tokens)
         norm = " ".join(tokens)
+        starts = list(accumulate((len(t) + 1 for t in tokens[:-1]), initial=0))
         if norm in seen:
             repeated += 1
             continue
@@ -533,13 +534,12 @@ class CueIndex:
     """Cue terms indexed by how they start, so each is tried only where it can match.
 
     Equivalent to running every cue's compiled pattern over the whole answer, but
-    a term is only tried at word starts whose first letters fit it, and all the
-    cues that can start with the same letters are tried in one anchored match
-    (one optional lookahead per cue).
+    a term is only tried at word starts whose first letters fit it: a few hundred
+    anchored matches instead of a scan per cue.
     """
 
     def __init__(self, cues: Mapping[str, Iterable[str]]) -> None:
-        grouped: dict[str, dict[str, list[str]]] = {}
+        grouped: dict[tuple[str, str], list[str]] = {}
         anywhere: dict[str, list[str]] = {}
         self.order = {cue: i for i, cue in enumerate(cues)}
         for cue, terms in cues.items():
@@ -549,31 +549,27 @@ class CueIndex:
                     anywhere.setdefault(cue, []).append(term)
                     continue
                 for key in keys:
-                    grouped.setdefault(key, {}).setdefault(cue, []).append(term)
-        self.by_key: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {}
-        for key, per_cue in grouped.items():
-            names = tuple(per_cue)
-            lookaheads = "".join(
-                f"(?:(?=({_alternation(per_cue[cue])})(?![a-z0-9])))?" for cue in names
-            )
-            self.by_key[key] = (re.compile(lookaheads), names)
+                    grouped.setdefault((key, cue), []).append(term)
+        self.by_key: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+        for (key, cue), terms in grouped.items():
+            self.by_key.setdefault(key, []).append((cue, _compile_terms(terms, anchored=True)))
         self.anywhere = {
             cue: _compile_terms(terms, anchored=False) for cue, terms in anywhere.items()
         }
         self.max_key = max((len(k) for k in self.by_key), default=0)
-        self._candidates: dict[str, tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]] = {}
+        self._candidates: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {}
 
-    def _candidates_for(self, word: str) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    def _candidates_for(self, word: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
         cached = self._candidates.get(word)
         if cached is not None:
             return cached
-        found = [
-            entry
-            for n in range(1, min(len(word), self.max_key) + 1)
-            if (entry := self.by_key.get(word[:n])) is not None
-        ]
-        if word[0].isdigit() and _NUMBER_KEY in self.by_key:
-            found.append(self.by_key[_NUMBER_KEY])
+        found: list[tuple[str, re.Pattern[str]]] = []
+        for n in range(1, min(len(word), self.max_key) + 1):
+            entry = self.by_key.get(word[:n])
+            if entry:
+                found.extend(entry)
+        if word[0].isdigit():
+            found.extend(self.by_key.get(_NUMBER_KEY, ()))
         if len(self._candidates) > _CACHE_LIMIT:
             self._candidates.clear()
         self._candidates[word] = result = tuple(found)
@@ -587,16 +583,13 @@ class CueIndex:
             last_end: dict[str, int] = {}
             for piece in _PIECE.finditer(text):
                 p = piece.start()
-                for pattern, names in self._candidates_for(piece.group(0)):
-                    m = pattern.match(text, p)
-                    if m is None:
+                for cue, pattern in self._candidates_for(piece.group(0)):
+                    if last_end.get(cue, -1) > p:
                         continue
-                    for i, cue in enumerate(names, 1):
-                        end = m.end(i)
-                        if end < 0 or last_end.get(cue, -1) > p:
-                            continue
-                        last_end[cue] = end
-                        denied = sentence.negates and is_denied(sentence, p, end)
+                    m = pattern.match(text, p)
+                    if m is not None:
+                        last_end[cue] = m.end()
+                        denied = sentence.negates and is_denied(sentence, p, m.end())
                         found.append((k, p, cue, denied))
             for cue, anywhere in self.anywhere.items():
                 for m in anywhere.finditer(text):

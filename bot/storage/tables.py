@@ -148,5 +148,26 @@ class UserProfile(SQLModel, table=True):
     team: str = Field(max_length=32)
     user: str = Field(max_length=32)
     level: str | None = Field(default=None, max_length=16)
+    leaderboard: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     stats: str = Field(default="{}", sa_type=sa.Text)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MockSession(SQLModel, table=True):
+    """A mock interview in one thread: the candidate, an optional human interviewer, follow-ups."""
+
+    __tablename__ = "mock_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    channel: str = Field(max_length=32)
+    prompt_id: int = Field(foreign_key="prompt.id", unique=True)
+    question_id: str = Field(max_length=80)
+    candidate: str = Field(max_length=32)
+    interviewer: str | None = Field(default=None, max_length=32)
+    max_followups: int = 2
+    asked: str = Field(default="[]", sa_type=sa.Text)  # JSON list of criterion ids probed so far
+    status: str = Field(default="active", max_length=16)  # active | done
+    rating: int | None = None  # the human interviewer's 1-5
+    rating_notes: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

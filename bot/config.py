@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # A scheduled fire missed while the bot was down is posted on start if it is at
     # most this old; older misses are skipped and logged. Seconds, or "90m", "1h".
     schedule_grace: timedelta = timedelta(hours=1)
+    # Mock interviews: follow-up questions before the summary scorecard (1-3).
+    mock_followups: int = Field(default=2, ge=1, le=3)
+    # Weekly digest in every channel with a schedule, at this day and time in its timezone.
+    digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "fri"
+    digest_time: str = Field(default="16:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @field_validator(
         "slack_bot_token",

@@ -100,12 +100,25 @@ _INJECTION = re.compile(
 # Each alternative above needs one of these words; sentences without any skip the regex.
 _INJECTION_WORDS = frozenset(
     """
-    ignore disregard forget override bypass give award assign grade grader grading score rate
-    mark 100 10/10 100/100 points marks system assistant instructions instruction prompt
-    rubric rubrics evaluator judge examiner marker scorer llm ai bot answer response band
-    passed set
+    ignore disregard forget override bypass give award assign grade grader grading 100 10/10
+    100/100 points marks system assistant instructions instruction prompt rubric rubrics
+    evaluator judge examiner marker scorer llm ai bot band passed candidate submission
     """.split()
 )
+_SELF = frozenset("this my".split())
+_SCORE_WORDS = frozenset("score band grade mark".split())
+
+
+def _may_inject(tokens: Sequence[str]) -> bool:
+    """A cheap test that a sentence could be addressed to the grader."""
+    words = set(tokens)
+    if not _INJECTION_WORDS.isdisjoint(words):
+        return True
+    if ("answer" in words or "response" in words) and not _SELF.isdisjoint(words):
+        return True
+    return "set" in words and not _SCORE_WORDS.isdisjoint(words)
+
+
 _EMOJI_ONLY = re.compile(r"^(?:\s|:[a-z0-9_+\-']+:|[^\w\s])*$", re.UNICODE)
 _TOPIC_WORD = re.compile(r"[a-z][a-z0-9]{3,}")
 
@@ -240,7 +253,7 @@ def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
     injected = {
         s.index
         for s in answer.sentences
-        if not _INJECTION_WORDS.isdisjoint(s.tokens) and _INJECTION.search(s.display.lower())
+        if _may_inject(s.tokens) and _INJECTION.search(s.display.lower())
     }
     if injected:
         flags.append("injection")

@@ -18,14 +18,26 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.charts import digest_png
 from bot.errors import UnknownQuestion
-from bot.grading.grade import Grade, Grader
+from bot.grading.grade import CriterionResult, Grade, Grader
 from bot.grading.rubric import not_an_answer
 from bot.metrics import Metrics
+from bot.mock import combine, next_probe, scorecard
+from bot.progress import (
+    Digest,
+    Ranked,
+    Scored,
+    Stats,
+    digest,
+    leaderboard,
+    personal_stats,
+    suggest_question,
+)
 from bot.questions import Question, QuestionBank, Seniority
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
-from bot.storage.tables import Attempt, utcnow
+from bot.storage.tables import Attempt, MockSession, Prompt, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +48,45 @@ class Renderer(Protocol):
     """Turns core values into message payloads (the Slack layer implements it)."""
 
     def prompt(
-        self, question: Question, *, source: str, requested_by: str | None
+        self,
+        question: Question,
+        *,
+        source: str,
+        requested_by: str | None,
+        interviewer: str | None = None,
     ) -> dict[str, Any]: ...
+
+    def followup(
+        self, question: Question, criterion_id: str, *, user: str, current: CriterionResult | None
+    ) -> dict[str, Any]: ...
+
+    def summary(
+        self,
+        question: Question,
+        grade: Grade,
+        *,
+        user: str,
+        improved: list[str],
+        practise: list[CriterionResult],
+    ) -> dict[str, Any]: ...
+
+    def interviewer_brief(
+        self, question: Question, *, channel: str, candidate: str, interviewer: str, mock_id: int
+    ) -> dict[str, Any]: ...
+
+    def rating(
+        self,
+        question: Question,
+        *,
+        candidate: str,
+        interviewer: str,
+        rating: int,
+        notes: str,
+        bot_score: int | None,
+        bot_band: str | None,
+    ) -> dict[str, Any]: ...
+
+    def digest(self, channel: str, data: Digest, png: bytes) -> dict[str, Any]: ...
 
     def feedback(
         self, question: Question, grade: Grade, *, user: str, previous: Grade | None
@@ -79,6 +128,7 @@ class Drills:
         on_answer: Callable[[], None] = lambda: None,
         on_message: Callable[[], None] = lambda: None,
         lease_seconds: float = 60.0,
+        mock_followups: int = 2,
     ) -> None:
         self.bank = bank
         self._sessions = sessions
@@ -88,6 +138,7 @@ class Drills:
         self._on_answer = on_answer
         self._on_message = on_message
         self._lease = timedelta(seconds=lease_seconds)
+        self._mock_followups = mock_followups
 
     # --- asking ----------------------------------------------------------------
 
@@ -211,6 +262,10 @@ class Drills:
             )
             if prompt is None or prompt.id is None:
                 return Recorded.NOT_A_DRILL
+            if prompt.source == "mock":
+                mock = await repo.mock_for_prompt(session, prompt.id)
+                if mock and mock.status == "active" and reply.user != mock.candidate:
+                    return Recorded.NOT_A_DRILL  # the interviewer (or a bystander) talking
             stored = await repo.add_attempt(
                 session,
                 Attempt(
@@ -287,15 +342,12 @@ class Drills:
                     if previous_row and previous_row.grade_json
                     else None
                 )
-                payload = self._renderer.feedback(
-                    question, grade, user=attempt.user, previous=previous
-                )
+                payload, kind = await self._reply_for(session, question, attempt, grade, previous)
                 fresh.grade_json = json.dumps(grade.to_json())
                 fresh.grader = grade.grader
                 fresh.score = grade.score
                 fresh.band = grade.band
                 fresh.tokens_used = grade.tokens_used
-                kind = "feedback"
             payload["channel"] = attempt.channel
             payload["thread_ts"] = attempt.thread_ts
             fresh.status = "graded"
@@ -315,6 +367,45 @@ class Drills:
         else:
             self._metrics.nudges.inc()
         self._on_message()
+
+    async def _reply_for(
+        self,
+        session: AsyncSession,
+        question: Question,
+        attempt: Attempt,
+        grade: Grade,
+        previous: Grade | None,
+    ) -> tuple[dict[str, Any], str]:
+        """Feedback, or - in an active mock interview - a follow-up or the scorecard."""
+        mock = await repo.mock_for_prompt(session, attempt.prompt_id)
+        if mock is None or mock.status != "active" or attempt.user != mock.candidate:
+            return self._renderer.feedback(
+                question, grade, user=attempt.user, previous=previous
+            ), "feedback"
+        earlier = await repo.graded_attempts_in_thread(
+            session,
+            team=attempt.team,
+            channel=attempt.channel,
+            thread_ts=attempt.thread_ts,
+            user=attempt.user,
+        )
+        grades = [Grade.from_json(json.loads(a.grade_json)) for a in earlier if a.grade_json] + [
+            grade
+        ]
+        asked = list(json.loads(mock.asked or "[]"))
+        probe = next_probe(question, combine(grades), asked, mock.max_followups)
+        if probe is not None:
+            mock.asked = json.dumps([*asked, probe.criterion_id])
+            payload = self._renderer.followup(
+                question, probe.criterion_id, user=attempt.user, current=probe.current
+            )
+            return payload, "followup"
+        card = scorecard(grades)
+        mock.status = "done"
+        payload = self._renderer.summary(
+            question, card.grade, user=attempt.user, improved=card.improved, practise=card.practise
+        )
+        return payload, "summary"
 
     async def _seniority(self, team: str, user: str) -> Seniority | None:
         async with unit_of_work(self._sessions) as session:
@@ -337,3 +428,166 @@ class Drills:
             return 0
         async with unit_of_work(self._sessions) as session:
             return await repo.delete_attempts_before(session, utcnow() - timedelta(days=days))
+
+    # --- mock interviews ------------------------------------------------------------
+
+    async def start_mock(
+        self,
+        *,
+        team: str,
+        channel: str,
+        candidate: str,
+        interviewer: str | None,
+        wanted: str | None,
+    ) -> Question:
+        """Open a mock interview thread; a human interviewer gets the rubric privately."""
+        async with unit_of_work(self._sessions) as session:
+            question = await self.choose_question(
+                session, team=team, channel=channel, wanted=wanted
+            )
+            payload = self._renderer.prompt(
+                question, source="mock", requested_by=candidate, interviewer=interviewer
+            )
+            payload["channel"] = channel
+            prompt = await repo.add_prompt(
+                session,
+                team=team,
+                channel=channel,
+                question_id=question.id,
+                source="mock",
+                requested_by=candidate,
+            )
+            assert prompt.id is not None
+            mock = await repo.add_mock(
+                session,
+                MockSession(
+                    team=team,
+                    channel=channel,
+                    prompt_id=prompt.id,
+                    question_id=question.id,
+                    candidate=candidate,
+                    interviewer=interviewer,
+                    max_followups=self._mock_followups,
+                ),
+            )
+            await repo.enqueue(
+                session,
+                team=team,
+                dedupe_key=f"prompt:{prompt.id}",
+                kind="prompt",
+                payload=payload,
+                prompt_id=prompt.id,
+            )
+            if interviewer is not None:
+                brief = self._renderer.interviewer_brief(
+                    question,
+                    channel=channel,
+                    candidate=candidate,
+                    interviewer=interviewer,
+                    mock_id=int(mock.id or 0),
+                )
+                await repo.enqueue(
+                    session, team=team, dedupe_key=f"brief:{mock.id}", kind="brief", payload=brief
+                )
+        self._metrics.prompts.labels(source="mock").inc()
+        self._on_message()
+        return question
+
+    async def rate_mock(
+        self, *, team: str, mock_id: int, interviewer: str, rating: int, notes: str
+    ) -> bool:
+        """Store a human interviewer's rating and post it in the thread beside the bot's score."""
+        async with unit_of_work(self._sessions) as session:
+            mock = await repo.get_mock(session, team=team, mock_id=mock_id)
+            if mock is None or mock.interviewer != interviewer:
+                return False
+            prompt = await session.get(Prompt, mock.prompt_id)
+            question = self.bank.get(mock.question_id)
+            if prompt is None or prompt.ts is None or question is None:
+                return False
+            mock.rating, mock.rating_notes = rating, notes
+            graded = await repo.graded_attempts_in_thread(
+                session, team=team, channel=mock.channel, thread_ts=prompt.ts, user=mock.candidate
+            )
+            grades = [Grade.from_json(json.loads(a.grade_json)) for a in graded if a.grade_json]
+            combined = combine(grades) if grades else None
+            payload = self._renderer.rating(
+                question,
+                candidate=mock.candidate,
+                interviewer=interviewer,
+                rating=rating,
+                notes=notes,
+                bot_score=combined.score if combined else None,
+                bot_band=combined.band if combined else None,
+            )
+            payload.update(channel=mock.channel, thread_ts=prompt.ts)
+            await repo.enqueue(
+                session,
+                team=team,
+                dedupe_key=f"rating:{mock.id}:{utcnow().timestamp():.0f}",
+                kind="rating",
+                payload=payload,
+            )
+        self._on_message()
+        return True
+
+    async def has_answered(self, *, team: str, channel: str, thread_ts: str, user: str) -> bool:
+        async with unit_of_work(self._sessions) as session:
+            return await repo.has_answered(
+                session, team=team, channel=channel, thread_ts=thread_ts, user=user
+            )
+
+    # --- progress ----------------------------------------------------------------------
+
+    async def _scored(self, **where: Any) -> list[Scored]:
+        async with unit_of_work(self._sessions) as session:
+            rows = await repo.graded_attempts(session, **where)
+        return [scored(a) for a in rows]
+
+    async def stats(self, *, team: str, user: str) -> Stats:
+        return personal_stats(await self._scored(team=team, user=user), self.bank, utcnow())
+
+    async def suggestion(self, *, team: str, user: str) -> Question:
+        question_id = suggest_question(await self._scored(team=team, user=user), self.bank)
+        return self.bank.get(question_id) or self.bank.questions[0]
+
+    async def leaderboard(self, *, team: str, channel: str) -> list[Ranked]:
+        async with unit_of_work(self._sessions) as session:
+            opted = await repo.leaderboard_users(session, team=team)
+        return leaderboard(await self._scored(team=team, channel=channel), opted)
+
+    async def set_leaderboard(self, *, team: str, user: str, opted_in: bool) -> None:
+        async with unit_of_work(self._sessions) as session:
+            await repo.set_leaderboard(session, team=team, user=user, opted_in=opted_in)
+
+    async def post_digest(self, *, team: str, channel: str, now: datetime | None = None) -> bool:
+        """Queue this week's digest with its chart, once per channel and week."""
+        now = now or utcnow()
+        records = await self._scored(team=team, channel=channel, since=now - timedelta(days=8 * 7))
+        async with unit_of_work(self._sessions) as session:
+            opted = await repo.leaderboard_users(session, team=team)
+        data = digest(records, self.bank, opted, now)
+        png = digest_png(data, f"Deploy Drill - week of {data.week_start.isoformat()}")
+        payload = self._renderer.digest(channel, data, png)
+        async with unit_of_work(self._sessions) as session:
+            queued = await repo.enqueue(
+                session,
+                team=team,
+                dedupe_key=f"digest:{team}:{channel}:{data.week_start.isoformat()}",
+                kind="digest",
+                payload=payload,
+            )
+        self._on_message()
+        return queued is not None
+
+
+def scored(attempt: Attempt) -> Scored:
+    grade = json.loads(attempt.grade_json or "{}")
+    return Scored(
+        user=attempt.user,
+        question_id=attempt.question_id,
+        score=int(attempt.score or 0),
+        when=attempt.received_at,
+        levels={c["id"]: int(c["level"]) for c in grade.get("criteria", [])},
+        mistakes=tuple(m["id"] for m in grade.get("mistakes", [])),
+    )

@@ -25,7 +25,7 @@ from bot.outbox import Outbox
 from bot.questions import QuestionBank, load_bank
 from bot.schedule import DrillScheduler, Schedules
 from bot.slack.app import build_app, build_client
-from bot.slack.blocks import SlackRenderer
+from bot.slack.blocks import FullRenderer
 from bot.slack.poster import SlackPoster
 from bot.storage.db import make_engine, make_sessionmaker, ping, upgrade_async
 from bot.storage.ledger import SqlTokenLedger
@@ -90,14 +90,19 @@ class Runtime:
             bank=self.bank,
             sessions=self.sessions,
             grader=self.grader,
-            renderer=SlackRenderer(),
+            renderer=FullRenderer(),
             metrics=self.metrics,
             on_answer=self._grade_wake.set,
             on_message=self.outbox.wake,
             lease_seconds=settings.lease_seconds,
+            mock_followups=settings.mock_followups,
         )
         self.scheduler = DrillScheduler(
-            sessions=self.sessions, drills=self.drills, grace=settings.schedule_grace
+            sessions=self.sessions,
+            drills=self.drills,
+            grace=settings.schedule_grace,
+            digest_day=settings.digest_day,
+            digest_time=settings.digest_time,
         )
         self.schedules = Schedules(self.sessions, on_change=self.scheduler.request_sync)
         self.bolt = build_app(settings, self.drills, self.schedules, self.client)

@@ -221,12 +221,16 @@ class DrillScheduler:
         sessions: async_sessionmaker[AsyncSession],
         drills: Drills,
         grace: timedelta,
+        digest_day: str = "fri",
+        digest_time: str = "16:00",
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._drills = drills
         self._grace = grace
         self._clock = clock
+        self._digest_day = digest_day
+        self._digest_hour, self._digest_minute = (int(x) for x in digest_time.split(":"))
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
@@ -258,18 +262,38 @@ class DrillScheduler:
     async def sync(self) -> None:
         async with unit_of_work(self._sessions) as session:
             schedules = list(await repo.active_schedules(session))
-        wanted = {f"schedule:{s.id}": s for s in schedules}
+            channels = await repo.scheduled_channels(session)
+        wanted = {f"schedule:{s.id}" for s in schedules}
+        wanted |= {f"digest:{team}:{channel}" for team, channel, _ in channels}
         for job in self._scheduler.get_jobs():
             if job.id not in wanted:
                 job.remove()
-        for job_id, schedule in wanted.items():
+        for schedule in schedules:
             self._scheduler.add_job(
                 self.fire,
                 trigger_for(schedule),
-                id=job_id,
+                id=f"schedule:{schedule.id}",
                 kwargs={"schedule_id": schedule.id},
                 replace_existing=True,
             )
+        for team, channel, tz in channels:
+            # The weekly digest of every channel with a schedule, in that schedule's timezone.
+            self._scheduler.add_job(
+                self.post_digest,
+                CronTrigger(
+                    day_of_week=self._digest_day,
+                    hour=self._digest_hour,
+                    minute=self._digest_minute,
+                    timezone=zone(tz),
+                ),
+                id=f"digest:{team}:{channel}",
+                kwargs={"team": team, "channel": channel},
+                replace_existing=True,
+            )
+
+    async def post_digest(self, team: str, channel: str) -> bool:
+        """A digest job ran; the outbox's dedupe key makes it post once per channel and week."""
+        return await self._drills.post_digest(team=team, channel=channel, now=self._clock())
 
     def jobs(self) -> list[str]:
         return sorted(job.id for job in self._scheduler.get_jobs())

@@ -60,6 +60,9 @@ _GENERIC = _STOPWORDS | frozenset(
     probably actually basically honestly question questions seconds minutes words short
     example examples which where there their these those other another around whole makes
     make made take takes took want wants need needs needed work works worked worth thanks
+    data fast fits them then than they what when with your yours ours mine much many well
+    even still very just also only give gives given like likes said says tell told know
+    knew used uses into onto upon over under between within without after before along
     """.split()
 )
 
@@ -96,6 +99,10 @@ _INJECTION = re.compile(
     r"|\b(this|my) (answer|response) (is|deserves) (a )?(perfect|excellent|strong|100|full)"
     r"|\boutput (a |the )?(strong|perfect|100|top) (band|score|grade)\b"
     r"|\b(already )?passed this (section|question|interview)\b"
+    r"|\b(this|my) (answer|response|reply)[^.!?\n]{0,20}\b(meets|satisfies|covers|fulfils|fulfills|hits)"
+    r" (all|every|each) (of )?(the )?(rubric |grading )?(criteria|criterion|requirements|points)\b"
+    r"|\b(meets|satisfies) (all|every) (of )?(the )?(rubric|grading) (criteria|criterion|requirements)\b"
+    r"|\[/?inst\]|<\|?(system|im_start)"
 )
 # Each alternative above needs one of these words; sentences without any skip the regex.
 _INJECTION_WORDS = frozenset(
@@ -103,6 +110,7 @@ _INJECTION_WORDS = frozenset(
     ignore disregard forget override bypass give award assign grade grader grading 100 10/10
     100/100 points marks system assistant instructions instruction prompt rubric rubrics
     evaluator judge examiner marker scorer llm ai bot band passed candidate submission
+    criteria criterion inst im_start
     """.split()
 )
 _SELF = frozenset("this my".split())
@@ -225,13 +233,10 @@ def _inflect(term: str) -> str:
 
 
 def _topic_words(question: Question) -> frozenset[str]:
-    """Content words of the question, its rubric and model answers: what the topic sounds like."""
-    parts = [question.title, question.prompt, question.model_answer_30s, question.model_answer_90s]
-    parts += list(question.hints)
-    for c in question.criteria:
-        parts += [c.name, c.levels.l1, c.levels.l2, c.tip, c.follow_up]
-    for m in question.mistakes:
-        parts += [m.name, m.looks_like, m.fix]
+    """Content words of the question as asked and of what the rubric looks for."""
+    parts = [question.title, question.prompt, question.model_answer_30s, *question.hints]
+    parts += [c.name for c in question.criteria] + [m.name for m in question.mistakes]
+    parts += [m.looks_like for m in question.mistakes]
     return _stems(parts)
 
 

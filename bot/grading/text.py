@@ -320,7 +320,8 @@ def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Ans
                 clause_starts.add(len(tokens))
             elif "'" in raw:
                 tokens.extend(
-                    normalise(piece) for piece in raw.replace("n't", " not").replace("'", "").split()
+                    normalise(piece)
+                    for piece in raw.replace("n't", " not").replace("'", "").split()
                 )
             else:
                 tokens.append(cache.get(raw) or normalise(raw))
@@ -509,7 +510,11 @@ _NUMBER_KEY = "<n>"
 
 
 def _first_keys(words: list[str]) -> set[str] | None:
-    """The keys (leading letters or digits) a term can start with; None if it can start anywhere."""
+    """Where a term can start: `=word` for exactly that word, `pre` for any word starting so.
+
+    None if it can start anywhere. "roll back" starts at the word "roll", or at a
+    word beginning "rollback" (the words may be written joined).
+    """
     if not words:
         return None
     word = words[0]
@@ -527,7 +532,20 @@ def _first_keys(words: list[str]) -> set[str] | None:
     if word in ("..", "..."):
         return None
     m = re.match(r"[a-z0-9]+", word)
-    return {m.group(0)} if m else None
+    if m is None:
+        return None
+    lead = m.group(0)
+    if word.endswith("*") and lead == word[:-1]:
+        return {lead}  # a prefix: "monitor*"
+    if lead != word:
+        return {"=" + lead}  # a symbol follows the first letters: "a/b", "24/7"
+    if len(words) == 1:
+        return {"=" + lead}
+    nxt = words[1]
+    if nxt in ("..", "..."):
+        return {"=" + lead}
+    joined = re.match(r"[a-z0-9]+", nxt)
+    return {"=" + lead, lead + joined.group(0) if joined else lead}
 
 
 class CueIndex:
@@ -563,7 +581,7 @@ class CueIndex:
         cached = self._candidates.get(word)
         if cached is not None:
             return cached
-        found: list[tuple[str, re.Pattern[str]]] = []
+        found: list[tuple[str, re.Pattern[str]]] = list(self.by_key.get("=" + word, ()))
         for n in range(1, min(len(word), self.max_key) + 1):
             entry = self.by_key.get(word[:n])
             if entry:

@@ -7,6 +7,7 @@ quotes are cut short so a long answer cannot break a block's size limit.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import ConfirmObject
 
-from bot.grading.grade import Grade
+from bot.grading.grade import CriterionResult, Grade
+from bot.progress import Digest, Ranked, Stats
 from bot.questions import Question
 from bot.storage.tables import Schedule
 
@@ -79,20 +81,48 @@ def _metadata(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 class SlackRenderer:
-    """Implements drills.Renderer with Block Kit payloads for chat.postMessage."""
+    """Implements drills.Renderer with Block Kit payloads for chat.postMessage.
+
+    The mock-interview and digest messages come from `MockRenderer` (below), mixed in
+    at the end of the module.
+    """
 
     def prompt(
-        self, question: Question, *, source: str, requested_by: str | None
+        self,
+        question: Question,
+        *,
+        source: str,
+        requested_by: str | None,
+        interviewer: str | None = None,
     ) -> dict[str, Any]:
         seconds = question.answer_seconds
         words = question.target_words.short if seconds == 30 else question.target_words.long
-        who = f" · asked by <@{requested_by}>" if requested_by and source != "scheduled" else ""
+        if source == "mock":
+            by = f" with <@{interviewer}> as the interviewer" if interviewer else ""
+            how = (
+                f":microphone: *Mock interview for <@{requested_by}>*{by}. Answer in this thread as "
+                f"you would out loud (~{seconds} s). I'll ask follow-ups, then give you a scorecard."
+            )
+        else:
+            who = f" · asked by <@{requested_by}>" if requested_by and source != "scheduled" else ""
+            how = (
+                f":speech_balloon: *Answer in this thread* - I'll grade it against the rubric. "
+                f"Aim for about {seconds} seconds spoken (~{words} words).{who}"
+            )
         blocks: list[Block] = [
             HeaderBlock(text=_cut(question.title, 150)),
             _section(escape(question.prompt.strip())),
-            _context(
-                f":speech_balloon: *Answer in this thread* - I'll grade it against the rubric. "
-                f"Aim for about {seconds} seconds spoken (~{words} words).{who}"
+            _context(how),
+            ActionsBlock(
+                block_id="drill_prompt_actions",
+                elements=[
+                    ButtonElement(text="Hint", action_id="drill_hint", value=question.id),
+                    ButtonElement(
+                        text="Show the 30-second answer",
+                        action_id="drill_show_answer",
+                        value=question.id,
+                    ),
+                ],
             ),
         ]
         return {
@@ -142,12 +172,7 @@ class SlackRenderer:
         if remarks:
             blocks.append(_context(" ".join(remarks)))
         blocks.append(DividerBlock())
-        model = "\n>\n".join(
-            "> " + escape(paragraph)
-            for paragraph in grade.model_answer_30s.split("\n\n")
-            if paragraph.strip()
-        )
-        blocks.append(_section(f"*Model 30-second answer*\n{model}"))
+        blocks.append(_section(f"*Model 30-second answer*\n{_model(grade.model_answer_30s)}"))
         return {
             "text": f"Feedback for <@{user}>: {grade.score}/100 ({grade.band})",
             "blocks": _blocks(blocks),
@@ -208,7 +233,8 @@ def help_text(bank_size: int) -> str:
             "`/deploy-question forget-me` - delete your answers and profile",
             "`/deploy-question schedule daily|weekdays HH:MM [IANA timezone]` - daily drills in this channel",
             "`/deploy-question schedule list | remove <id> | pause <id> | resume <id> | skip YYYY-MM-DD`",
-            "`/deploy-question stats` - your progress · `/deploy-question leaderboard` - opt-in ranking",
+            "`/deploy-question stats` - your progress (only you see it)",
+            "`/deploy-question leaderboard` - this channel's ranking · `leaderboard join|leave` to opt in or out",
             "`/deploy-question mock [question-id | @colleague]` - a mock interview with follow-ups",
         ]
     )
@@ -257,20 +283,27 @@ def forget_me_confirm() -> list[dict[str, Any]]:
     )
 
 
-def home_view(bank_size: int) -> dict[str, Any]:
-    return {
-        "type": "home",
-        "blocks": _blocks(
-            [
-                HeaderBlock(text="Deploy Drill"),
-                _section(
-                    "Practise answering *“How do you deploy ML models to production?”* and its "
-                    f"neighbours. {bank_size} questions, graded against a rubric with quoted evidence."
-                ),
-                _section(help_text(bank_size)),
-            ]
+def home_view(
+    bank_size: int, stats: Stats | None = None, suggestion: Question | None = None
+) -> dict[str, Any]:
+    parts: list[Block] = [
+        HeaderBlock(text="Deploy Drill"),
+        _section(
+            "Practise answering *“How do you deploy ML models to production?”* and its "
+            f"neighbours. {bank_size} questions, graded against a rubric with quoted evidence."
         ),
-    }
+    ]
+    if stats is not None:
+        parts.append(_section(stats_text(stats)))
+    if suggestion is not None:
+        parts.append(
+            _section(
+                f"*Next suggested question:* {escape(suggestion.title)} - run "
+                f"`/deploy-question {suggestion.id}` in a channel (it trains your weakest area)."
+            )
+        )
+    parts += [DividerBlock(), _section(help_text(bank_size))]
+    return {"type": "home", "blocks": _blocks(parts)}
 
 
 SCHEDULE_USAGE = "\n".join(
@@ -310,3 +343,317 @@ def schedule_list(schedules: list[Schedule], now: datetime) -> str:
         skipping = f" · skipping {', '.join(skips)}" if skips else ""
         lines.append(f"• *#{s.id}* {s.days} at {s.time} ({s.tz}) · {state}{skipping}")
     return _cut("\n".join(lines))
+
+
+# --- mock interviews ------------------------------------------------------------------
+
+
+def _opening(criterion: CriterionResult | None, name: str) -> str:
+    if criterion is None or criterion.level == 0:
+        return f"Something you didn't cover yet (*{escape(name)}*):"
+    return f"You touched on this only briefly (*{escape(name)}*):"
+
+
+def _model(text: str) -> str:
+    return "\n>\n".join("> " + escape(p) for p in text.split("\n\n") if p.strip())
+
+
+class MockRenderer:
+    """Mock-interview messages: follow-ups, the scorecard, the interviewer's brief and rating."""
+
+    def followup(
+        self, question: Question, criterion_id: str, *, user: str, current: CriterionResult | None
+    ) -> dict[str, Any]:
+        criterion = question.criterion(criterion_id)
+        text = f"<@{user}> {_opening(current, criterion.name)} {escape(criterion.follow_up)}"
+        return {
+            "text": text,
+            "blocks": _blocks([_section(text), _context("Follow-up - answer in this thread.")]),
+            "metadata": _metadata(
+                "drill_followup",
+                {"question_id": question.id, "user": user, "criterion": criterion_id},
+            ),
+        }
+
+    def summary(
+        self,
+        question: Question,
+        grade: Grade,
+        *,
+        user: str,
+        improved: list[str],
+        practise: list[CriterionResult],
+    ) -> dict[str, Any]:
+        covered = [c for c in grade.criteria if c.level > 0]
+        lines = [
+            f"*Across the whole conversation you covered* ({len(covered)}/{len(grade.criteria)}):"
+        ]
+        for c in grade.criteria:
+            if c.level == c.max_level:
+                mark = ":white_check_mark:"
+            else:
+                mark = ":large_yellow_circle:" if c.level else ":x:"
+            evidence = f" - _“{quote(c.evidence, 160)}”_" if c.evidence else ""
+            lines.append(f"{mark} *{escape(c.name)}* ({c.level}/{c.max_level}){evidence}")
+        better = (
+            ", ".join(escape(n) for n in improved)
+            if improved
+            else "nothing new came up after the follow-ups"
+        )
+        blocks: list[Block] = [
+            HeaderBlock(text=f"Mock interview scorecard: {grade.score}/100 · {grade.band}"),
+            _context(
+                f"{BAND_EMOJI[grade.band]} <@{user}> on *{escape(question.title)}* · "
+                f"graded by `{escape(grade.grader)}`"
+            ),
+            _section("\n".join(lines)),
+            _section(f"*Improved after probing:* {better}"),
+            _section(
+                "*Practise next:*\n"
+                + "\n".join(f"• *{escape(c.name)}* - {escape(c.tip)}" for c in practise)
+            ),
+            DividerBlock(),
+            _section("*Model 30-second answer*\n" + _model(grade.model_answer_30s)),
+        ]
+        return {
+            "text": f"Mock interview scorecard for <@{user}>: {grade.score}/100 ({grade.band})",
+            "blocks": _blocks(blocks),
+            "metadata": _metadata(
+                "drill_summary",
+                {
+                    "question_id": question.id,
+                    "user": user,
+                    "score": grade.score,
+                    "band": grade.band,
+                },
+            ),
+        }
+
+    def interviewer_brief(
+        self, question: Question, *, channel: str, candidate: str, interviewer: str, mock_id: int
+    ) -> dict[str, Any]:
+        rubric = [
+            f"*What a strong answer covers* (for your eyes only; <@{candidate}> is answering):"
+        ]
+        for c in question.criteria:
+            rubric.append(f"• *{escape(c.name)}* (weight {c.weight:g}) - {escape(c.levels.l2)}")
+        hints = "\n".join(f"• {escape(h)}" for h in question.hints)
+        blocks: list[Block] = [
+            _section(
+                f":clipboard: You're interviewing <@{candidate}> on *{escape(question.title)}*."
+            ),
+            _section("\n".join(rubric)),
+            _section(f"*Hints you can give*\n{hints}"),
+            _section("*Model 30-second answer*\n" + _model(question.model_answer_30s)),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Rate the candidate",
+                        action_id="mock_rate",
+                        value=str(mock_id),
+                        style="primary",
+                    )
+                ]
+            ),
+        ]
+        return {
+            "_method": "chat.postEphemeral",
+            "channel": channel,
+            "user": interviewer,
+            "text": f"Interviewer brief for {question.title}",
+            "blocks": _blocks(blocks),
+        }
+
+    def rating(
+        self,
+        question: Question,
+        *,
+        candidate: str,
+        interviewer: str,
+        rating: int,
+        notes: str,
+        bot_score: int | None,
+        bot_band: str | None,
+    ) -> dict[str, Any]:
+        stars = ":star:" * rating
+        bot = (
+            f" · the bot's score so far: *{bot_score}/100* ({bot_band})"
+            if bot_score is not None
+            else ""
+        )
+        said = f"\n> {quote(notes, 600)}" if notes.strip() else ""
+        text = f"<@{interviewer}> rated <@{candidate}> {stars} *{rating}/5*{bot}{said}"
+        return {
+            "text": f"Interviewer rating: {rating}/5",
+            "blocks": _blocks([_section(text)]),
+            "metadata": _metadata(
+                "drill_rating",
+                {
+                    "question_id": question.id,
+                    "user": candidate,
+                    "interviewer": interviewer,
+                    "rating": rating,
+                    "score": bot_score,
+                },
+            ),
+        }
+
+
+def rating_modal(mock_id: int) -> dict[str, Any]:
+    choices = ((5, "hire"), (4, "strong"), (3, "mixed"), (2, "weak"), (1, "not yet"))
+    options = [
+        {"text": {"type": "plain_text", "text": f"{n} - {label}"}, "value": str(n)}
+        for n, label in choices
+    ]
+    return {
+        "type": "modal",
+        "callback_id": "mock_rating",
+        "private_metadata": str(mock_id),
+        "title": {"type": "plain_text", "text": "Rate the candidate"},
+        "submit": {"type": "plain_text", "text": "Post rating"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "rating",
+                "label": {"type": "plain_text", "text": "Your rating"},
+                "element": {"type": "static_select", "action_id": "value", "options": options},
+            },
+            {
+                "type": "input",
+                "block_id": "notes",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Notes for the candidate"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": 1500,
+                },
+            },
+        ],
+    }
+
+
+def hint_text(question: Question) -> str:
+    hints = "\n".join(f"• {escape(h)}" for h in question.hints)
+    return f":bulb: *Hints for {escape(question.title)}*\n{hints}"
+
+
+def model_answer_text(question: Question) -> str:
+    return f"*Model 30-second answer - {escape(question.title)}*\n" + _model(
+        question.model_answer_30s
+    )
+
+
+def reveal_confirm(question_id: str) -> list[dict[str, Any]]:
+    return _blocks(
+        [
+            _section(
+                "You haven't answered this one yet. Seeing the model answer first makes the drill "
+                "less useful - show it anyway?"
+            ),
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Show it anyway",
+                        action_id="drill_show_answer_confirmed",
+                        value=question_id,
+                    )
+                ]
+            ),
+        ]
+    )
+
+
+# --- progress ------------------------------------------------------------------------
+
+
+def _trend(stats: Stats) -> str:
+    if stats.recent_average is None:
+        return "no answers in the last 30 days"
+    text = f"{stats.recent_average:.0f} average in the last 30 days"
+    if stats.previous_average is not None:
+        delta = stats.recent_average - stats.previous_average
+        text += f" ({'+' if delta >= 0 else ''}{delta:.0f} vs the 30 days before)"
+    return text
+
+
+def _bar(rate: float, width: int = 10) -> str:
+    filled = round(rate * width)
+    return "`" + "█" * filled + "·" * (width - filled) + "`"
+
+
+def stats_text(stats: Stats) -> str:
+    if stats.attempts == 0:
+        return "No graded answers yet. Try `/deploy-question` and answer in the thread."
+    days = "s" if stats.streak_days != 1 else ""
+    lines = [
+        "*Your Deploy Drill progress*",
+        f"• *{stats.attempts}* answers · average *{stats.average:.0f}* · best *{stats.best}*",
+        f"• Trend: {_trend(stats)} · last scores: {', '.join(str(s) for s in stats.recent_scores)}",
+        f"• Streak: *{stats.streak_days}* drill day{days} in a row",
+    ]
+    if stats.weakest is not None:
+        lines.append(
+            f"• Weakest criterion: *{escape(stats.weakest.name)}* (covered in {stats.weakest.rate:.0%} of answers)"
+        )
+    if stats.top_mistake is not None:
+        lines.append(
+            f"• Most common mistake: *{escape(stats.top_mistake[0])}* ({stats.top_mistake[1]}×)"
+        )
+    lines.append("*Coverage by criterion*")
+    for c in sorted(stats.coverage, key=lambda c: -c.rate):
+        lines.append(f"{_bar(c.rate)} {c.rate:.0%} {escape(c.name)}")
+    return _cut("\n".join(lines))
+
+
+def leaderboard_text(ranked: list[Ranked]) -> str:
+    if not ranked:
+        return (
+            "Nobody has joined the leaderboard here yet. `/deploy-question leaderboard join` to take "
+            "part (`leaderboard leave` to stop)."
+        )
+    lines = [
+        "*Leaderboard* (opt-in; ranked by a participation-weighted average, so one lucky answer doesn't win)"
+    ]
+    for i, r in enumerate(ranked, 1):
+        lines.append(
+            f"{i}. <@{r.user}> - *{r.rating:.0f}* ({r.answers} answers, average {r.average:.0f})"
+        )
+    return _cut("\n".join(lines))
+
+
+def digest_upload(channel: str, data: Digest, png: bytes) -> dict[str, Any]:
+    average = f"{data.average:.0f}" if data.average is not None else "-"
+    lines = [
+        f":bar_chart: *Weekly Deploy Drill digest* (since {data.week_start.isoformat()})",
+        f"• Participation: *{data.answers}* answers from *{data.people}* people",
+        f"• Average score: *{average}*",
+    ]
+    if data.most_missed is not None:
+        lines.append(
+            f"• Most-missed criterion: *{escape(data.most_missed.name)}* (covered by {data.most_missed.rate:.0%})"
+        )
+    if data.top_mistake is not None:
+        lines.append(
+            f"• Most common mistake: *{escape(data.top_mistake[0])}* ({data.top_mistake[1]}×)"
+        )
+    if data.most_improved is not None:
+        lines.append(
+            f"• Most improved: <@{data.most_improved[0]}> (+{data.most_improved[1]:.0f} points)"
+        )
+    return {
+        "_method": "files_upload_v2",
+        "channel": channel,
+        "filename": f"deploy-drill-digest-{data.week_start.isoformat()}.png",
+        "title": "Deploy Drill - weekly digest",
+        "initial_comment": "\n".join(lines),
+        "content_b64": base64.b64encode(png).decode(),
+    }
+
+
+class FullRenderer(SlackRenderer, MockRenderer):
+    """Everything drills.Renderer asks for."""
+
+    def digest(self, channel: str, data: Digest, png: bytes) -> dict[str, Any]:
+        return digest_upload(channel, data, png)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from typing import Any
 
@@ -22,11 +23,7 @@ from bot.storage.tables import utcnow
 log = logging.getLogger(__name__)
 
 GRADED_SUBTYPES = (None, "thread_broadcast", "file_share")
-NOT_YET = {
-    "stats": "Personal stats",
-    "leaderboard": "The leaderboard",
-    "mock": "Mock interviews",
-}
+_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
 def reply_from_event(body: dict[str, Any]) -> Reply | None:
@@ -71,6 +68,10 @@ def _skip_args(args: tuple[str, ...]) -> tuple[date, int | None]:
     )
 
 
+def _action_value(body: dict[str, Any]) -> str:
+    return str((body.get("actions") or [{}])[0].get("value") or "")
+
+
 class Listeners:
     def __init__(self, drills: Drills, schedules: Schedules, admins: tuple[str, ...] = ()) -> None:
         self._drills = drills
@@ -81,6 +82,11 @@ class Listeners:
         app.command("/deploy-question")(self.on_command)
         app.action("forget_me_confirm")(self.on_forget_me_confirm)
         app.action("forget_me_cancel")(self.on_forget_me_cancel)
+        app.action("drill_hint")(self.on_hint)
+        app.action("drill_show_answer")(self.on_show_answer)
+        app.action("drill_show_answer_confirmed")(self.on_show_answer)
+        app.action("mock_rate")(self.on_rate_button)
+        app.view("mock_rating")(self.on_rating_submitted)
         app.event("app_home_opened")(self.on_home_opened)
         app.event("message")(self.on_message)  # every subtype, so none is left unhandled
         app.error(self.on_error)
@@ -213,9 +219,134 @@ class Listeners:
             await ack(text=f"Got it: I'll grade your answers for a *{cmd.args[0]}* level.")
         elif cmd.name == "forget-me":
             await ack(text="Delete your Deploy Drill data?", blocks=blocks.forget_me_confirm())
+        elif cmd.name == "stats":
+            await ack(text=blocks.stats_text(await self._drills.stats(team=team, user=user)))
+        elif cmd.name == "leaderboard":
+            await ack(text=await self._leaderboard(cmd.args, team=team, channel=channel, user=user))
+        elif cmd.name == "mock":
+            await ack(text=await self._mock(cmd.args, team=team, channel=channel, user=user))
+
+    async def _leaderboard(
+        self, args: tuple[str, ...], *, team: str, channel: str, user: str
+    ) -> str:
+        verb = args[0].lower() if args else ""
+        if verb in ("join", "leave"):
+            await self._drills.set_leaderboard(team=team, user=user, opted_in=verb == "join")
+            if verb == "join":
+                return (
+                    "You're on the leaderboard. `/deploy-question leaderboard leave` takes you off."
+                )
+            return "You're off the leaderboard; your answers stay private to you."
+        if verb:
+            return (
+                "Usage: `/deploy-question leaderboard` · `leaderboard join` · `leaderboard leave`"
+            )
+        return blocks.leaderboard_text(await self._drills.leaderboard(team=team, channel=channel))
+
+    async def _mock(self, args: tuple[str, ...], *, team: str, channel: str, user: str) -> str:
+        interviewer = None
+        wanted = None
+        for arg in args:
+            mention = _MENTION.match(arg)
+            if mention:
+                interviewer = mention.group(1)
+            elif arg.startswith("@"):
+                return (
+                    f"I couldn't tell who “{blocks.quote(arg, 40)}” is - pick them from Slack's "
+                    "@-mention menu so it becomes a real mention."
+                )
+            elif wanted is None:
+                wanted = arg
+            else:
+                return "Usage: `/deploy-question mock [question-id | topic] [@colleague]`"
+        if interviewer == user:
+            return "You can't interview yourself - mention a colleague, or leave them out to practise with me."
+        try:
+            question = await self._drills.start_mock(
+                team=team, channel=channel, candidate=user, interviewer=interviewer, wanted=wanted
+            )
+        except UnknownQuestion as exc:
+            return blocks.unknown_question(exc.wanted, exc.known)
+        with_whom = (
+            f" with <@{interviewer}> interviewing (they get the rubric privately)"
+            if interviewer
+            else ""
+        )
+        return f"Starting a mock interview on *{blocks.escape(question.title)}*{with_whom} - answer in its thread."
+
+    async def on_hint(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        question = self._drills.bank.get(_action_value(body))
+        if question is not None:
+            await respond(
+                text=blocks.hint_text(question), response_type="ephemeral", replace_original=False
+            )
+
+    async def on_show_answer(
+        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """The model answer, privately; before the user has answered, only after a confirmation."""
+        await ack()
+        question = self._drills.bank.get(_action_value(body))
+        if question is None:
+            return
+        action = (body.get("actions") or [{}])[0].get("action_id")
+        message = body.get("message") or {}
+        container = body.get("container") or {}
+        thread_ts = message.get("ts") or container.get("message_ts") or ""
+        answered = await self._drills.has_answered(
+            team=(body.get("team") or {}).get("id", ""),
+            channel=(body.get("channel") or {}).get("id") or container.get("channel_id", ""),
+            thread_ts=thread_ts,
+            user=(body.get("user") or {}).get("id", ""),
+        )
+        if answered or action == "drill_show_answer_confirmed":
+            await respond(
+                text=blocks.model_answer_text(question),
+                response_type="ephemeral",
+                replace_original=False,
+            )
         else:
-            await ack(
-                text=f"{NOT_YET[cmd.name]} are not available yet. See `/deploy-question help`."
+            await respond(
+                text="Show the model answer before answering?",
+                blocks=blocks.reveal_confirm(question.id),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    async def on_rate_button(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        value = _action_value(body)
+        if value.isdigit():
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=blocks.rating_modal(int(value))
+            )
+
+    async def on_rating_submitted(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        selected = ((values.get("rating") or {}).get("value") or {}).get("selected_option") or {}
+        rating = str(selected.get("value", ""))
+        if not rating.isdigit() or not 1 <= int(rating) <= 5:
+            await ack(response_action="errors", errors={"rating": "Pick a rating from 1 to 5."})
+            return
+        await ack()
+        notes = ((values.get("notes") or {}).get("value") or {}).get("value") or ""
+        done = await self._drills.rate_mock(
+            team=(body.get("team") or {}).get("id", "")
+            or (body.get("user") or {}).get("team_id", ""),
+            mock_id=int(view.get("private_metadata") or 0),
+            interviewer=(body.get("user") or {}).get("id", ""),
+            rating=int(rating),
+            notes=str(notes),
+        )
+        if not done:
+            log.warning(
+                "rating for mock %s was not stored (not the interviewer, or unknown)",
+                view.get("private_metadata"),
             )
 
     async def on_forget_me_confirm(
@@ -233,11 +364,18 @@ class Listeners:
         await ack()
         await respond(replace_original=True, text="Nothing was deleted.")
 
-    async def on_home_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab") == "home":
-            await client.views_publish(
-                user_id=event["user"], view=blocks.home_view(len(self._drills.bank.questions))
-            )
+    async def on_home_opened(
+        self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        if event.get("tab") != "home":
+            return
+        team = body.get("team_id") or event.get("team") or ""
+        user = event["user"]
+        stats = await self._drills.stats(team=team, user=user)
+        suggestion = await self._drills.suggestion(team=team, user=user)
+        await client.views_publish(
+            user_id=user, view=blocks.home_view(len(self._drills.bank.questions), stats, suggestion)
+        )
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):

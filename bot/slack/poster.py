@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import aiohttp
@@ -24,13 +25,27 @@ _TRANSIENT = frozenset(
 
 
 class SlackPoster:
-    """outbox.Poster over an AsyncWebClient (which already retries short faults)."""
+    """outbox.Poster over an AsyncWebClient (which already retries short faults).
+
+    A payload is chat.postMessage kwargs; `_method` selects chat.postEphemeral or
+    files_upload_v2 (with the file as `content_b64`).
+    """
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
     async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]:
+        payload = dict(payload)
+        method = payload.pop("_method", "chat.postMessage")
         try:
+            if method == "chat.postEphemeral":
+                response = await self._client.chat_postEphemeral(**payload)
+                return str(payload["channel"]), str(response.get("message_ts", ""))
+            if method == "files_upload_v2":
+                content = base64.b64decode(payload.pop("content_b64"))
+                response = await self._client.files_upload_v2(content=content, **payload)
+                files = response.get("files") or [{}]
+                return str(payload["channel"]), str(files[0].get("id", ""))
             response = await self._client.chat_postMessage(**payload)
         except SlackApiError as exc:
             status = exc.response.status_code

@@ -1,9 +1,11 @@
 """A local stand-in for Slack: the Web API on loopback, and signed deliveries to the bot.
 
-The test suite uses it (and the playground will): it answers the Web API methods
-the bot calls, records every call, can fail on purpose (429 with Retry-After,
-5xx, Slack error codes), and sends events and slash commands to the bot's
-`/slack/events` signed exactly as Slack signs them.
+The test suite and the playground use it: it answers the Web API methods the bot
+calls, records every call, can fail on purpose (429 with Retry-After, 5xx, Slack
+error codes), and sends events, slash commands and interactions to the bot's
+`/slack/events` signed exactly as Slack signs them. What a Slack client would
+show (messages, threads, ephemerals, App Home, modals, files) is kept in
+`workspace` (see workspace.py); `LocalClient` (localclient.py) acts for people.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
+
+from bot.slack.workspace import Workspace
 
 BOT_USER_ID = "U0DRILLBOT"
 BOT_ID = "B0DRILLBOT"
@@ -47,7 +51,11 @@ class SlackStandIn:
     signing_secret: str = "test-signing-secret"
     team_id: str = "T0TEAM"
     calls: list[Call] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(
+        default_factory=dict
+    )  # file id -> bytes sent to the upload URL
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    workspace: Workspace = field(default_factory=Workspace)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -61,6 +69,7 @@ class SlackStandIn:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # users.info and friends are GETs
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)  # files.getUploadURLExternal's URL
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -100,9 +109,20 @@ class SlackStandIn:
         self._failures.clear()
 
     def add_user(
-        self, user_id: str, *, tz: str = "UTC", is_admin: bool = False, is_owner: bool = False
+        self,
+        user_id: str,
+        *,
+        tz: str = "UTC",
+        is_admin: bool = False,
+        is_owner: bool = False,
+        name: str | None = None,
     ) -> None:
         self.users[user_id] = {"id": user_id, "tz": tz, "is_admin": is_admin, "is_owner": is_owner}
+        if name:
+            self.users[user_id].update(
+                name=name.lower(), real_name=name, profile={"real_name": name, "display_name": name}
+            )
+            self.workspace.names[user_id] = name
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -133,6 +153,16 @@ class SlackStandIn:
 
     def _next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    def next_ts(self) -> str:
+        """A fresh message ts, unique in this stand-in (for messages people post)."""
+        return self._next_ts()
+
+    def trigger(self, user: str) -> str:
+        """A trigger_id for an interaction by `user` (views.open finds the user by it)."""
+        trigger_id = f"trig.{next(self._ts)}"
+        self.workspace.triggers[trigger_id] = user
+        return trigger_id
 
     async def _record(self, method: str, body: dict[str, Any], request: web.Request) -> Call:
         call = Call(method, body, dict(request.headers), time.monotonic())
@@ -202,25 +232,72 @@ class SlackStandIn:
             }
             if body.get("thread_ts"):
                 message["thread_ts"] = body["thread_ts"]
+            self.workspace.bot_posted(body, ts=ts, user=BOT_USER_ID, bot_id=BOT_ID)
             return web.json_response(
                 {"ok": True, "channel": body["channel"], "ts": ts, "message": message}
             )
         if method == "chat.postEphemeral":
-            return web.json_response({"ok": True, "message_ts": self._next_ts()})
+            ts = self._next_ts()
+            self.workspace.bot_ephemeral(body, ts=ts, user=BOT_USER_ID, bot_id=BOT_ID)
+            return web.json_response({"ok": True, "message_ts": ts})
         if method == "chat.update":
+            self.workspace.bot_updated(body)
+            return web.json_response(
+                {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+            )
+        if method == "chat.delete":
+            self.workspace.bot_deleted(body)
             return web.json_response(
                 {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
             )
         if method == "views.publish":
-            return web.json_response({"ok": True, "view": {"id": "V1", **(body.get("view") or {})}})
+            return web.json_response({"ok": True, "view": self.workspace.publish_home(body)})
+        if method in ("views.open", "views.push"):
+            view = self.workspace.open_view(body, push=method == "views.push")
+            return web.json_response({"ok": True, "view": view})
+        if method == "views.update":
+            updated = self.workspace.update_view(body)
+            if updated is None:
+                return web.json_response({"ok": False, "error": "not_found"})
+            return web.json_response({"ok": True, "view": updated})
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            self.workspace.new_file(file_id, body)
+            return web.json_response(
+                {
+                    "ok": True,
+                    "file_id": file_id,
+                    "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+                }
+            )
+        if method == "files.completeUploadExternal":
+            files = self.workspace.complete_upload(
+                body, ts=self._next_ts(), user=BOT_USER_ID, bot_id=BOT_ID
+            )
+            if files is None:
+                return web.json_response({"ok": False, "error": "file_not_found"})
+            return web.json_response({"ok": True, "files": files})
         if method == "users.info":
             user = self.users.get(str(body.get("user")), {"id": body.get("user"), "tz": "UTC"})
             return web.json_response({"ok": True, "user": user})
         return web.json_response({"ok": True})
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        self.uploads[file_id] = await request.read()
+        self.workspace.upload(file_id, self.uploads[file_id])
+        await self._record(
+            "upload", {"file_id": file_id, "bytes": len(self.uploads[file_id])}, request
+        )
+        await self._notify()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
         await self._record("respond", body, request)
+        self.workspace.responded(
+            request.match_info["key"], body, ts=self._next_ts(), user=BOT_USER_ID, bot_id=BOT_ID
+        )
         await self._notify()
         return web.Response(text="ok")
 
@@ -309,12 +386,40 @@ class SlackStandIn:
             "text": text,
             "api_app_id": "A0DRILL",
             "response_url": self.response_url(response_key),
-            "trigger_id": f"trig.{next(self._ts)}",
+            "trigger_id": self.trigger(user),
             "is_enterprise_install": "false",
         }
         return await self.post_to_bot(
             url, urllib.parse.urlencode(form), "application/x-www-form-urlencoded"
         )
+
+    async def send_view_submission(
+        self,
+        url: str,
+        callback_id: str,
+        *,
+        private_metadata: str,
+        values: dict[str, Any],
+        user: str = "U0ALICE",
+        team: str | None = None,
+    ) -> tuple[int, str]:
+        """Submit a modal: `values` is view.state.values ({block_id: {action_id: {...}}})."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team or self.team_id, "domain": "drill"},
+            "user": {"id": user, "team_id": team or self.team_id},
+            "api_app_id": "A0DRILL",
+            "trigger_id": f"trig.{next(self._ts)}",
+            "view": {
+                "id": "V0MODAL",
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+            },
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return await self.post_to_bot(url, body, "application/x-www-form-urlencoded")
 
     async def send_action(
         self,
@@ -326,15 +431,16 @@ class SlackStandIn:
         team: str | None = None,
         value: str = "",
         response_key: str = "action",
+        message_ts: str | None = None,
     ) -> tuple[int, str]:
         payload = {
             "type": "block_actions",
             "team": {"id": team or self.team_id, "domain": "drill"},
             "user": {"id": user, "team_id": team or self.team_id},
             "api_app_id": "A0DRILL",
-            "container": {"type": "message", "channel_id": channel},
+            "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
             "channel": {"id": channel},
-            "trigger_id": f"trig.{next(self._ts)}",
+            "trigger_id": self.trigger(user),
             "response_url": self.response_url(response_key),
             "actions": [
                 {
@@ -346,5 +452,12 @@ class SlackStandIn:
                 }
             ],
         }
+        if message_ts:
+            payload["message"] = {"type": "message", "ts": message_ts}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return await self.post_to_bot(url, body, "application/x-www-form-urlencoded")
+
+    async def send_interaction(self, url: str, payload: dict[str, Any]) -> tuple[int, str]:
+        """Any interactivity payload (block_actions, view_submission, view_closed), signed."""
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return await self.post_to_bot(url, body, "application/x-www-form-urlencoded")

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from bot.storage.tables import (
     Attempt,
+    MockSession,
     OutboxMessage,
     Prompt,
     Schedule,
@@ -413,3 +414,103 @@ async def topic_scores(session: AsyncSession, *, team: str, channel: str) -> dic
         .group_by(Attempt.question_id)
     )
     return {question_id: float(avg) for question_id, avg in result.all()}
+
+
+# --- mock interviews, progress, leaderboard ----------------------------------------
+
+
+async def add_mock(session: AsyncSession, mock: MockSession) -> MockSession:
+    session.add(mock)
+    await session.flush()
+    return mock
+
+
+async def mock_for_prompt(session: AsyncSession, prompt_id: int) -> MockSession | None:
+    result = await session.execute(select(MockSession).where(MockSession.prompt_id == prompt_id))
+    return result.scalars().first()
+
+
+async def get_mock(session: AsyncSession, *, team: str, mock_id: int) -> MockSession | None:
+    result = await session.execute(
+        select(MockSession).where(col(MockSession.id) == mock_id, MockSession.team == team)
+    )
+    return result.scalars().first()
+
+
+async def graded_attempts_in_thread(
+    session: AsyncSession, *, team: str, channel: str, thread_ts: str, user: str
+) -> list[Attempt]:
+    result = await session.execute(
+        select(Attempt)
+        .where(
+            Attempt.team == team,
+            Attempt.channel == channel,
+            Attempt.thread_ts == thread_ts,
+            Attempt.user == user,
+            col(Attempt.grade_json).is_not(None),
+        )
+        .order_by(col(Attempt.id))
+    )
+    return list(result.scalars().all())
+
+
+async def has_answered(
+    session: AsyncSession, *, team: str, channel: str, thread_ts: str, user: str
+) -> bool:
+    result = await session.execute(
+        select(Attempt.id)
+        .where(
+            Attempt.team == team,
+            Attempt.channel == channel,
+            Attempt.thread_ts == thread_ts,
+            Attempt.user == user,
+        )
+        .limit(1)
+    )
+    return result.first() is not None
+
+
+async def graded_attempts(
+    session: AsyncSession,
+    *,
+    team: str,
+    user: str | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+) -> list[Attempt]:
+    query = select(Attempt).where(Attempt.team == team, col(Attempt.grade_json).is_not(None))
+    if user is not None:
+        query = query.where(Attempt.user == user)
+    if channel is not None:
+        query = query.where(Attempt.channel == channel)
+    if since is not None:
+        query = query.where(col(Attempt.received_at) >= since)
+    result = await session.execute(query.order_by(col(Attempt.id)))
+    return list(result.scalars().all())
+
+
+async def set_leaderboard(session: AsyncSession, *, team: str, user: str, opted_in: bool) -> None:
+    profile = await get_profile(session, team=team, user=user)
+    if profile is None:
+        session.add(UserProfile(team=team, user=user, leaderboard=opted_in))
+    else:
+        profile.leaderboard = opted_in
+        profile.updated_at = utcnow()
+    await session.flush()
+
+
+async def leaderboard_users(session: AsyncSession, *, team: str) -> set[str]:
+    result = await session.execute(
+        select(UserProfile.user).where(
+            UserProfile.team == team, col(UserProfile.leaderboard).is_(True)
+        )
+    )
+    return {r[0] for r in result.all()}
+
+
+async def scheduled_channels(session: AsyncSession) -> list[tuple[str, str, str]]:
+    """(team, channel, timezone of its first active schedule) for every channel with one."""
+    seen: dict[tuple[str, str], str] = {}
+    for schedule in await active_schedules(session):
+        seen.setdefault((schedule.team, schedule.channel), schedule.tz)
+    return [(team, channel, tz) for (team, channel), tz in seen.items()]

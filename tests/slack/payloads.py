@@ -124,11 +124,19 @@ async def ask(slack: SlackStandIn, bot: Any, text: str = "deploy-ml-models", **k
     assert status == 200
     await slack.wait_for(lambda: len(slack.posts("drill_prompt")) > before)
     ts = str(slack.posts("drill_prompt")[-1]["_ts"])
-    team = kwargs.get("team") or slack.team_id
-    channel = kwargs.get("channel", "C0DRILL")
+    await wait_recorded(
+        bot, ts, team=kwargs.get("team") or slack.team_id, channel=kwargs.get("channel", "C0DRILL")
+    )
+    return ts
+
+
+async def wait_recorded(
+    bot: Any, ts: str, *, team: str = "T0TEAM", channel: str = "C0DRILL"
+) -> None:
+    """Wait until the bot has recorded its prompt `ts` as posted (replies are matched on it)."""
     for _ in range(200):
         async with unit_of_work(bot.runtime.sessions) as session:
             if await repo.prompt_for_thread(session, team=team, channel=channel, thread_ts=ts):
-                return ts
+                return
         await asyncio.sleep(0.02)
     raise AssertionError("the bot never recorded its prompt as posted")

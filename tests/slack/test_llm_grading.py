@@ -16,9 +16,18 @@ from tests.grading.fake_openai import FakeOpenAI, judged
 from tests.slack import payloads as p
 
 
-async def _bot(database_url: str, slack: SlackStandIn, bank: QuestionBank, base_url: str) -> RunningBot:
-    settings = make_settings(database_url, slack, grader="llm", openai_api_key="sk-test-key-123456",
-                             openai_base_url=base_url, openai_model="gpt-test", openai_timeout_seconds=0.5)
+async def _bot(
+    database_url: str, slack: SlackStandIn, bank: QuestionBank, base_url: str
+) -> RunningBot:
+    settings = make_settings(
+        database_url,
+        slack,
+        grader="llm",
+        openai_api_key="sk-test-key-123456",
+        openai_base_url=base_url,
+        openai_model="gpt-test",
+        openai_timeout_seconds=0.5,
+    )
     runtime = Runtime(settings, bank=bank)
     await runtime.start()
     port = await runtime.serve_http(host="127.0.0.1", port=0)
@@ -32,8 +41,9 @@ async def openai_server() -> AsyncIterator[FakeOpenAI]:
     await server.close()
 
 
-async def test_llm_grades_through_slack(database_url: str, slack: SlackStandIn, bank: QuestionBank,
-                                        openai_server: FakeOpenAI) -> None:
+async def test_llm_grades_through_slack(
+    database_url: str, slack: SlackStandIn, bank: QuestionBank, openai_server: FakeOpenAI
+) -> None:
     """With the endpoint up, the feedback names the LLM grader and its tokens reach /metrics."""
     openai_server.script = judged(default_level=2)
     bot = await _bot(database_url, slack, bank, openai_server.base_url)
@@ -41,7 +51,10 @@ async def test_llm_grades_through_slack(database_url: str, slack: SlackStandIn, 
         root = await p.ask(slack, bot)
         await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER))
         await slack.wait_for(lambda: slack.posts("drill_feedback"))
-        async with aiohttp.ClientSession() as session, session.get(bot.base + "/metrics") as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(bot.base + "/metrics") as response,
+        ):
             metrics = await response.text()
     finally:
         await bot.runtime.stop()
@@ -53,8 +66,9 @@ async def test_llm_grades_through_slack(database_url: str, slack: SlackStandIn, 
     assert "drill_llm_tokens_total 1000.0" in metrics
 
 
-async def test_openai_down_still_gets_rubric_feedback_on_time(database_url: str, slack: SlackStandIn,
-                                                             bank: QuestionBank) -> None:
+async def test_openai_down_still_gets_rubric_feedback_on_time(
+    database_url: str, slack: SlackStandIn, bank: QuestionBank
+) -> None:
     """With the OpenAI-compatible server down, a threaded answer still gets rubric feedback, quickly."""
     server = await FakeOpenAI().start()
     base_url = server.base_url

@@ -86,7 +86,7 @@ async def test_schedule_fires_at_its_minute_once_across_restarts(
     with time_machine.travel(fire_local.astimezone(UTC) - timedelta(seconds=2), tick=True):
         second = Runtime(make_settings(database_url, slack), bank=bank)
         await second.start()
-        assert second.scheduler.jobs() == ["schedule:1"]
+        assert second.scheduler.jobs() == ["digest:T0TEAM:C0DRILL", "schedule:1"]
         try:
             await slack.wait_for(lambda: _scheduled(slack), within=15)
             await asyncio.sleep(1)

@@ -1,0 +1,61 @@
+"""Mock-interview turns (pure): combine a candidate's answers, pick the next probe, score it all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from bot.grading.grade import CriterionResult, Grade, band_for, compute_score
+from bot.questions import Question
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    criterion_id: str
+    current: CriterionResult | None
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    grade: Grade  # the conversation's combined grade
+    improved: list[str]  # criterion names that rose after the first answer
+    practise: list[CriterionResult]  # the two things to practise next
+
+
+def combine(grades: list[Grade]) -> Grade:
+    """One grade for the whole conversation: each criterion at its best level (with that evidence),
+    the latest answer's mistakes, the score recomputed in code."""
+    latest = grades[-1]
+    best: dict[str, CriterionResult] = {}
+    for grade in grades:
+        for c in grade.criteria:
+            if c.id not in best or c.level > best[c.id].level:
+                best[c.id] = c
+    criteria = tuple(best.get(c.id, c) for c in latest.criteria)
+    score = compute_score(criteria, latest.mistakes)
+    return replace(latest, criteria=criteria, score=score, band=band_for(score))
+
+
+def next_probe(
+    question: Question, combined: Grade, asked: list[str], max_followups: int
+) -> FollowUp | None:
+    """The most important criterion still missing, as an interviewer would probe it; None to wrap up."""
+    if len(asked) >= max_followups:
+        return None
+    levels = {c.id: c for c in combined.criteria}
+    gaps = [
+        (c.weight * (2 - levels[c.id].level), -i, c.id)
+        for i, c in enumerate(question.criteria)
+        if c.id in levels and levels[c.id].level < 2 and c.id not in asked
+    ]
+    if not gaps:
+        return None
+    _, _, criterion_id = max(gaps)
+    return FollowUp(criterion_id, levels.get(criterion_id))
+
+
+def scorecard(grades: list[Grade]) -> Scorecard:
+    combined = combine(grades)
+    first = {c.id: c.level for c in grades[0].criteria}
+    improved = [c.name for c in combined.criteria if c.level > first.get(c.id, 0)]
+    practise = sorted(combined.criteria, key=lambda c: (c.level, -c.weight))[:2]
+    return Scorecard(combined, improved, practise)

@@ -1,0 +1,245 @@
+"""`deploy-drill eval`: the calibration set, the agreement metrics, and the rubric grader's targets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.evaluation import (
+    ADVERSARIAL_MAX,
+    TARGETS,
+    CalibrationError,
+    EvalReport,
+    average_ranks,
+    evaluate,
+    f1_counts,
+    load_calibration,
+    render_text,
+    spearman,
+    to_json,
+)
+from bot.grading.grade import (
+    CriterionResult,
+    Grade,
+    Length,
+    MistakeResult,
+    band_for,
+    compute_score,
+)
+from bot.grading.rubric import RubricGrader
+from bot.questions import Question, QuestionBank, Seniority
+
+ROOT = Path(__file__).resolve().parent.parent
+CALIBRATION = ROOT / "tests" / "calibration"
+
+
+@pytest.fixture(scope="module")
+def report(bank: QuestionBank) -> EvalReport:
+    return asyncio.run(evaluate(bank, RubricGrader(bank), CALIBRATION))
+
+
+# --- the calibration set -----------------------------------------------------------
+
+
+def test_calibration_set_is_big_and_varied(bank: QuestionBank) -> None:
+    """At least 60 labelled answers over several questions, in every voice."""
+    items = load_calibration(bank, CALIBRATION)
+    assert len(items) >= 60
+    assert len({i.question.id for i in items}) >= 4
+    assert {i.label.voice for i in items} == {
+        "strong",
+        "solid",
+        "developing",
+        "weak",
+        "adversarial",
+    }
+    assert {i.label.band for i in items} == {"strong", "solid", "developing", "weak"}
+    words = [len(i.label.answer.split()) for i in items if i.label.voice != "adversarial"]
+    assert min(words) <= 30 and max(words) >= 250
+
+
+def test_adversarial_labels_are_below_30(bank: QuestionBank) -> None:
+    """Every adversarial or empty answer is labelled below 30."""
+    items = load_calibration(bank, CALIBRATION)
+    assert all(i.label.score < ADVERSARIAL_MAX for i in items if i.adversarial)
+
+
+# --- targets with the real rubric grader ---------------------------------------------
+
+
+def test_rubric_grader_meets_every_target(report: EvalReport) -> None:
+    """Criterion F1, level agreement, mistake F1, Spearman and band closeness all meet their targets."""
+    metrics = report.metrics()
+    missed = {k: round(v, 3) for k, v in metrics.items() if v < TARGETS[k]}
+    assert not missed, render_text(report)
+
+
+def test_every_adversarial_answer_scores_below_30(report: EvalReport) -> None:
+    """Buzzword piles, denials, injections, repetition, off-topic and empty answers all score < 30."""
+    adversarial = [r for r in report.items if r.adversarial]
+    assert len(adversarial) >= 10
+    assert [(r.id, r.score) for r in adversarial if r.score >= ADVERSARIAL_MAX] == []
+
+
+def test_report_renders_a_table_and_the_worst_disagreements(report: EvalReport) -> None:
+    """The text report has every metric, its target and five worst cases; JSON round-trips."""
+    text = render_text(report)
+    for label in (
+        "criterion F1",
+        "exact level agreement",
+        "mistake F1",
+        "Spearman",
+        "bands within",
+    ):
+        assert label in text
+    assert "Worst 5 disagreements" in text and text.rstrip().endswith(("PASS", "FAIL"))
+    data = json.loads(json.dumps(to_json(report)))
+    assert data["n"] == len(report.items) and len(data["worst"]) == 5
+    assert set(data["metrics"]) == set(TARGETS) and data["ok"] is report.ok
+
+
+# --- the statistics on hand-computed inputs -------------------------------------------
+
+
+def test_average_ranks_share_ties() -> None:
+    """Tied values share the mean of the ranks they span."""
+    assert average_ranks([10, 20, 20, 30]) == [1.0, 2.5, 2.5, 4.0]
+    assert average_ranks([3, 1, 2]) == [3.0, 1.0, 2.0]
+    assert average_ranks([5, 5, 5]) == [2.0, 2.0, 2.0]
+
+
+def test_spearman_matches_a_hand_computation() -> None:
+    """rho over average ranks: a tie in ys gives 8/sqrt(95); monotone is ±1; constant is 0."""
+    # ranks x = 1..5; ranks y = 1, 2, 3.5, 5, 3.5 → cov 8, var 10 and 9.5.
+    assert math.isclose(spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]), 8 / math.sqrt(95))
+    assert math.isclose(spearman([1, 2, 3], [10, 200, 3000]), 1.0)
+    assert math.isclose(spearman([1, 2, 3], [3, 2, 1]), -1.0)
+    assert spearman([1, 2, 3], [4, 4, 4]) == 0.0
+
+
+def test_f1_matches_a_hand_computation() -> None:
+    """2 hits, 1 false alarm, 1 miss: precision = recall = F1 = 2/3; nothing to find is perfect."""
+    counts = f1_counts([True, True, False, False, True], [True, False, True, False, True])
+    assert (counts.tp, counts.fp, counts.fn) == (2, 1, 1)
+    assert math.isclose(counts.precision, 2 / 3) and math.isclose(counts.recall, 2 / 3)
+    assert math.isclose(counts.f1, 2 / 3)
+    assert f1_counts([False, False], [False, False]).f1 == 1.0
+    assert f1_counts([True], [False]).f1 == 0.0
+
+
+# --- validation of the files ------------------------------------------------------------
+
+
+def _write(directory: Path, name: str, items: list[dict[str, object]]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.yaml").write_text(yaml.safe_dump(items, sort_keys=False))
+    return directory
+
+
+def _item(question: Question, **changes: object) -> dict[str, object]:
+    levels = {c.id: 0 for c in question.criteria}
+    item: dict[str, object] = {
+        "id": "t-1",
+        "voice": "weak",
+        "answer": "We copy the model file to a server.",
+        "levels": levels,
+        "mistakes": [],
+        "score": 0,
+        "band": "weak",
+    }
+    item.update(changes)
+    return item
+
+
+def test_unknown_question_criterion_and_mistake_ids_are_errors(
+    bank: QuestionBank, tmp_path: Path
+) -> None:
+    """A file for an unknown question, an unknown criterion or mistake id fails with its place."""
+    question = bank.get("deploy-ml-models")
+    assert question is not None
+    levels = {c.id: 0 for c in question.criteria} | {"vibes": 1}
+    directory = _write(tmp_path, "no-such-question", [_item(question)])
+    _write(directory, "deploy-ml-models", [_item(question, levels=levels, mistakes=["typo_id"])])
+    with pytest.raises(CalibrationError) as caught:
+        load_calibration(bank, directory)
+    problems = "\n".join(caught.value.problems)
+    assert "unknown question 'no-such-question'" in problems
+    assert "unknown criteria ['vibes']" in problems
+    assert "unknown mistakes ['typo_id']" in problems
+
+
+def test_labels_must_be_consistent(bank: QuestionBank, tmp_path: Path) -> None:
+    """A missing criterion, a score the levels do not give, or an adversarial label ≥ 30 is an error."""
+    question = bank.get("deploy-ml-models")
+    assert question is not None
+    full = {c.id: 2 for c in question.criteria}
+    partial = {k: v for k, v in full.items() if k != "story"}
+    directory = _write(
+        tmp_path,
+        "deploy-ml-models",
+        [
+            _item(question, id="a", levels=partial),
+            _item(question, id="b", levels=full, score=90, band="strong"),
+            _item(question, id="c", voice="adversarial", levels=full, score=100, band="strong"),
+        ],
+    )
+    with pytest.raises(CalibrationError) as caught:
+        load_calibration(bank, directory)
+    problems = "\n".join(caught.value.problems)
+    assert "missing criteria ['story']" in problems
+    assert "score: 90 but the levels and mistakes give 100" in problems
+    assert "adversarial answers are labelled below 30" in problems
+
+
+class _Oracle:
+    """A grader that returns the labels themselves: every metric must be perfect."""
+
+    name = "oracle"
+
+    def __init__(self, labels: dict[str, dict[str, object]]) -> None:
+        self.labels = labels
+
+    async def grade(
+        self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""
+    ) -> Grade:
+        label = self.labels[answer]
+        levels: dict[str, int] = label["levels"]  # type: ignore[assignment]
+        criteria = tuple(
+            CriterionResult(c.id, c.name, levels[c.id], 2, None, c.tip, c.weight)
+            for c in question.criteria
+        )
+        named = set(label["mistakes"])  # type: ignore[arg-type]
+        mistakes = tuple(
+            MistakeResult(m.id, m.name, None, m.fix, m.penalty)
+            for m in question.mistakes
+            if m.id in named
+        )
+        score = compute_score(criteria, mistakes)
+        return Grade(
+            question_id=question.id,
+            rubric_version=question.version,
+            grader=self.name,
+            score=score,
+            band=band_for(score),
+            criteria=criteria,
+            mistakes=mistakes,
+            length=Length(words=0, spoken_seconds=0, target_seconds=90, note=None),
+            model_answer_30s=question.model_answer_30s,
+        )
+
+
+async def test_any_grader_can_be_evaluated(bank: QuestionBank) -> None:
+    """A grader that agrees with every label scores 1.0 on every metric, through the Grader protocol."""
+    labels = {
+        i.label.answer: {"levels": i.label.levels, "mistakes": i.label.mistakes}
+        for i in load_calibration(bank, CALIBRATION)
+    }
+    result = await evaluate(bank, _Oracle(labels), CALIBRATION)
+    assert result.grader == "oracle"
+    assert all(math.isclose(v, 1.0) for v in result.metrics().values())
+    assert result.ok

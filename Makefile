@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: run test check lint types bench lock clean install
+.PHONY: run test check lint types bench bench-quick lock clean install playground practice
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/deploy-drill run
 
+## The real bot on the built-in Slack stand-in, at http://127.0.0.1:3000/ (no Slack needed).
+playground: $(STAMP)
+	$(BIN)/deploy-drill playground
+
+## Drill yourself in the terminal; progress is kept in DATABASE_URL.
+practice: $(STAMP)
+	$(BIN)/deploy-drill practice
+
 ## The whole suite (SQLite; PostgreSQL too when TEST_POSTGRES_URL is set), plus lint.
 test: $(STAMP)
 	$(BIN)/ruff check bot tests bench migrations
@@ -28,8 +36,12 @@ check: test types
 types: $(STAMP)
 	$(BIN)/mypy bot
 
+## Every benchmark, figures as tables (results in BENCHMARKS.md); bench-quick takes ~2.5 minutes.
 bench: $(STAMP)
-	$(BIN)/python -m bench.grader
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
 
 ## Re-resolve the pinned dependencies (needs `uv`: pip install uv).
 lock:

@@ -19,6 +19,7 @@ import platform
 import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -63,10 +64,32 @@ def machine() -> dict[str, str]:
     }
 
 
+def code_version() -> str:
+    """The commit measured, with `+dirty` when the working tree has changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
 def machine_line() -> str:
     m = machine()
     return (
-        f"machine: nproc {m['nproc']}, {m['cpu']}, RAM {m['ram']}, Python {m['python']}, {m['os']}"
+        f"machine: nproc {m['nproc']}, {m['cpu']}, RAM {m['ram']}, Python {m['python']}, "
+        f"{m['os']}; code {code_version()}; load {os.getloadavg()[0]:.2f} (1-min average "
+        "at start: above 0.5 means something else was running)"
     )
 
 
@@ -468,7 +491,8 @@ class BurstResult:
     sent: int
     acked: int
     statuses: dict[int, int]
-    latencies: list[float]  # seconds, per acked delivery
+    latencies: list[float]  # seconds, per acked delivery (from the send, queueing included)
+    queued: list[float]  # seconds each request waited for a free client connection
     started: float  # monotonic time of the first send
     last_ack: float
     send_spread: float  # seconds between the first and the last send actually made
@@ -480,11 +504,24 @@ async def burst(
     """Send `deliveries` paced evenly at `per_second`; latency = send to HTTP response."""
     statuses: dict[int, int] = {}
     latencies: list[float] = []
+    queued: list[float] = []
     last = [0.0]
     sent_at: list[float] = []
     connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
     timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    trace = aiohttp.TraceConfig()
+
+    async def queue_start(_: Any, ctx: Any, __: Any) -> None:
+        ctx.queued_at = time.monotonic()
+
+    async def queue_end(_: Any, ctx: Any, __: Any) -> None:
+        queued.append(time.monotonic() - ctx.queued_at)
+
+    trace.on_connection_queued_start.append(queue_start)
+    trace.on_connection_queued_end.append(queue_end)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, trace_configs=[trace]
+    ) as session:
 
         async def one(delivery: Delivery) -> None:
             begun = time.monotonic()
@@ -515,6 +552,7 @@ async def burst(
         acked=statuses.get(200, 0),
         statuses=statuses,
         latencies=latencies,
+        queued=queued,
         started=started,
         last_ack=last[0],
         send_spread=(max(sent_at) - min(sent_at)) if sent_at else 0.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -13,6 +14,15 @@ from bot.errors import ConfigError
 
 PACKAGED = Path(__file__).parent / "_packaged"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# What the OAuth install asks for: the bot scopes of manifest.yml.
+DEFAULT_SCOPES = (
+    "chat:write",
+    "commands",
+    "channels:history",
+    "groups:history",
+    "users:read",
+    "files:write",
+)
 
 
 class Settings(BaseSettings):
@@ -24,6 +34,14 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Multi-workspace (OAuth) mode: these three instead of SLACK_BOT_TOKEN; each
+    # workspace's bot token comes from its installation, encrypted at rest.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
+    slack_scopes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SCOPES
+    slack_redirect_uri: str | None = None
+    token_encryption_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first
 
     database_url: str = "sqlite:///./deploy_drill.db"
 
@@ -63,6 +81,11 @@ class Settings(BaseSettings):
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_state_secret",
+        "slack_redirect_uri",
+        "token_encryption_key",
         "openai_api_key",
         "openai_base_url",
         "rubrics_dir",
@@ -84,6 +107,30 @@ class Settings(BaseSettings):
             if not number.replace(".", "", 1).isdigit():
                 raise ValueError("use seconds, or a number with s, m or h (e.g. 3600, 90m, 1h)")
             return timedelta(seconds=float(number) * (factor or 1))
+        return value
+
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            for key in value.get_secret_value().split(","):
+                try:
+                    raw = base64.urlsafe_b64decode(key.strip().encode())
+                except ValueError:
+                    raw = b""
+                if len(raw) != 32:
+                    raise ValueError(
+                        "each key must be 32 url-safe base64-encoded bytes (a Fernet key: "
+                        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+                    )
+        return value
+
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            scopes = tuple(part.strip() for part in value.split(",") if part.strip())
+            return scopes or DEFAULT_SCOPES  # `SLACK_SCOPES=` from .env.example: the default
         return value
 
     @field_validator("drill_admins", mode="before")
@@ -132,10 +179,54 @@ class Settings(BaseSettings):
         return self.grader
 
     @property
+    def oauth_enabled(self) -> bool:
+        """Multi-workspace mode: the OAuth install flow and per-workspace tokens."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_state_secret)
+
+    @property
     def has_slack_credentials(self) -> bool:
+        if self.oauth_enabled:
+            return bool(self.slack_signing_secret)
         return bool(self.slack_bot_token and self.slack_signing_secret) or bool(
             self.slack_bot_token and self.slack_app_token
         )
+
+    def check_slack(self) -> None:
+        """Raise ConfigError (naming the variable) unless the Slack settings make one mode."""
+        oauth = {
+            "SLACK_CLIENT_ID": self.slack_client_id,
+            "SLACK_CLIENT_SECRET": self.slack_client_secret,
+            "SLACK_STATE_SECRET": self.slack_state_secret,
+        }
+        if any(oauth.values()):
+            missing = [name for name, value in oauth.items() if not value]
+            if missing:
+                raise ConfigError(
+                    f"{missing[0]}: multi-workspace mode needs SLACK_CLIENT_ID, "
+                    "SLACK_CLIENT_SECRET and SLACK_STATE_SECRET together"
+                )
+            if self.slack_bot_token:
+                raise ConfigError(
+                    "SLACK_BOT_TOKEN: leave it unset in multi-workspace (OAuth) mode; "
+                    "each workspace's token comes from its installation"
+                )
+            if not self.token_encryption_key:
+                raise ConfigError(
+                    "TOKEN_ENCRYPTION_KEY: required in multi-workspace mode (tokens are "
+                    "encrypted at rest); see .env.example"
+                )
+            if not self.slack_signing_secret:
+                raise ConfigError("SLACK_SIGNING_SECRET: required in multi-workspace mode")
+            return
+        if not self.slack_bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN: required to serve (or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET "
+                "and SLACK_STATE_SECRET for multi-workspace mode; see .env.example)"
+            )
+        if not self.slack_signing_secret and not self.slack_app_token:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+            )
 
     def resolved_rubrics_dir(self) -> Path:
         if self.rubrics_dir is not None:

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.charts import digest_png
 from bot.errors import UnknownQuestion
 from bot.grading.grade import CriterionResult, Grade, Grader
 from bot.grading.rubric import not_an_answer
@@ -293,15 +292,18 @@ class Drills:
             claimed = await repo.claim_attempts(
                 session, now=utcnow(), lease=self._lease, limit=limit
             )
+            levels = await repo.levels_of(session, {(a.team, a.user) for a in claimed})
         for attempt in claimed:
+            level = levels.get((attempt.team, attempt.user))
+            seniority: Seniority | None = level if level in ("entry", "mid", "senior") else None  # type: ignore[assignment]
             try:
-                await self._grade_one(attempt)
+                await self._grade_one(attempt, seniority)
             except Exception:
                 # Leave it pending: the lease expires and it is tried again.
                 log.exception("grading attempt %s failed", attempt.id)
         return len(claimed)
 
-    async def _grade_one(self, attempt: Attempt) -> None:
+    async def _grade_one(self, attempt: Attempt, seniority: Seniority | None) -> None:
         assert attempt.id is not None
         question = self.bank.get(attempt.question_id)
         if question is None:
@@ -312,7 +314,6 @@ class Drills:
                 await repo.mark_attempt_failed(session, attempt.id)
             return
         reason = not_an_answer(attempt.answer)
-        seniority = await self._seniority(attempt.team, attempt.user)
         started = time.perf_counter()
         grade = None
         if reason is None:
@@ -406,12 +407,6 @@ class Drills:
             question, card.grade, user=attempt.user, improved=card.improved, practise=card.practise
         )
         return payload, "summary"
-
-    async def _seniority(self, team: str, user: str) -> Seniority | None:
-        async with unit_of_work(self._sessions) as session:
-            profile = await repo.get_profile(session, team=team, user=user)
-        level = profile.level if profile else None
-        return level if level in ("entry", "mid", "senior") else None  # type: ignore[return-value]
 
     async def set_level(self, *, team: str, user: str, level: str) -> None:
         async with unit_of_work(self._sessions) as session:
@@ -567,6 +562,8 @@ class Drills:
         async with unit_of_work(self._sessions) as session:
             opted = await repo.leaderboard_users(session, team=team)
         data = digest(records, self.bank, opted, now)
+        from bot.charts import digest_png  # matplotlib is heavy: load it only for digests
+
         png = digest_png(data, f"Deploy Drill - week of {data.week_start.isoformat()}")
         payload = self._renderer.digest(channel, data, png)
         async with unit_of_work(self._sessions) as session:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 # Slack tokens, OpenAI-style keys and bearer headers, wherever they appear in a message.
 _SECRET = re.compile(
-    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)"
+    r"(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,}|Bearer\s+\S+)"
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,13 +43,15 @@ class Outbox:
         metrics: Metrics,
         poll_seconds: float = 2.0,
         lease_seconds: float = 60.0,
-        batch: int = 20,
+        batch: int = 50,
+        parallel: int = 8,
     ) -> None:
         self._sessions = sessions
         self._poster = poster
         self._metrics = metrics
         self._poll = poll_seconds
         self._batch = batch
+        self._parallel = parallel
         self._lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
 
@@ -75,39 +77,76 @@ class Outbox:
                 task.cancel()
 
     async def send_due(self) -> int:
-        """One pass: lease the due messages and post them in order; returns how many."""
+        """One pass: lease the due messages and post them; returns how many were tried.
+
+        Channels are sent to side by side (up to `parallel` at once), each channel's
+        messages in order. A 429 holds back only that channel: its remaining messages
+        wait for Retry-After while the others go on.
+        """
         async with unit_of_work(self._sessions) as session:
             due = await repo.claim_outbox(
                 session, now=utcnow(), lease=self._lease, limit=self._batch
             )
+        by_channel: dict[tuple[str, str], list[OutboxMessage]] = {}
         for message in due:
-            await self._send(message)
+            channel = str(json.loads(message.payload).get("channel", ""))
+            by_channel.setdefault((message.team, channel), []).append(message)
+        gate = asyncio.Semaphore(self._parallel)
+
+        async def send_channel(messages: list[OutboxMessage]) -> None:
+            async with gate:
+                for i, message in enumerate(messages):
+                    # The batch shares one lease. Once less than half of it is left, stop:
+                    # past the lease another replica may claim the rest and post them too.
+                    if (
+                        message.lease_until is None
+                        or utcnow() > message.lease_until - self._lease / 2
+                    ):
+                        await self._release(messages[i:], at=utcnow())
+                        return
+                    held_until = await self._send(message)
+                    if held_until is not None:
+                        await self._release(messages[i + 1 :], at=held_until)
+                        return
+
+        await asyncio.gather(*(send_channel(m) for m in by_channel.values()))
         return len(due)
 
-    async def _send(self, message: OutboxMessage) -> None:
+    async def _release(self, messages: list[OutboxMessage], *, at: datetime) -> None:
+        """Give unsent messages back for a later pass (no attempt counted against them)."""
+        if not messages:
+            return
+        async with unit_of_work(self._sessions) as session:
+            for message in messages:
+                assert message.id is not None
+                await repo.release(session, message.id, at=at)
+
+    async def _send(self, message: OutboxMessage) -> datetime | None:
+        """Post one message; returns when its channel may be tried again if Slack said 429."""
         assert message.id is not None
         payload = json.loads(message.payload)
         try:
             channel, ts = await self._poster.post(message.team, payload)
         except RetryLater as exc:
-            delay = max(exc.delay, min(MAX_BACKOFF_SECONDS, 2.0 ** min(message.attempts, 9)))
+            # Slack's Retry-After when it gives one; otherwise back off exponentially.
+            backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** min(message.attempts, 9))
+            delay = exc.delay if exc.delay > 0 else backoff
             self._metrics.send_retries.labels(reason=exc.reason[:40]).inc()
             if message.attempts >= MAX_ATTEMPTS:
                 await self._give_up(
                     message, f"gave up after {message.attempts} tries: {exc.reason}"
                 )
-                return
+                return None
             log.warning(
                 "outbox %s (%s): %s; retrying in %.1fs", message.id, message.kind, exc.reason, delay
             )
+            retry_at = utcnow() + timedelta(seconds=delay)
             async with unit_of_work(self._sessions) as session:
-                await repo.reschedule(
-                    session, message.id, at=utcnow() + timedelta(seconds=delay), error=exc.reason
-                )
-            return
+                await repo.reschedule(session, message.id, at=retry_at, error=exc.reason)
+            return retry_at
         except Undeliverable as exc:
             await self._give_up(message, str(exc))
-            return
+            return None
         now = utcnow()
         async with unit_of_work(self._sessions) as session:
             await repo.mark_sent(session, message.id, channel=channel, ts=ts, when=now)
@@ -116,6 +155,7 @@ class Outbox:
             if message.attempt_id is not None:
                 await repo.mark_attempt_posted(session, message.attempt_id, now)
         self._metrics.sent.labels(kind=message.kind).inc()
+        return None
 
     async def _give_up(self, message: OutboxMessage, error: str) -> None:
         assert message.id is not None

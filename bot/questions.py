@@ -207,12 +207,13 @@ class QuestionBank:
 # --- loading -----------------------------------------------------------------
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers where every mapping key and value starts."""
+# libyaml's loader when present: rubric files are parsed twice (values, then line marks).
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _compose_lines(text: str) -> yaml.Node | None:
-    return yaml.compose(text, Loader=_LineLoader)
+    """The node tree, which remembers where every mapping key and value starts."""
+    return yaml.compose(text, Loader=_SAFE)
 
 
 def _line_of(node: yaml.Node | None, loc: Iterable[int | str]) -> int:
@@ -249,7 +250,7 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None, list[str]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, None, [f"{path}:1: (file): cannot read: {exc}"]
     try:
-        return yaml.safe_load(text), _compose_lines(text), []
+        return yaml.load(text, Loader=_SAFE), _compose_lines(text), []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

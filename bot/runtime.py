@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.config import Settings
 from bot.drills import Drills
 from bot.grading.grade import Grader
-from bot.grading.llm import FallbackGrader, LLMGrader, TokenLedger, make_client
 from bot.grading.rubric import RubricGrader
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -26,10 +25,15 @@ from bot.questions import QuestionBank, load_bank
 from bot.schedule import DrillScheduler, Schedules
 from bot.slack.app import build_app, build_client
 from bot.slack.blocks import FullRenderer
+from bot.slack.installs import build_installs
 from bot.slack.poster import SlackPoster
 from bot.storage.db import make_engine, make_sessionmaker, ping, upgrade_async
 from bot.storage.ledger import SqlTokenLedger
 from bot.web import build_web
+from bot.workspaces import Workspaces
+
+if TYPE_CHECKING:
+    from bot.grading.llm import TokenLedger
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,8 @@ def build_grader(
     if settings.openai_api_key is None:
         log.warning("GRADER=llm needs OPENAI_API_KEY; using the rubric grader")
         return rubric
+    from bot.grading.llm import FallbackGrader, LLMGrader, make_client  # openai only when used
+
     client = make_client(
         api_key=settings.openai_api_key.get_secret_value(),
         base_url=settings.openai_base_url,
@@ -75,9 +81,13 @@ class Runtime:
         self.engine = make_engine(settings.async_database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.client = build_client(settings)
+        self.workspaces = Workspaces(
+            sessions=self.sessions, retention_days=settings.answer_retention_days
+        )
+        self.installs = build_installs(settings, engine=self.engine, workspaces=self.workspaces)
         self.outbox = Outbox(
             sessions=self.sessions,
-            poster=SlackPoster(self.client),
+            poster=SlackPoster(self.client, self.installs.token_for),
             metrics=self.metrics,
             poll_seconds=settings.outbox_poll_seconds,
             lease_seconds=settings.lease_seconds,
@@ -105,15 +115,19 @@ class Runtime:
             digest_time=settings.digest_time,
         )
         self.schedules = Schedules(self.sessions, on_change=self.scheduler.request_sync)
-        self.bolt = build_app(settings, self.drills, self.schedules, self.client)
+        self.bolt = build_app(
+            settings, self.drills, self.schedules, self.client, installs=self.installs
+        )
         self.web = build_web(
             bolt=self.bolt,
             healthy=self.healthy,
             metrics=self.metrics,
             max_body_bytes=settings.max_body_bytes,
         )
+        self.web.add_routes(self.installs.routes(self.bolt))  # OAuth install (multi-workspace)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._warm_task: asyncio.Task[None] | None = None
         self._ready = False
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -125,11 +139,18 @@ class Runtime:
         if migrate:
             await upgrade_async(self.settings.async_database_url)
         self._stop.clear()
+        # Compile the rubrics in a thread, so no first answer blocks the loop (and acks) on it.
+        for grader in (self.grader, getattr(self.grader, "fallback", None)):
+            if isinstance(grader, RubricGrader):
+                self._warm_task = asyncio.create_task(
+                    asyncio.to_thread(grader.warm), name="warm-rubrics"
+                )
         self._tasks = [
             asyncio.create_task(self._grading_loop(), name="grading"),
             asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
         ]
         await self.scheduler.start()
+        self._tasks.append(asyncio.create_task(self.workspaces.run(self._stop), name="workspaces"))
         if self.settings.answer_retention_days:
             self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
         self._ready = True
@@ -159,6 +180,9 @@ class Runtime:
     async def stop(self) -> None:
         """Graceful: stop taking requests, let workers finish their pass, close everything."""
         self._ready = False
+        if self._warm_task is not None:
+            await self._warm_task  # a thread cannot be cancelled; it finishes within a second
+            self._warm_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

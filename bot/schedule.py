@@ -240,17 +240,32 @@ class DrillScheduler:
             },
         )
         self._resync_task: asyncio.Task[None] | None = None
+        self._catch_up_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Catch up on fires missed while down, build the jobs, start (needs a running loop)."""
-        await self.catch_up()
+        """Build the jobs and start (needs a running loop); catch up on missed fires meanwhile.
+
+        The catch-up runs in the background so a long list of missed fires does not hold
+        back readiness (/healthz) or Slack's requests; claims keep it from doubling a job.
+        """
         await self.sync()
         self._scheduler.start()
         self._resync_task = asyncio.create_task(self._resync_forever(), name="schedule-resync")
+        self._catch_up_task = asyncio.create_task(self._catch_up_logged(), name="schedule-catch-up")
+
+    async def _catch_up_logged(self) -> None:
+        try:
+            posted = await self.catch_up()
+        except Exception:
+            log.exception("schedule catch-up failed")
+            return
+        if posted:
+            log.info("catch-up: posted %d missed scheduled drill(s)", posted)
 
     def shutdown(self) -> None:
-        if self._resync_task is not None:
-            self._resync_task.cancel()
+        for task in (self._resync_task, self._catch_up_task):
+            if task is not None:
+                task.cancel()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 

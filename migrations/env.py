@@ -6,12 +6,13 @@ import asyncio
 import logging.config
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import bot.storage.tables  # noqa: F401 - registers the tables on SQLModel.metadata
-import bot.storage.workspaces  # noqa: F401 - and Slack's installation tables
+from bot.storage import workspaces  # noqa: F401 - and Slack's installation tables
 from bot.storage.tables import UTCDateTime
 
 config = context.config
@@ -46,9 +47,17 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Replicas starting together on one PostgreSQL migrate one at a time: the others wait
+# for this lock (held until the migration's transaction ends), then find the schema
+# at head and do nothing, instead of racing to create the same tables.
+MIGRATION_LOCK = 0x6472696C6C  # "drill"
+
+
 def _run_sync(connection: Connection) -> None:
     _configure(connection=connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -28,6 +28,7 @@ _ENV_PREFIXES = (
     "DRILL_",
     "LOG_",
     "ANSWER_",
+    "TOKEN_ENCRYPTION_KEY",
 )
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 

@@ -102,7 +102,8 @@ _TASK_WORDS = frozenset(
     """.split()
 )
 _ACTION_SUBJECTS = frozenset("i we ive weve team me action".split())
-_HYPOTHETICAL = re.compile(r"^\s*(i|we)('d| would| will| might| could| should)\b|\bif i were\b")
+# Spoken-form "I'd"/"we'd" are "id"/"wed" once apostrophes are gone.
+_HYPOTHETICAL = re.compile(r"^\s*((i|we) (would|will|might|could|should)|id|wed)\b|\bif i were\b")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import accumulate
 
 MAX_CHARS = 40_000
@@ -112,7 +113,7 @@ _NEGATOR_PAIRS = frozenset({("rather", "than"), ("instead", "of"), ("no", "one")
 _NEGATION_END = frozenset(
     """
     but however although though then so which because while whereas until yet instead
-    except unless apart plus also
+    except unless apart plus also after before once when whenever following
     """.split()
 )
 _ABSENCE = frozenset(
@@ -147,6 +148,7 @@ _DISMISS_PAIRS = frozenset(
         ("not", "a"),  # "not a thing we did" ... only after a copula, see below
     }
 )
+_PAIR_SCOPE = 3  # words after "rather than" / "instead of" that it denies
 _REFERENTS = frozenset("that this it those these them which the above".split())
 _SUBJECTS = frozenset("i we they it you he she then so".split())
 _NEGATION_WORDS = _NEGATORS | _DISMISS | {"than", "of", "one"} | {a for a, _ in _DISMISS_PAIRS}
@@ -276,10 +278,6 @@ def clean_mrkdwn(text: str) -> str:
         if any(n in text for n in needles):
             text = pattern.sub(repl, text)
     return text
-
-
-def _normalise_word(word: str, vocab: Vocabulary) -> str:
-    return vocab.normalise(word)
 
 
 def _sentences(cleaned: str) -> Iterator[str]:
@@ -464,6 +462,10 @@ def is_denied(sentence: Sentence, offset: int, end: int | None = None) -> bool:
         if _ends_negation(tokens, i):
             break
         if _negator_at(tokens, i):
+            if tokens[i] in ("than", "of") and index - i > _PAIR_SCOPE:
+                # "instead of a canary we used a shadow deployment": the pair denies
+                # only the few words after it.
+                continue
             if nearest is None:
                 nearest = i
                 if tokens[i] not in _ABSENCE:
@@ -623,13 +625,23 @@ def _alternation(terms: Iterable[str]) -> str:
 
 
 def _compile_terms(terms: Iterable[str], *, anchored: bool) -> re.Pattern[str]:
+    return _compile_cached(tuple(terms), anchored)
+
+
+@lru_cache(maxsize=8192)
+def _compile_cached(terms: tuple[str, ...], anchored: bool) -> re.Pattern[str]:
+    # Questions share most cues: compile each distinct group of terms once per process.
     alternatives = _alternation(terms)
     left = "" if anchored else r"(?<![a-z0-9])"
     return re.compile(rf"{left}(?:{alternatives})(?![a-z0-9])")
 
 
 def find_hits(answer: Answer, compiled: Mapping[str, re.Pattern[str]]) -> list[Hit]:
-    """Every occurrence of every cue, in sentence order, marked when the answer denies it."""
+    """Every occurrence of every cue, in sentence order, marked when the answer denies it.
+
+    The plain way: one scan of the whole answer per cue. `CueIndex.find` gives the
+    same hits faster; this stays as its reference.
+    """
     if not answer.sentences:
         return []
     text = "\n".join(s.norm for s in answer.sentences)

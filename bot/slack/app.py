@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -15,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.drills import Drills
 from bot.schedule import Schedules
+from bot.slack.installs import Installs
 from bot.slack.listeners import Listeners
 
 
@@ -35,14 +37,24 @@ def build_client(settings: Settings) -> AsyncWebClient:
 
 
 def build_app(
-    settings: Settings, drills: Drills, schedules: Schedules, client: AsyncWebClient
+    settings: Settings,
+    drills: Drills,
+    schedules: Schedules,
+    client: AsyncWebClient,
+    installs: Installs | None = None,
 ) -> AsyncApp:
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
+    oauth: dict[str, Any] = {}
+    if installs is not None and installs.multi_workspace:
+        # Bolt then authorizes each request from the installation of its workspace and
+        # gives listeners a client with that workspace's token (base URL copied from ours).
+        oauth = {"installation_store": installs.store, "oauth_settings": installs.oauth_settings}
     app = AsyncApp(
         client=client,
         signing_secret=secret,
+        **oauth,
         # Listeners only store and queue (grading runs in the worker), so running them
         # before the response is fast, and an answer is durable before Slack hears 200.
         process_before_response=True,
@@ -50,4 +62,6 @@ def build_app(
         logger=logging.getLogger("bot.slack.bolt"),
     )
     Listeners(drills, schedules, settings.drill_admins).register(app)
+    if installs is not None:
+        installs.register(app)
     return app

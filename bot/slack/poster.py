@@ -7,9 +7,11 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import RetryLater, Undeliverable
+from bot.slack.installs import TokenSource
 
 # Errors that retrying cannot fix (the channel is gone, the bot was removed, bad blocks …).
 _TRANSIENT = frozenset(
@@ -31,12 +33,30 @@ class SlackPoster:
     files_upload_v2 (with the file as `content_b64`).
     """
 
-    def __init__(self, client: AsyncWebClient) -> None:
-        self._client = client
+    def __init__(self, client: AsyncWebClient, tokens: TokenSource | None = None) -> None:
+        # The same client minus the rate-limit handler: it would sleep Retry-After inside the
+        # post and hold up every other channel. The outbox reschedules a 429 itself.
+        self._client = AsyncWebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            session=client.session,
+            retry_handlers=[
+                h
+                for h in client.retry_handlers
+                if not isinstance(h, AsyncRateLimitErrorRetryHandler)
+            ],
+        )
+        self._tokens = tokens  # each message goes out with its own workspace's token
 
     async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]:
         payload = dict(payload)
         method = payload.pop("_method", "chat.postMessage")
+        if self._tokens is not None:
+            token = await self._tokens(team)
+            if not token:
+                raise Undeliverable(f"the app is not installed in workspace {team}")
+            payload["token"] = token
         try:
             if method == "chat.postEphemeral":
                 response = await self._client.chat_postEphemeral(**payload)

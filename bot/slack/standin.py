@@ -11,6 +11,7 @@ show (messages, threads, ephemerals, App Home, modals, files) is kept in
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import time
@@ -42,6 +43,7 @@ class Failure:
     error: str
     retry_after: int | None
     times: int
+    delay: float = 0.0  # seconds before answering: a slow Slack
 
 
 @dataclass
@@ -51,11 +53,17 @@ class SlackStandIn:
     signing_secret: str = "test-signing-secret"
     team_id: str = "T0TEAM"
     calls: list[Call] = field(default_factory=list)
-    uploads: dict[str, bytes] = field(
-        default_factory=dict
-    )  # file id -> bytes sent to the upload URL
+    # file id -> bytes sent to the upload URL
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    # Socket Mode: open connections, and the app's ack for each envelope id
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     workspace: Workspace = field(default_factory=Workspace)
+    # Multi-workspace (OAuth): the app's credentials, and each installed workspace by bot token
+    client_id: str = "1111.2222"
+    client_secret: str = "test-client-secret"
+    installs: dict[str, dict[str, str]] = field(default_factory=dict)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -69,7 +77,10 @@ class SlackStandIn:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # users.info and friends are GETs
         app.router.add_post("/respond/{key}", self._respond)
-        app.router.add_post("/upload/{file_id}", self._upload)  # files.getUploadURLExternal's URL
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get(
+            "/link", self._socket
+        )  # Socket Mode WebSocket  # files.getUploadURLExternal's URL
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -79,6 +90,8 @@ class SlackStandIn:
         return self
 
     async def close(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -100,13 +113,28 @@ class SlackStandIn:
         error: str = "ratelimited",
         retry_after: int | None = 1,
         times: int = 1,
+        delay: float = 0.0,
     ) -> None:
-        """Make the next `times` calls of `method` fail this way."""
-        self._failures.setdefault(method, []).append(Failure(status, error, retry_after, times))
+        """Make the next `times` calls of `method` fail this way (after `delay` seconds)."""
+        self._failures.setdefault(method, []).append(
+            Failure(status, error, retry_after, times, delay)
+        )
 
     def recover(self) -> None:
         """Forget every scripted failure."""
         self._failures.clear()
+
+    def add_workspace(self, team_id: str, *, code: str | None = None) -> str:
+        """A workspace that can install the app: Slack's redirect carries `code`, and
+        `oauth.v2.access` trades it for this workspace's own bot token (returned)."""
+        token = f"xoxb-{team_id.lower()}-{len(self.installs) + 1}-installed-token"
+        self.installs[token] = {
+            "team_id": team_id,
+            "code": code or f"code-{team_id}",
+            "user_id": f"U0BOT{team_id[-4:]}",
+            "bot_id": f"B0BOT{team_id[-4:]}",
+        }
+        return token
 
     def add_user(
         self,
@@ -183,8 +211,13 @@ class SlackStandIn:
             body = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
             body.update(dict(request.query))
         call = await self._record(method, body, request)
+        queue = self._failures.get(method)
+        delay = queue[0].delay if queue else 0.0
         try:
-            return self._answer(method, body, call, request)
+            response = self._answer(method, body, call, request)  # decided on arrival
+            if delay:
+                await asyncio.sleep(delay)
+            return response
         finally:
             await self._notify()
 
@@ -203,8 +236,23 @@ class SlackStandIn:
             return web.json_response(
                 {"ok": False, "error": failure.error}, status=failure.status, headers=headers
             )
-        if not request.headers.get("Authorization", "").startswith("Bearer xox"):
+        if method == "oauth.v2.access":
+            return self._oauth_access(body, request)
+        if not request.headers.get("Authorization", "").startswith(("Bearer xox", "Bearer xapp-")):
             return web.json_response({"ok": False, "error": "not_authed"})
+        install = self.installs.get(request.headers["Authorization"].removeprefix("Bearer "))
+        if method == "auth.test" and install is not None:
+            return web.json_response(
+                {
+                    "ok": True,
+                    "url": f"https://{install['team_id'].lower()}.slack.com/",
+                    "team": f"Team {install['team_id']}",
+                    "user": "deploy-drill",
+                    "team_id": install["team_id"],
+                    "user_id": install["user_id"],
+                    "bot_id": install["bot_id"],
+                }
+            )
         if method == "auth.test":
             return web.json_response(
                 {
@@ -216,6 +264,10 @@ class SlackStandIn:
                     "user_id": BOT_USER_ID,
                     "bot_id": BOT_ID,
                 }
+            )
+        if method == "apps.connections.open":  # Socket Mode: where to open the WebSocket
+            return web.json_response(
+                {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link?ticket=t"}
             )
         if method == "chat.postMessage":
             if not body.get("channel"):
@@ -281,6 +333,88 @@ class SlackStandIn:
             user = self.users.get(str(body.get("user")), {"id": body.get("user"), "tz": "UTC"})
             return web.json_response({"ok": True, "user": user})
         return web.json_response({"ok": True})
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0DRILL"}}
+        )
+        await self._notify()
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                data = json.loads(message.data)
+                if "envelope_id" in data:
+                    self.socket_acks[data["envelope_id"]] = data
+                    await self._notify()
+        self.sockets.remove(ws)
+        return ws
+
+    async def push(self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0) -> str:
+        """Send an envelope over Socket Mode (events_api, slash_commands, interactive); returns its id."""
+        envelope_id = f"env-{next(self._ts)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else "",
+        }
+        await self.sockets[-1].send_json(envelope)
+        return envelope_id
+
+    def command_payload(
+        self, text: str, *, user: str = "U0ALICE", channel: str = "C0DRILL"
+    ) -> dict[str, Any]:
+        return {
+            "team_id": self.team_id,
+            "channel_id": channel,
+            "user_id": user,
+            "command": "/deploy-question",
+            "text": text,
+            "response_url": self.response_url("socket"),
+            "trigger_id": f"trig.{next(self._ts)}",
+            "api_app_id": "A0DRILL",
+        }
+
+    def event_payload(
+        self, event: dict[str, Any], *, event_id: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "team_id": self.team_id,
+            "api_app_id": "A0DRILL",
+            "type": "event_callback",
+            "event": event,
+            "event_id": event_id or f"Ev{next(self._ts):08d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team_id, "user_id": BOT_USER_ID, "is_bot": True}],
+        }
+
+    def _oauth_access(self, body: dict[str, Any], request: web.Request) -> web.Response:
+        """oauth.v2.access: the app's credentials (HTTP Basic) and a workspace's code."""
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if request.headers.get("Authorization") != f"Basic {expected}":
+            return web.json_response({"ok": False, "error": "invalid_client_id"})
+        for token, install in self.installs.items():
+            if body.get("code") == install["code"]:
+                team = install["team_id"]
+                return web.json_response(
+                    {
+                        "ok": True,
+                        "app_id": "A0DRILL",
+                        "authed_user": {"id": f"U0ADMIN{team[-4:]}"},
+                        "scope": "chat:write,commands,channels:history,groups:history,users:read",
+                        "token_type": "bot",
+                        "access_token": token,
+                        "bot_user_id": install["user_id"],
+                        "team": {"id": team, "name": f"Team {team}"},
+                        "enterprise": None,
+                        "is_enterprise_install": False,
+                    }
+                )
+        return web.json_response({"ok": False, "error": "invalid_code"})
 
     async def _upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]

@@ -99,32 +99,24 @@ async def add_attempt(session: AsyncSession, attempt: Attempt) -> Attempt | None
 async def claim_attempts(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> list[Attempt]:
-    """Lease pending attempts whose lease is free or expired; return the ones we won."""
-    result = await session.execute(
-        select(Attempt.id)
-        .where(
-            Attempt.status == "pending",
-            sa.or_(col(Attempt.lease_until).is_(None), col(Attempt.lease_until) < now),
-        )
-        .order_by(col(Attempt.id))
-        .limit(limit)
+    """Lease up to `limit` pending attempts whose lease is free or expired, in one statement.
+
+    The conditions are checked again on each row as it is updated, so two processes
+    racing for the same rows split them: each row goes to exactly one.
+    """
+    free = (
+        Attempt.status == "pending",
+        sa.or_(col(Attempt.lease_until).is_(None), col(Attempt.lease_until) < now),
     )
-    won: list[Attempt] = []
-    for (attempt_id,) in result.all():
-        claimed = await session.execute(
-            sa.update(Attempt)
-            .where(
-                col(Attempt.id) == attempt_id,
-                Attempt.status == "pending",
-                sa.or_(col(Attempt.lease_until).is_(None), col(Attempt.lease_until) < now),
-            )
-            .values(lease_until=now + lease)
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            attempt = await session.get(Attempt, attempt_id)
-            if attempt is not None:
-                won.append(attempt)
-    return won
+    due = select(Attempt.id).where(*free).order_by(col(Attempt.id)).limit(limit)
+    result = await session.execute(
+        sa.update(Attempt)
+        .where(col(Attempt.id).in_(due.scalar_subquery()), *free)
+        .values(lease_until=now + lease)
+        .returning(Attempt),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(result.scalars().all(), key=lambda a: a.id or 0)
 
 
 async def get_attempt(session: AsyncSession, attempt_id: int) -> Attempt | None:
@@ -238,35 +230,26 @@ async def enqueue(
 async def claim_outbox(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> list[OutboxMessage]:
-    result = await session.execute(
+    """Lease up to `limit` due messages, oldest first, in one statement (see claim_attempts)."""
+    free = (
+        OutboxMessage.status == "pending",
+        col(OutboxMessage.next_try_at) <= now,
+        sa.or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now),
+    )
+    due = (
         select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == "pending",
-            col(OutboxMessage.next_try_at) <= now,
-            sa.or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now),
-        )
+        .where(*free)
         .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
         .limit(limit)
     )
-    won: list[OutboxMessage] = []
-    for (message_id,) in result.all():
-        claimed = await session.execute(
-            sa.update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id) == message_id,
-                OutboxMessage.status == "pending",
-                sa.or_(
-                    col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now
-                ),
-            )
-            .values(lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            message = await session.get(OutboxMessage, message_id)
-            if message is not None:
-                await session.refresh(message)
-                won.append(message)
-    return won
+    result = await session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(due.scalar_subquery()), *free)
+        .values(lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(result.scalars().all(), key=lambda m: (m.next_try_at, m.id or 0))
 
 
 async def mark_sent(
@@ -275,7 +258,15 @@ async def mark_sent(
     await session.execute(
         sa.update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
-        .values(status="sent", sent_channel=channel, sent_ts=ts, sent_at=when, lease_until=None)
+        # The rendered payload is not needed once Slack has it; dropping it keeps the table small.
+        .values(
+            status="sent",
+            sent_channel=channel,
+            sent_ts=ts,
+            sent_at=when,
+            lease_until=None,
+            payload="{}",
+        )
     )
 
 
@@ -284,6 +275,15 @@ async def reschedule(session: AsyncSession, message_id: int, *, at: datetime, er
         sa.update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
         .values(next_try_at=at, lease_until=None, last_error=error[:200])
+    )
+
+
+async def release(session: AsyncSession, message_id: int, *, at: datetime) -> None:
+    """Hand a leased message back untried: its attempt does not count."""
+    await session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(next_try_at=at, lease_until=None, attempts=OutboxMessage.attempts - 1)
     )
 
 
@@ -318,6 +318,19 @@ async def get_profile(session: AsyncSession, *, team: str, user: str) -> UserPro
         select(UserProfile).where(UserProfile.team == team, UserProfile.user == user)
     )
     return result.scalars().first()
+
+
+async def levels_of(session: AsyncSession, who: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The stored level of each (team, user) that has one, in one query."""
+    if not who:
+        return {}
+    result = await session.execute(
+        select(UserProfile.team, UserProfile.user, UserProfile.level).where(
+            sa.tuple_(UserProfile.team, UserProfile.user).in_(list(who)),
+            col(UserProfile.level).is_not(None),
+        )
+    )
+    return {(team, user): str(level) for team, user, level in result.all()}
 
 
 async def set_level(session: AsyncSession, *, team: str, user: str, level: str) -> None:

@@ -17,7 +17,7 @@ out by `purge_team` once `purge_after` has passed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -190,7 +190,9 @@ async def due_removals(session: AsyncSession, *, now: datetime) -> list[str]:
 async def next_removal_due(session: AsyncSession) -> datetime | None:
     result = await session.execute(select(sa.func.min(WorkspaceRemoval.purge_after)))
     value = result.scalar_one_or_none()
-    return value  # type: ignore[no-any-return]
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def quiesce_team(session: AsyncSession, *, team: str) -> None:

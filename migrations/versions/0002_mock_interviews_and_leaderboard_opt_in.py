@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('prompt_id')
     )
     with op.batch_alter_table('user_profile', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('leaderboard', sa.Boolean(), server_default=sa.text('0'), nullable=False))
+        batch_op.add_column(sa.Column('leaderboard', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     # ### end Alembic commands ###
 

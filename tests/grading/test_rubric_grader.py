@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.errors import RubricError
 from bot.grading.grade import Grade
-from bot.grading.rubric import RubricGrader, expand_references, not_an_answer
+from bot.grading.rubric import REASONING_CUE, RubricGrader, expand_references, not_an_answer
 from bot.grading.star import find_star
-from bot.grading.text import MAX_CHARS, Vocabulary, compile_cues, read_answer
+from bot.grading.text import (
+    MAX_CHARS,
+    CueIndex,
+    Vocabulary,
+    compile_cues,
+    find_hits,
+    read_answer,
+)
 from bot.questions import Question, QuestionBank
 
 GOOD = (
@@ -84,11 +93,21 @@ def test_denied_monitoring_earns_nothing(grader: RubricGrader, question: Questio
         ("We never ship without a canary on 5% of traffic.", 1),
         ("We don't skip the canary: 5% of traffic first.", 1),
         ("Not only a canary: we also run shadow traffic first.", 2),
+        ("Instead of a canary we used a shadow deployment.", 1),
+        ("None of our models ship without a canary.", 1),
     ],
 )
 def test_negation_scope(grader: RubricGrader, question: Question, text: str, level: int) -> None:
     """Denials, dismissals and "rather than" remove a cue; double negatives and "not only" keep it."""
     assert levels(grade(grader, question, text))["rollout"] == level
+
+
+def test_negation_does_not_reach_past_a_new_clause(
+    grader: RubricGrader, question: Question
+) -> None:
+    """ "Zero incidents after adding drift monitoring" still credits the monitoring."""
+    g = grade(grader, question, "We had zero incidents after adding drift monitoring.")
+    assert levels(g)["monitoring"] == 1
 
 
 def test_negation_stops_at_the_clause(grader: RubricGrader, question: Question) -> None:
@@ -369,3 +388,27 @@ def test_cue_references_expand_and_fail_loudly() -> None:
         expand_references({"a": ("@nope",)})
     with pytest.raises(RubricError):
         expand_references({"a": ("@b",), "b": ("@a",)})
+
+
+def test_cue_index_finds_what_a_full_scan_finds(bank: QuestionBank) -> None:
+    """The indexed search returns exactly the hits of one regex scan per cue, on every calibration answer."""
+    calibration = Path(__file__).resolve().parents[1] / "calibration"
+    for path in sorted(calibration.glob("*.yaml")):
+        question = bank.get(path.stem)
+        assert question is not None
+        terms = expand_references(bank.cue_terms(question))
+        used = {k: v for k, v in terms.items() if k in question.cue_ids() | {REASONING_CUE}}
+        index, compiled = CueIndex(used), compile_cues(used)
+        vocab = Vocabulary.from_terms(t for v in used.values() for t in v)
+        for item in yaml.safe_load(path.read_text()):
+            answer = read_answer(item["answer"], vocab)
+            assert index.find(answer) == find_hits(answer, compiled), item["id"]
+
+
+def test_every_question_in_the_bank_prepares(bank: QuestionBank) -> None:
+    """Every rubric's cues expand (no unknown `@cue`), compile, and grade its own model answer well."""
+    grader = RubricGrader(bank)
+    for q in bank.questions:
+        g = grader.grade_sync(q, q.model_answer_90s)
+        assert g.score >= 80, (q.id, g.score)
+        assert not {"keyword_salad", "injection", "off_topic"} & set(g.flags), q.id

@@ -10,7 +10,21 @@ from alembic import command
 from bot.config import Settings
 from bot.storage.db import alembic_config, downgrade, make_engine, upgrade
 
-TABLES = {"prompt", "attempt", "schedule", "schedule_run", "outbox_message", "user_profile"}
+TABLES = {
+    "prompt",
+    "attempt",
+    "schedule",
+    "schedule_run",
+    "outbox_message",
+    "user_profile",
+    "mock_session",
+    # multi-workspace mode (0003): slack-sdk's installation and OAuth state stores, and
+    # the schedule for deleting an uninstalled workspace's data
+    "slack_installations",
+    "slack_bots",
+    "slack_oauth_states",
+    "workspace_removal",
+}
 
 
 async def _tables(url: str) -> set[str]:

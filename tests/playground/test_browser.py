@@ -1,0 +1,247 @@
+"""The playground in a real browser: headless Chromium (Debian's) driven by Selenium.
+
+Starts `deploy-drill playground` as a user would (a subprocess, a free port, a temp
+SQLite database), runs the command, answers in the thread, and checks the feedback
+the page shows. The screenshot is kept in tests/artifacts/ and docs/playground.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.slack.payloads import STRONG_ANSWER
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+pytestmark = pytest.mark.skipif(
+    not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
+    reason="no Chromium here: `apt-get install -y chromium chromium-driver` (as .ci/run does)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(**extra: str) -> dict[str, str]:
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL", "HOST", "PORT"))
+    }
+    return {**keep, **extra}
+
+
+class Running:
+    def __init__(self, url: str, database: Path, process: subprocess.Popen[bytes]) -> None:
+        self.url = url
+        self.database = database
+        self.process = process
+
+    def prompt_recorded(self) -> bool:
+        """The bot has stored its prompt's ts (until then a reply is not yet matched to it)."""
+        with sqlite3.connect(self.database) as db:
+            return db.execute("SELECT 1 FROM prompt WHERE ts IS NOT NULL").fetchone() is not None
+
+
+@pytest.fixture
+def playground(tmp_path: Path) -> Iterator[Running]:
+    port = _free_port()
+    database = tmp_path / "playground.db"
+    log = (tmp_path / "playground.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "playground"],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_env(
+            HOST="127.0.0.1",
+            PORT=str(port),
+            DATABASE_URL=f"sqlite:///{database}",
+            RUBRICS_DIR=str(ROOT / "rubrics"),
+            OUTBOX_POLL_SECONDS="0.2",
+        ),
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                pytest.fail(
+                    "playground did not start:\n" + (tmp_path / "playground.log").read_text()
+                )
+            time.sleep(0.1)
+        yield Running(url, database, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",  # root in a container
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",  # no calls home: this machine has no network
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1440,1000",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_run_the_command_answer_in_the_thread_and_see_feedback(
+    playground: Running, browser: object, artifacts: Path
+) -> None:
+    """In the page: /deploy-question deploy-ml-models, answer as Bob, see the score and the 30-second answer."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    wait = WebDriverWait(browser, 20)
+    browser.get(playground.url)
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#messages .empty")))
+
+    composer = browser.find_element(By.ID, "composer-input")
+    composer.send_keys("/deploy-question deploy-ml-models", Keys.ENTER)
+    prompt = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, '.msg[data-event-type="drill_prompt"]'))
+    )
+    assert "How do you deploy ML models to production?" in prompt.text
+    ack = browser.find_element(By.CSS_SELECTOR, "#messages .msg.ephemeral")
+    assert "Only visible to you" in ack.text
+    WebDriverWait(browser, 10).until(lambda _: playground.prompt_recorded())
+
+    Select(browser.find_element(By.ID, "user-picker")).select_by_visible_text("Bob")
+    wait.until(
+        lambda d: "ephemeral" not in d.find_element(By.ID, "messages").get_attribute("innerHTML")
+    )
+    prompt = browser.find_element(By.CSS_SELECTOR, '.msg[data-event-type="drill_prompt"]')
+    prompt.find_element(By.CSS_SELECTOR, "button.replies").click()
+    reply = wait.until(ec.visibility_of_element_located((By.ID, "thread-input")))
+    reply.send_keys(STRONG_ANSWER, Keys.ENTER)
+
+    feedback = wait.until(
+        ec.presence_of_element_located(
+            (By.CSS_SELECTOR, '#thread-messages .msg[data-event-type="drill_feedback"]')
+        )
+    )
+    text = feedback.text
+    header = feedback.find_element(By.CSS_SELECTOR, ".bk-header").text
+    score, band = header.split("/100 · ")
+    assert 70 <= int(score) <= 100 and band in ("strong", "solid")
+    assert "Feedback for @Bob" in text
+    assert "What you covered" in text and "shadow traffic" in text
+    assert "Model 30-second answer" in text
+    assert "Bob" in browser.find_element(By.CSS_SELECTOR, "#thread-messages").text
+    reply_count = browser.find_element(By.CSS_SELECTOR, "#messages button.replies").text
+    assert reply_count == "2 replies"
+
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", feedback)
+    shot = artifacts / "playground.png"
+    assert browser.save_screenshot(str(shot))
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    shutil.copyfile(shot, docs / "playground.png")
+
+
+def test_a_modal_opened_by_a_button_is_filled_in_and_submitted(
+    playground: Running, browser: object
+) -> None:
+    """A mock interview's Rate button opens the rating modal; required fields are checked; submit posts."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    wait = WebDriverWait(browser, 20)
+    browser.get(playground.url)
+    Select(wait.until(ec.element_to_be_clickable((By.ID, "user-picker")))).select_by_visible_text(
+        "Alice (admin)"
+    )
+    composer = browser.find_element(By.ID, "composer-input")
+    composer.send_keys("/deploy-question mock @Bob", Keys.ENTER)
+    prompt = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, '.msg[data-event-type="drill_prompt"]'))
+    )
+    WebDriverWait(browser, 10).until(lambda _: playground.prompt_recorded())
+    prompt.find_element(By.CSS_SELECTOR, "button.replies").click()
+    reply = wait.until(ec.visibility_of_element_located((By.ID, "thread-input")))
+    reply.send_keys(STRONG_ANSWER, Keys.ENTER)
+
+    def summary_or_follow_up(driver: WebDriver) -> str | None:
+        thread = driver.find_element(By.ID, "thread-messages")
+        if thread.find_elements(By.CSS_SELECTOR, '.msg[data-event-type="drill_summary"]'):
+            return "summary"
+        follow_ups = thread.find_elements(By.CSS_SELECTOR, '.msg[data-event-type="drill_followup"]')
+        answers = thread.find_elements(By.CSS_SELECTOR, ".msg:not([data-event-type])")
+        return "follow-up" if len(follow_ups) >= len(answers) else None
+
+    while wait.until(summary_or_follow_up) == "follow-up":
+        reply.send_keys(
+            "I would alert on input drift and the prediction distribution, compare with delayed "
+            "labels, and roll back to the previous version if the business metric drops.",
+            Keys.ENTER,
+        )
+
+    Select(browser.find_element(By.ID, "user-picker")).select_by_visible_text("Bob")
+    rate = wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, 'button[data-action*="mock_rate"]'))
+    )
+    rate.click()
+    modal = wait.until(ec.visibility_of_element_located((By.ID, "modal")))
+    submit = modal.find_element(By.ID, "modal-submit")
+    submit.click()  # nothing chosen yet: checked in the page, as Slack's client does
+    assert "This field is required." in modal.text
+    Select(modal.find_element(By.CSS_SELECTOR, "#modal-body select")).select_by_value("4")
+    submit.click()
+    wait.until(ec.invisibility_of_element_located((By.ID, "modal")))
+    rating = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, '.msg[data-event-type="drill_rating"]'))
+    )
+    assert "@Bob rated @Alice" in rating.text and "4/5" in rating.text

@@ -1,0 +1,295 @@
+"""Replicas on one PostgreSQL: requests alternate, retries cross over, one is killed mid-burst.
+
+Two `serve` processes share the database. Scheduled fires are caught up by both at
+once; commands and threaded answers alternate between them, Slack's retries of an
+event land on the other replica, and one replica is SIGKILLed in the middle of the
+burst while Slack is failing (so it dies holding claims, not between a successful
+post and recording it - the one window no Slack app can close, see README). The
+survivor takes over once the lease passes; a replacement joining later re-posts
+nothing. Every answer gets exactly one feedback; every fire posts one prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+from sqlmodel import col
+
+from bot.config import Settings
+from bot.slack.standin import SlackStandIn
+from bot.storage import repository as repo
+from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
+from bot.storage.tables import Attempt, OutboxMessage, Schedule, utcnow
+from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
+from tests.slack import payloads as p
+from tests.test_fault_injection import _free_port
+
+LEASE_SECONDS = 2
+ANSWERS = 30
+FIRE_CHANNELS = ("C0FIREA", "C0FIREB", "C0FIREC")
+COMMAND_CHANNEL = "C0DRILL"
+TEAM = "T0TEAM"
+
+
+class Replica:
+    """One `python -m bot serve` process on its own port, its log in a file."""
+
+    def __init__(self, slack: SlackStandIn, database_url: str, cwd: Path, name: str) -> None:
+        self.slack, self.database_url, self.cwd, self.name = slack, database_url, cwd, name
+        self.port = _free_port()
+        self.log = cwd / f"{name}.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    async def start(self) -> Replica:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL", "ANSWER_"))
+        }
+        env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=self.slack.api_url,
+            DATABASE_URL=self.database_url,
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            RUBRICS_DIR=str(ROOT / "rubrics"),
+            OUTBOX_POLL_SECONDS="0.2",
+            LEASE_SECONDS=str(LEASE_SECONDS),
+        )
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "serve", cwd=self.cwd, env=env, stdout=log, stderr=log
+            )
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                        if response.status == 200:
+                            return self
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        await self.stop(signal.SIGKILL)
+        raise AssertionError(f"{self.name} did not become healthy:\n{self.log.read_text()[-3000:]}")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.alive:
+            assert self.proc is not None
+            self.proc.send_signal(sig)
+            await self.proc.wait()
+
+
+async def _seed_missed_fires(url: str) -> None:
+    """A daily schedule per channel whose time today passed five minutes ago."""
+    await upgrade_async(url)
+    engine = make_engine(url)
+    fire_local = datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(minutes=5)
+    async with unit_of_work(make_sessionmaker(engine)) as session:
+        for channel in FIRE_CHANNELS:
+            session.add(
+                Schedule(
+                    team=TEAM,
+                    channel=channel,
+                    days="daily",
+                    time=f"{fire_local:%H:%M}",
+                    tz="Europe/Berlin",
+                    created_by="U0ADMIN",
+                    created_at=datetime.now(UTC) - timedelta(days=2),
+                )
+            )
+    await engine.dispose()
+
+
+async def _recorded_roots(url: str, posts: list[dict]) -> list[tuple[str, str]]:
+    """(channel, ts) of posted prompts, once the bot has recorded each one's ts."""
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    try:
+        for _ in range(200):
+            async with unit_of_work(sessions) as session:
+                found = [
+                    await repo.prompt_for_thread(
+                        session, team=TEAM, channel=m["channel"], thread_ts=str(m["_ts"])
+                    )
+                    for m in posts
+                ]
+            if all(found):
+                return [(m["channel"], str(m["_ts"])) for m in posts]
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
+    raise AssertionError("prompts were posted but never recorded")
+
+
+async def _claimed(url: str) -> int:
+    """Messages a replica holds a lease on right now (it is posting them)."""
+    engine = make_engine(url)
+    try:
+        async with unit_of_work(make_sessionmaker(engine)) as session:
+            leased = await session.execute(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == "pending", col(OutboxMessage.lease_until) > utcnow())
+            )
+            return int(leased.scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def _unfinished(url: str) -> tuple[int, int]:
+    """Answers not yet answered, and messages not yet sent."""
+    engine = make_engine(url)
+    try:
+        async with unit_of_work(make_sessionmaker(engine)) as session:
+            attempts = await session.execute(
+                sa.select(sa.func.count()).select_from(Attempt).where(Attempt.status != "posted")
+            )
+            outbox = await session.execute(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status != "sent")
+            )
+            return int(attempts.scalar_one()), int(outbox.scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def _burst(deliver: Callable[[int], Awaitable[None]], numbers: range) -> None:
+    """Deliveries 30 ms apart, overlapping like a busy channel's."""
+    tasks = []
+    for i in numbers:
+        tasks.append(asyncio.create_task(deliver(i)))
+        await asyncio.sleep(0.03)
+    await asyncio.gather(*tasks)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_replicas_answer_once_and_fire_once_when_one_is_killed_mid_burst(
+    tmp_path: Path, slack: SlackStandIn, database_url: str
+) -> None:
+    """Alternating requests, cross-replica retries, SIGKILL mid-burst: one feedback per answer,
+    one prompt per fire, and nothing left stuck after the lease."""
+    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+    await _seed_missed_fires(url)
+    first, second = (
+        Replica(slack, database_url, tmp_path, "a"),
+        Replica(slack, database_url, tmp_path, "b"),
+    )
+    replacement: Replica | None = None
+    await asyncio.gather(first.start(), second.start())
+    replicas = (first, second)
+    try:
+        # Both replicas catch up the same missed fires at start: one prompt each.
+        await slack.wait_for(lambda: len(slack.posts("drill_prompt")) >= len(FIRE_CHANNELS), 20)
+        for replica in replicas:  # a command to each
+            status, _ = await slack.send_command(replica.url, "deploy-ml-models")
+            assert status == 200
+        await slack.wait_for(lambda: len(slack.posts("drill_prompt")) >= len(FIRE_CHANNELS) + 2)
+        roots = await _recorded_roots(url, slack.posts("drill_prompt"))
+
+        async def deliver(i: int) -> None:
+            """Answer i to replica i % 2; a failed delivery is retried on a live replica, and
+            every third one is also retried on the other replica (Slack's retry crossing over)."""
+            channel, root = roots[i % len(roots)]
+            event = p.reply(root, p.STRONG_ANSWER, user=f"U0USER{i:02d}", channel=channel)
+            event_id = f"Ev0BURST{i:03d}"
+            target, other = replicas[i % 2], replicas[(i + 1) % 2]
+            delivered = False
+            try:
+                status, _ = await slack.send_event(target.url, event, event_id=event_id)
+                delivered = status == 200
+            except aiohttp.ClientError:
+                pass  # killed before or while answering: Slack retries
+            if not delivered or i % 3 == 0:
+                fallback = other if other.alive else second
+                status, _ = await slack.send_event(
+                    fallback.url, event, event_id=event_id, retry_num=1
+                )
+                assert status == 200
+
+        # First half: Slack is healthy; every answer gets its feedback.
+        half = ANSWERS // 2
+        await _burst(deliver, range(half))
+        await slack.wait_for(lambda: len(slack.posts("drill_feedback")) >= half, within=30)
+
+        # Second half: Slack turns slow and failing, so both replicas hold claims on answers
+        # and messages (and none dies between a successful post and recording it); one
+        # replica is killed in the middle of the burst.
+        slack.fail(
+            "chat.postMessage",
+            status=200,
+            error="service_unavailable",
+            retry_after=None,
+            times=100_000,
+            delay=0.5,
+        )
+        rest = asyncio.create_task(_burst(deliver, range(half, ANSWERS)))
+        for _ in range(60):  # until messages are claimed mid-post, then kill
+            if await _claimed(url):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("no message was being posted")
+        await first.stop(signal.SIGKILL)
+        await rest
+        await asyncio.sleep(LEASE_SECONDS)  # the dead replica's calls to Slack have ended
+        slack.recover()
+
+        await slack.wait_for(lambda: len(slack.posts("drill_feedback")) >= ANSWERS, within=90)
+        await asyncio.sleep(LEASE_SECONDS + 1.5)  # time for a duplicate to show up
+        assert await _unfinished(url) == (0, 0)
+
+        # A replacement joins: its start-up catch-up must not post the fires again.
+        replacement = await Replica(slack, database_url, tmp_path, "c").start()
+        await asyncio.sleep(1.5)
+    except BaseException:
+        for replica in (first, second, replacement):
+            if replica is not None:
+                print(f"--- {replica.name}.log ---\n{replica.log.read_text()[-4000:]}")
+        raise
+    finally:
+        for replica in (first, second, replacement):
+            if replica is not None:
+                await replica.stop()
+
+    answered = sorted(m["metadata"]["event_payload"]["user"] for m in slack.posts("drill_feedback"))
+    assert answered == [f"U0USER{i:02d}" for i in range(ANSWERS)]
+    sources = [m["metadata"]["event_payload"]["source"] for m in slack.posts("drill_prompt")]
+    assert sorted(sources) == ["command"] * 2 + ["scheduled"] * len(FIRE_CHANNELS)
+    fired = sorted(
+        m["channel"] for m in slack.posts("drill_prompt") if m["channel"] != COMMAND_CHANNEL
+    )
+    assert fired == sorted(FIRE_CHANNELS)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_replicas_starting_together_on_an_empty_database_all_come_up(
+    tmp_path: Path, slack: SlackStandIn, database_url: str
+) -> None:
+    """Each `serve` migrates on start; on a fresh PostgreSQL they take turns instead of racing."""
+    replicas = [Replica(slack, database_url, tmp_path, name) for name in "xyz"]
+    try:
+        await asyncio.gather(*(replica.start() for replica in replicas))
+        assert all(replica.alive for replica in replicas)
+    finally:
+        for replica in replicas:
+            await replica.stop()

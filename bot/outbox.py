@@ -25,7 +25,17 @@ from bot.storage.tables import OutboxMessage, utcnow
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
-MAX_ATTEMPTS = 60  # with backoff capped at 5 minutes: a few hours of Slack outage
+MAX_ATTEMPTS = 60
+# After a 429 a channel is paced at Slack's documented one message a second for a while,
+# instead of probing (and being refused) again the moment Retry-After ends.
+PACE_WINDOW = timedelta(seconds=60)
+PACE_INTERVAL = timedelta(
+    seconds=1
+)  # with backoff capped at 5 minutes: a few hours of Slack outage
+
+
+def channel_of(message: OutboxMessage) -> str:
+    return str(json.loads(message.payload).get("channel", ""))
 
 
 class Poster(Protocol):
@@ -52,6 +62,9 @@ class Outbox:
         self._poll = poll_seconds
         self._batch = batch
         self._parallel = parallel
+        # Channels that recently got a 429, and when each may be posted to next.
+        self._paced_until: dict[tuple[str, str], datetime] = {}
+        self._not_before: dict[tuple[str, str], datetime] = {}
         self._lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
 
@@ -71,10 +84,22 @@ class Outbox:
             self._wake.clear()
             waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
             _, pending = await asyncio.wait(
-                waiters, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED
+                waiters, timeout=await self._idle_seconds(), return_when=asyncio.FIRST_COMPLETED
             )
             for task in pending:
                 task.cancel()
+
+    async def _idle_seconds(self) -> float:
+        """How long to sleep: until the next held-back message is due, at most one poll."""
+        try:
+            async with unit_of_work(self._sessions) as session:
+                due = await repo.next_outbox_due(session)
+        except Exception:
+            log.exception("outbox: cannot read the next due time")
+            return self._poll
+        if due is None:
+            return self._poll
+        return max(0.02, min(self._poll, (due - utcnow()).total_seconds()))
 
     async def send_due(self) -> int:
         """One pass: lease the due messages and post them; returns how many were tried.
@@ -89,27 +114,30 @@ class Outbox:
             )
         by_channel: dict[tuple[str, str], list[OutboxMessage]] = {}
         for message in due:
-            channel = str(json.loads(message.payload).get("channel", ""))
-            by_channel.setdefault((message.team, channel), []).append(message)
+            by_channel.setdefault((message.team, channel_of(message)), []).append(message)
         gate = asyncio.Semaphore(self._parallel)
 
-        async def send_channel(messages: list[OutboxMessage]) -> None:
+        async def send_channel(key: tuple[str, str], messages: list[OutboxMessage]) -> None:
             async with gate:
                 for i, message in enumerate(messages):
+                    now = utcnow()
                     # The batch shares one lease. Once less than half of it is left, stop:
                     # past the lease another replica may claim the rest and post them too.
-                    if (
-                        message.lease_until is None
-                        or utcnow() > message.lease_until - self._lease / 2
-                    ):
-                        await self._release(messages[i:], at=utcnow())
+                    if message.lease_until is None or now > message.lease_until - self._lease / 2:
+                        await self._release(messages[i:], at=now)
+                        return
+                    if self._not_before.get(key, now) > now:  # this channel is being paced
+                        await self._release(messages[i:], at=self._not_before[key])
                         return
                     held_until = await self._send(message)
                     if held_until is not None:
-                        await self._release(messages[i + 1 :], at=held_until)
-                        return
+                        # Slack said 429: pace this channel for a while (one post a second).
+                        self._paced_until[key] = utcnow() + PACE_WINDOW
+                        self._not_before[key] = held_until
+                    elif self._paced_until.get(key, now) > now:
+                        self._not_before[key] = utcnow() + PACE_INTERVAL
 
-        await asyncio.gather(*(send_channel(m) for m in by_channel.values()))
+        await asyncio.gather(*(send_channel(k, m) for k, m in by_channel.items()))
         return len(due)
 
     async def _release(self, messages: list[OutboxMessage], *, at: datetime) -> None:

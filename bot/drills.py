@@ -40,6 +40,7 @@ from bot.storage.tables import Attempt, MockSession, Prompt, utcnow
 
 log = logging.getLogger(__name__)
 
+PROMPT_CACHE = 10_000  # thread roots remembered on the ack path
 UNSCORED = 60.0  # where a question nobody has answered yet sorts among scored ones
 
 
@@ -138,6 +139,7 @@ class Drills:
         self._on_message = on_message
         self._lease = timedelta(seconds=lease_seconds)
         self._mock_followups = mock_followups
+        self._prompts: dict[tuple[str, str, str], tuple[int, str, str]] = {}
 
     # --- asking ----------------------------------------------------------------
 
@@ -254,32 +256,43 @@ class Drills:
     # --- answering -------------------------------------------------------------
 
     async def record_answer(self, reply: Reply) -> Recorded:
-        """Store a threaded reply to one of our prompts, once. Grading happens later."""
+        """Store a threaded reply to one of our prompts, once. Grading happens later.
+
+        This is on Slack's 3-second ack path, so it is one short transaction: the thread's
+        prompt comes from a small cache once seen (a posted prompt never changes), and the
+        insert skips a message already stored instead of failing.
+        """
+        key = (reply.team, reply.channel, reply.thread_ts)
         async with unit_of_work(self._sessions) as session:
-            prompt = await repo.prompt_for_thread(
-                session, team=reply.team, channel=reply.channel, thread_ts=reply.thread_ts
-            )
-            if prompt is None or prompt.id is None:
-                return Recorded.NOT_A_DRILL
-            if prompt.source == "mock":
-                mock = await repo.mock_for_prompt(session, prompt.id)
+            known = self._prompts.get(key)
+            if known is None:
+                prompt = await repo.prompt_for_thread(
+                    session, team=reply.team, channel=reply.channel, thread_ts=reply.thread_ts
+                )
+                if prompt is None or prompt.id is None:
+                    return Recorded.NOT_A_DRILL
+                known = (prompt.id, prompt.question_id, prompt.source)
+                if len(self._prompts) >= PROMPT_CACHE:
+                    self._prompts.clear()
+                self._prompts[key] = known
+            prompt_id, question_id, source = known
+            if source == "mock":
+                mock = await repo.mock_for_prompt(session, prompt_id)
                 if mock and mock.status == "active" and reply.user != mock.candidate:
                     return Recorded.NOT_A_DRILL  # the interviewer (or a bystander) talking
-            stored = await repo.add_attempt(
+            stored = await repo.insert_attempt_once(
                 session,
-                Attempt(
-                    team=reply.team,
-                    channel=reply.channel,
-                    thread_ts=reply.thread_ts,
-                    message_ts=reply.ts,
-                    user=reply.user,
-                    prompt_id=prompt.id,
-                    question_id=prompt.question_id,
-                    answer=reply.text,
-                    event_id=reply.event_id,
-                ),
+                team=reply.team,
+                channel=reply.channel,
+                thread_ts=reply.thread_ts,
+                message_ts=reply.ts,
+                user=reply.user,
+                prompt_id=prompt_id,
+                question_id=question_id,
+                answer=reply.text,
+                event_id=reply.event_id,
             )
-        if stored is None:
+        if not stored:
             self._metrics.duplicates.inc()
             return Recorded.DUPLICATE
         self._metrics.answers.inc()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -94,6 +95,19 @@ async def add_attempt(session: AsyncSession, attempt: Attempt) -> Attempt | None
     except IntegrityError:
         return None
     return attempt
+
+
+async def insert_attempt_once(session: AsyncSession, **values: Any) -> bool:
+    """Insert an attempt unless that message is already stored; True when inserted."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Attempt)
+        .values(status="pending", tokens_used=0, received_at=utcnow(), **values)
+        .on_conflict_do_nothing(index_elements=["team", "channel", "message_ts"])
+        .returning(Attempt.id)
+    )
+    return (await session.execute(statement)).first() is not None
 
 
 async def claim_attempts(

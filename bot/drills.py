@@ -230,8 +230,11 @@ class Drills:
         source: str,
         requested_by: str | None,
         schedule_id: int | None = None,
+        interviewer: str | None = None,
     ) -> int:
-        payload = self._renderer.prompt(question, source=source, requested_by=requested_by)
+        payload = self._renderer.prompt(
+            question, source=source, requested_by=requested_by, interviewer=interviewer
+        )
         payload["channel"] = channel
         prompt = await repo.add_prompt(
             session,
@@ -423,7 +426,7 @@ class Drills:
 
     async def set_level(self, *, team: str, user: str, level: str) -> None:
         async with unit_of_work(self._sessions) as session:
-            await repo.set_level(session, team=team, user=user, level=level)
+            await repo.update_profile(session, team=team, user=user, level=level)
 
     # --- privacy -----------------------------------------------------------------
 
@@ -453,38 +456,26 @@ class Drills:
             question = await self.choose_question(
                 session, team=team, channel=channel, wanted=wanted
             )
-            payload = self._renderer.prompt(
-                question, source="mock", requested_by=candidate, interviewer=interviewer
-            )
-            payload["channel"] = channel
-            prompt = await repo.add_prompt(
+            prompt_id = await self._queue_prompt(
                 session,
+                question,
                 team=team,
                 channel=channel,
-                question_id=question.id,
                 source="mock",
                 requested_by=candidate,
+                interviewer=interviewer,
             )
-            assert prompt.id is not None
             mock = await repo.add_mock(
                 session,
                 MockSession(
                     team=team,
                     channel=channel,
-                    prompt_id=prompt.id,
+                    prompt_id=prompt_id,
                     question_id=question.id,
                     candidate=candidate,
                     interviewer=interviewer,
                     max_followups=self._mock_followups,
                 ),
-            )
-            await repo.enqueue(
-                session,
-                team=team,
-                dedupe_key=f"prompt:{prompt.id}",
-                kind="prompt",
-                payload=payload,
-                prompt_id=prompt.id,
             )
             if interviewer is not None:
                 brief = self._renderer.interviewer_brief(
@@ -566,7 +557,7 @@ class Drills:
 
     async def set_leaderboard(self, *, team: str, user: str, opted_in: bool) -> None:
         async with unit_of_work(self._sessions) as session:
-            await repo.set_leaderboard(session, team=team, user=user, opted_in=opted_in)
+            await repo.update_profile(session, team=team, user=user, leaderboard=opted_in)
 
     async def post_digest(self, *, team: str, channel: str, now: datetime | None = None) -> bool:
         """Queue this week's digest with its chart, once per channel and week."""

@@ -80,7 +80,7 @@ class PracticeLog:
 
     async def set_level(self, level: str) -> None:
         async with unit_of_work(self._sessions) as session:
-            await repo.set_level(session, team=TEAM, user=self.user, level=level)
+            await repo.update_profile(session, team=TEAM, user=self.user, level=level)
 
     async def record(self, question: Question, answer: str, grade: Grade) -> None:
         """Store the question as asked and the answer as graded and delivered, in one go."""

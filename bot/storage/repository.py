@@ -347,12 +347,14 @@ async def levels_of(session: AsyncSession, who: set[tuple[str, str]]) -> dict[tu
     return {(team, user): str(level) for team, user, level in result.all()}
 
 
-async def set_level(session: AsyncSession, *, team: str, user: str, level: str) -> None:
+async def update_profile(session: AsyncSession, *, team: str, user: str, **fields: Any) -> None:
+    """Set profile fields (level, leaderboard …), creating the profile on first use."""
     profile = await get_profile(session, team=team, user=user)
     if profile is None:
-        session.add(UserProfile(team=team, user=user, level=level))
+        session.add(UserProfile(team=team, user=user, **fields))
     else:
-        profile.level = level
+        for name, value in fields.items():
+            setattr(profile, name, value)
         profile.updated_at = utcnow()
     await session.flush()
 
@@ -514,16 +516,6 @@ async def graded_attempts(
         query = query.where(col(Attempt.received_at) >= since)
     result = await session.execute(query.order_by(col(Attempt.id)))
     return list(result.scalars().all())
-
-
-async def set_leaderboard(session: AsyncSession, *, team: str, user: str, opted_in: bool) -> None:
-    profile = await get_profile(session, team=team, user=user)
-    if profile is None:
-        session.add(UserProfile(team=team, user=user, leaderboard=opted_in))
-    else:
-        profile.leaderboard = opted_in
-        profile.updated_at = utcnow()
-    await session.flush()
 
 
 async def leaderboard_users(session: AsyncSession, *, team: str) -> set[str]:

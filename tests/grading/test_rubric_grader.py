@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.errors import RubricError
 from bot.grading.grade import Grade
@@ -21,7 +24,7 @@ from bot.grading.text import (
     find_hits,
     read_answer,
 )
-from bot.questions import Question, QuestionBank
+from bot.questions import Question, QuestionBank, load_bank
 
 GOOD = (
     "First I ask whether the model is needed in real time or as a nightly batch, and what a wrong "
@@ -412,3 +415,28 @@ def test_every_question_in_the_bank_prepares(bank: QuestionBank) -> None:
         g = grader.grade_sync(q, q.model_answer_90s)
         assert g.score >= 80, (q.id, g.score)
         assert not {"keyword_salad", "injection", "off_topic"} & set(g.flags), q.id
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=4000))
+def test_any_text_grades_without_error(text: str) -> None:
+    """Any Unicode up to Slack's message size grades to a valid score, band and JSON."""
+    bank = load_bank(ROOT_RUBRICS)
+    grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(bank.get("deploy-ml-models"), text)  # type: ignore[arg-type]
+    assert 0 <= grade.score <= 100
+    assert grade.band in ("strong", "solid", "developing", "weak")
+    assert json.loads(json.dumps(grade.to_json()))["score"] == grade.score
+    assert not_an_answer(text) in (None, "empty", "emoji_only", "too_short")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(min_size=1, max_size=300).map(lambda t: (t * (41_000 // len(t) + 1))[:44_000]))
+def test_huge_unicode_answers_are_graded_on_a_prefix(text: str) -> None:
+    """Over 40,000 characters: graded on the prefix and flagged, never an error."""
+    bank = load_bank(ROOT_RUBRICS)
+    grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(bank.get("deploy-ml-models"), text)  # type: ignore[arg-type]
+    assert ("truncated" in grade.flags) == (len(text) > 40_000)
+
+
+ROOT_RUBRICS = Path(__file__).resolve().parents[2] / "rubrics"
+_GRADERS: dict[str, RubricGrader] = {}

@@ -274,6 +274,12 @@ def clean_mrkdwn(text: str) -> str:
     if "*" in text or "_" in text or "~" in text:
         text = _FORMAT.sub("", text)
     text = _BULLET.sub("\n", text)
+    return text
+
+
+def spell_symbols(text: str) -> str:
+    """Symbols with meaning spelled out ("5%" -> "5 percent"), for matching only: quotes
+    keep what the person typed."""
     for needles, pattern, repl in _SYMBOLS:
         if any(n in text for n in needles):
             text = pattern.sub(repl, text)
@@ -313,7 +319,7 @@ def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Ans
     for display in _sentences(cleaned):
         tokens: list[str] = []
         clause_starts: set[int] = set()
-        for raw in _TOKEN.findall(display.lower()):
+        for raw in _TOKEN.findall(spell_symbols(display).lower()):
             if not raw[0].isalnum():
                 clause_starts.add(len(tokens))
             elif "'" in raw:

@@ -440,3 +440,16 @@ def test_huge_unicode_answers_are_graded_on_a_prefix(text: str) -> None:
 
 ROOT_RUBRICS = Path(__file__).resolve().parents[2] / "rubrics"
 _GRADERS: dict[str, RubricGrader] = {}
+
+
+def test_evidence_quotes_what_was_typed() -> None:
+    """Symbols are read for meaning ("5%" counts as a percentage) but quoted as typed."""
+    bank = load_bank(ROOT_RUBRICS)
+    question = bank.get("deploy-ml-models")
+    assert question is not None
+    grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(
+        question, "We roll out with shadow traffic, then a 5% canary with a rule-based fallback."
+    )
+    rollout = next(c for c in grade.criteria if c.id == "rollout")
+    assert rollout.level == 2
+    assert rollout.evidence is not None and "5% canary" in rollout.evidence

@@ -74,13 +74,13 @@ async def _serve(settings: Settings) -> None:
             socket_handler = AsyncSocketModeHandler(
                 runtime.bolt, settings.slack_app_token.get_secret_value()
             )
-            await socket_handler.connect_async()
+            await socket_handler.connect_async()  # type: ignore[no-untyped-call]
         else:
             await runtime.serve_http()
         await runtime.wait_stopped()
     finally:
         if socket_handler is not None:
-            await socket_handler.close_async()
+            await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runtime.stop()
 
 

@@ -270,9 +270,9 @@ def _check_file(
         question = Question.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            where = tuple(err["loc"])
             # Model-level validators report at the object; name the object.
-            problems.append(f"{path}:{_line_of(node, loc)}: {_field(loc)}: {err['msg']}")
+            problems.append(f"{path}:{_line_of(node, where)}: {_field(where)}: {err['msg']}")
         return None, problems
     if question.id != path.stem:
         problems.append(

@@ -108,7 +108,8 @@ def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
         if fire is None:
             return None
         if fire.astimezone(zone(schedule.tz)).date() not in skips:
-            return fire.astimezone(UTC)
+            found: datetime = fire.astimezone(UTC)
+            return found
         current = fire + timedelta(seconds=1)
     return None
 
@@ -170,7 +171,7 @@ class Schedules:
         self._on_change()
         return schedule
 
-    async def list(self, *, team: str, channel: str) -> list[Schedule]:
+    async def for_channel(self, *, team: str, channel: str) -> list[Schedule]:
         async with unit_of_work(self._sessions) as session:
             return list(await repo.schedules_for_channel(session, team=team, channel=channel))
 

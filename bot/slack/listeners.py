@@ -123,7 +123,7 @@ class Listeners:
         verb = args[0].lower() if args else ""
         if verb == "list":
             return blocks.schedule_list(
-                await self._schedules.list(team=team, channel=channel), utcnow()
+                await self._schedules.for_channel(team=team, channel=channel), utcnow()
             )
         if verb not in ("daily", "weekdays", "remove", "pause", "resume", "skip"):
             problem = (

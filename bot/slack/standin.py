@@ -442,7 +442,7 @@ class SlackStandIn:
         signature = SignatureVerifier(self.signing_secret).generate_signature(
             timestamp=ts, body=body
         )
-        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": str(signature)}
 
     async def post_to_bot(
         self,

@@ -58,7 +58,9 @@ async def prompt_for_thread(
     session: AsyncSession, *, team: str, channel: str, thread_ts: str
 ) -> Prompt | None:
     result = await session.execute(
-        select(Prompt).where(Prompt.team == team, Prompt.channel == channel, Prompt.ts == thread_ts)
+        select(Prompt).where(
+            col(Prompt.team) == team, col(Prompt.channel) == channel, col(Prompt.ts) == thread_ts
+        )
     )
     return result.scalars().first()
 
@@ -76,7 +78,7 @@ async def recent_question_ids(
 ) -> list[str]:
     result = await session.execute(
         select(Prompt.question_id)
-        .where(Prompt.team == team, Prompt.channel == channel)
+        .where(col(Prompt.team) == team, col(Prompt.channel) == channel)
         .order_by(col(Prompt.id).desc())
         .limit(limit)
     )
@@ -105,7 +107,7 @@ async def insert_attempt_once(session: AsyncSession, **values: Any) -> bool:
         insert(Attempt)
         .values(status="pending", tokens_used=0, received_at=utcnow(), **values)
         .on_conflict_do_nothing(index_elements=["team", "channel", "message_ts"])
-        .returning(Attempt.id)
+        .returning(col(Attempt.id))
     )
     return (await session.execute(statement)).first() is not None
 
@@ -119,7 +121,7 @@ async def claim_attempts(
     racing for the same rows split them: each row goes to exactly one.
     """
     free = (
-        Attempt.status == "pending",
+        col(Attempt.status) == "pending",
         sa.or_(col(Attempt.lease_until).is_(None), col(Attempt.lease_until) < now),
     )
     due = select(Attempt.id).where(*free).order_by(col(Attempt.id)).limit(limit)
@@ -143,10 +145,10 @@ async def previous_graded_attempt(
     result = await session.execute(
         select(Attempt)
         .where(
-            Attempt.team == team,
-            Attempt.channel == channel,
-            Attempt.thread_ts == thread_ts,
-            Attempt.user == user,
+            col(Attempt.team) == team,
+            col(Attempt.channel) == channel,
+            col(Attempt.thread_ts) == thread_ts,
+            col(Attempt.user) == user,
             col(Attempt.id) < before_id,
             col(Attempt.grade_json).is_not(None),
         )
@@ -174,7 +176,9 @@ async def mark_attempt_failed(session: AsyncSession, attempt_id: int) -> None:
 
 async def attempts_for_user(session: AsyncSession, *, team: str, user: str) -> Sequence[Attempt]:
     result = await session.execute(
-        select(Attempt).where(Attempt.team == team, Attempt.user == user).order_by(col(Attempt.id))
+        select(Attempt)
+        .where(col(Attempt.team) == team, col(Attempt.user) == user)
+        .order_by(col(Attempt.id))
     )
     return list(result.scalars().all())
 
@@ -182,30 +186,32 @@ async def attempts_for_user(session: AsyncSession, *, team: str, user: str) -> S
 async def count_attempts(session: AsyncSession, *, team: str | None = None) -> int:
     query = select(sa.func.count()).select_from(Attempt)
     if team is not None:
-        query = query.where(Attempt.team == team)
+        query = query.where(col(Attempt.team) == team)
     return int((await session.execute(query)).scalar_one())
 
 
 async def delete_user_data(session: AsyncSession, *, team: str, user: str) -> int:
     """Delete a user's answers and profile in one workspace; returns answers deleted."""
-    attempt_ids = select(Attempt.id).where(Attempt.team == team, Attempt.user == user)
+    attempt_ids = select(Attempt.id).where(col(Attempt.team) == team, col(Attempt.user) == user)
     await session.execute(
         sa.delete(OutboxMessage).where(
-            col(OutboxMessage.attempt_id).in_(attempt_ids), OutboxMessage.status != "sent"
+            col(OutboxMessage.attempt_id).in_(attempt_ids), col(OutboxMessage.status) != "sent"
         )
     )
     deleted = await session.execute(
-        sa.delete(Attempt).where(Attempt.team == team, Attempt.user == user)
+        sa.delete(Attempt).where(col(Attempt.team) == team, col(Attempt.user) == user)
     )
     await session.execute(
-        sa.delete(UserProfile).where(UserProfile.team == team, UserProfile.user == user)
+        sa.delete(UserProfile).where(col(UserProfile.team) == team, col(UserProfile.user) == user)
     )
     return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 
 async def delete_attempts_before(session: AsyncSession, cutoff: datetime) -> int:
     deleted = await session.execute(
-        sa.delete(Attempt).where(col(Attempt.received_at) < cutoff, Attempt.status != "pending")
+        sa.delete(Attempt).where(
+            col(Attempt.received_at) < cutoff, col(Attempt.status) != "pending"
+        )
     )
     return int(deleted.rowcount)  # type: ignore[attr-defined]
 
@@ -246,7 +252,7 @@ async def claim_outbox(
 ) -> list[OutboxMessage]:
     """Lease up to `limit` due messages, oldest first, in one statement (see claim_attempts)."""
     free = (
-        OutboxMessage.status == "pending",
+        col(OutboxMessage.status) == "pending",
         col(OutboxMessage.next_try_at) <= now,
         sa.or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now),
     )
@@ -311,10 +317,10 @@ async def mark_failed(session: AsyncSession, message_id: int, *, error: str) -> 
 
 async def next_outbox_due(session: AsyncSession) -> datetime | None:
     result = await session.execute(
-        select(sa.func.min(OutboxMessage.next_try_at)).where(OutboxMessage.status == "pending")
+        select(sa.func.min(OutboxMessage.next_try_at)).where(col(OutboxMessage.status) == "pending")
     )
-    value = result.scalar_one_or_none()
-    return value  # type: ignore[no-any-return]
+    value: datetime | None = result.scalar_one_or_none()
+    return value
 
 
 async def outbox_counts(session: AsyncSession) -> dict[str, int]:
@@ -329,7 +335,7 @@ async def outbox_counts(session: AsyncSession) -> dict[str, int]:
 
 async def get_profile(session: AsyncSession, *, team: str, user: str) -> UserProfile | None:
     result = await session.execute(
-        select(UserProfile).where(UserProfile.team == team, UserProfile.user == user)
+        select(UserProfile).where(col(UserProfile.team) == team, col(UserProfile.user) == user)
     )
     return result.scalars().first()
 
@@ -373,7 +379,7 @@ async def schedules_for_channel(
 ) -> Sequence[Schedule]:
     result = await session.execute(
         select(Schedule)
-        .where(Schedule.team == team, Schedule.channel == channel)
+        .where(col(Schedule.team) == team, col(Schedule.channel) == channel)
         .order_by(col(Schedule.id))
     )
     return list(result.scalars().all())
@@ -384,7 +390,9 @@ async def get_schedule(
 ) -> Schedule | None:
     result = await session.execute(
         select(Schedule).where(
-            col(Schedule.id) == schedule_id, Schedule.team == team, Schedule.channel == channel
+            col(Schedule.id) == schedule_id,
+            col(Schedule.team) == team,
+            col(Schedule.channel) == channel,
         )
     )
     return result.scalars().first()
@@ -407,7 +415,7 @@ async def delete_schedule(
     schedule = await get_schedule(session, team=team, channel=channel, schedule_id=schedule_id)
     if schedule is None:
         return False
-    await session.execute(sa.delete(ScheduleRun).where(ScheduleRun.schedule_id == schedule_id))
+    await session.execute(sa.delete(ScheduleRun).where(col(ScheduleRun.schedule_id) == schedule_id))
     await session.delete(schedule)
     return True
 
@@ -429,7 +437,7 @@ async def claim_run(
 async def has_run(session: AsyncSession, *, schedule_id: int, fire_time: datetime) -> bool:
     result = await session.execute(
         select(ScheduleRun.id).where(
-            ScheduleRun.schedule_id == schedule_id, ScheduleRun.fire_time == fire_time
+            col(ScheduleRun.schedule_id) == schedule_id, col(ScheduleRun.fire_time) == fire_time
         )
     )
     return result.first() is not None
@@ -439,7 +447,11 @@ async def topic_scores(session: AsyncSession, *, team: str, channel: str) -> dic
     """Average score per question in a channel (graded answers only)."""
     result = await session.execute(
         select(Attempt.question_id, sa.func.avg(Attempt.score))
-        .where(Attempt.team == team, Attempt.channel == channel, col(Attempt.score).is_not(None))
+        .where(
+            col(Attempt.team) == team,
+            col(Attempt.channel) == channel,
+            col(Attempt.score).is_not(None),
+        )
         .group_by(Attempt.question_id)
     )
     return {question_id: float(avg) for question_id, avg in result.all()}
@@ -455,13 +467,15 @@ async def add_mock(session: AsyncSession, mock: MockSession) -> MockSession:
 
 
 async def mock_for_prompt(session: AsyncSession, prompt_id: int) -> MockSession | None:
-    result = await session.execute(select(MockSession).where(MockSession.prompt_id == prompt_id))
+    result = await session.execute(
+        select(MockSession).where(col(MockSession.prompt_id) == prompt_id)
+    )
     return result.scalars().first()
 
 
 async def get_mock(session: AsyncSession, *, team: str, mock_id: int) -> MockSession | None:
     result = await session.execute(
-        select(MockSession).where(col(MockSession.id) == mock_id, MockSession.team == team)
+        select(MockSession).where(col(MockSession.id) == mock_id, col(MockSession.team) == team)
     )
     return result.scalars().first()
 
@@ -472,10 +486,10 @@ async def graded_attempts_in_thread(
     result = await session.execute(
         select(Attempt)
         .where(
-            Attempt.team == team,
-            Attempt.channel == channel,
-            Attempt.thread_ts == thread_ts,
-            Attempt.user == user,
+            col(Attempt.team) == team,
+            col(Attempt.channel) == channel,
+            col(Attempt.thread_ts) == thread_ts,
+            col(Attempt.user) == user,
             col(Attempt.grade_json).is_not(None),
         )
         .order_by(col(Attempt.id))
@@ -489,10 +503,10 @@ async def has_answered(
     result = await session.execute(
         select(Attempt.id)
         .where(
-            Attempt.team == team,
-            Attempt.channel == channel,
-            Attempt.thread_ts == thread_ts,
-            Attempt.user == user,
+            col(Attempt.team) == team,
+            col(Attempt.channel) == channel,
+            col(Attempt.thread_ts) == thread_ts,
+            col(Attempt.user) == user,
         )
         .limit(1)
     )
@@ -507,11 +521,11 @@ async def graded_attempts(
     channel: str | None = None,
     since: datetime | None = None,
 ) -> list[Attempt]:
-    query = select(Attempt).where(Attempt.team == team, col(Attempt.grade_json).is_not(None))
+    query = select(Attempt).where(col(Attempt.team) == team, col(Attempt.grade_json).is_not(None))
     if user is not None:
-        query = query.where(Attempt.user == user)
+        query = query.where(col(Attempt.user) == user)
     if channel is not None:
-        query = query.where(Attempt.channel == channel)
+        query = query.where(col(Attempt.channel) == channel)
     if since is not None:
         query = query.where(col(Attempt.received_at) >= since)
     result = await session.execute(query.order_by(col(Attempt.id)))
@@ -521,7 +535,7 @@ async def graded_attempts(
 async def leaderboard_users(session: AsyncSession, *, team: str) -> set[str]:
     result = await session.execute(
         select(UserProfile.user).where(
-            UserProfile.team == team, col(UserProfile.leaderboard).is_(True)
+            col(UserProfile.team) == team, col(UserProfile.leaderboard).is_(True)
         )
     )
     return {r[0] for r in result.all()}

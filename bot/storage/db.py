@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -49,11 +51,38 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLite has one writer at a time and makes the others poll with growing sleeps (up to
+# 100 ms each), which shows up as slow acks under load. Within one process, transactions
+# on a SQLite engine take turns through an asyncio lock instead; a transaction opened
+# inside another on the same task does not wait for itself.
+_SQLITE_TURNS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+_HOLDING: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "holding", default=frozenset()
+)
+
+
+def _turn(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    bind = sessions.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite" or id(bind) in _HOLDING.get():
+        return None
+    return _SQLITE_TURNS.setdefault(bind, asyncio.Lock())
+
+
 @asynccontextmanager
 async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One transaction: commit on success, roll back on error."""
-    async with sessions() as session, session.begin():
-        yield session
+    turn = _turn(sessions)
+    if turn is None:
+        async with sessions() as session, session.begin():
+            yield session
+        return
+    async with turn:
+        token = _HOLDING.set(_HOLDING.get() | {id(sessions.kw["bind"])})
+        try:
+            async with sessions() as session, session.begin():
+                yield session
+        finally:
+            _HOLDING.reset(token)
 
 
 def alembic_config(async_url: str) -> Config:

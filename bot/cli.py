@@ -16,18 +16,6 @@ from bot.errors import ConfigError, RubricError
 from bot.logs import setup_logging
 from bot.questions import check_dir, json_schema, load_bank
 
-NO_CREDENTIALS = """\
-Deploy Drill needs Slack credentials to run, and none are set.
-
-  1. Create a Slack app from manifest.yml: https://api.slack.com/apps -> Create New App -> From a manifest.
-  2. Install it to your workspace, then copy into .env (see .env.example):
-       SLACK_BOT_TOKEN=xoxb-...        (OAuth & Permissions)
-       SLACK_SIGNING_SECRET=...        (Basic Information)
-       SLACK_APP_TOKEN=xapp-...        (optional: Socket Mode for local use, scope connections:write)
-  3. Run `make run` again.
-
-Without Slack you can still try the grader: `deploy-drill grade --question deploy-ml-models answer.txt`."""
-
 
 def _settings() -> Settings:
     return load_settings()

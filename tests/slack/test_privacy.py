@@ -55,7 +55,7 @@ async def test_forget_me_cancel_keeps_everything(bot: RunningBot, slack: SlackSt
 
 
 async def test_workspaces_are_isolated(bot: RunningBot, slack: SlackStandIn) -> None:
-    """A reply in another workspace's channel with the same ids never lands in this one's thread."""
+    """One workspace's answers, stats and schedules never show up in, or change from, another."""
     root = await p.ask(slack, bot)
     # Same channel id and thread ts, but another team: not our prompt there.
     await slack.send_event(
@@ -71,6 +71,19 @@ async def test_workspaces_are_isolated(bot: RunningBot, slack: SlackStandIn) -> 
     await slack.wait_for(lambda: len(slack.posts("drill_feedback")) == 2)
     assert {a.user for a in await _attempts(bot, team="T0OTHER")} == {"U0MALLORY"}
     assert {a.user for a in await _attempts(bot, team="T0TEAM")} == {"U0ALICE"}
+    # Stats and schedules are per workspace too.
+    _, body = await slack.send_command(bot.url, "stats", user="U0MALLORY")
+    assert "No graded answers yet" in body
+    _, body = await slack.send_command(bot.url, "stats", user="U0MALLORY", team="T0OTHER")
+    assert "*1* answers" in body
+    slack.add_user("U0ADMIN", is_admin=True)
+    await slack.send_command(bot.url, "schedule daily 09:00 UTC", user="U0ADMIN", team="T0OTHER")
+    _, body = await slack.send_command(bot.url, "schedule list", user="U0ADMIN")
+    assert "No scheduled drills" in body
+    _, body = await slack.send_command(bot.url, "schedule list", user="U0ADMIN", team="T0OTHER")
+    assert "#1" in body
+    _, body = await slack.send_command(bot.url, "schedule remove 1", user="U0ADMIN")
+    assert "no schedule #1" in body  # another workspace cannot touch it
     # forget-me in one workspace leaves the same user id in another alone.
     async with unit_of_work(bot.runtime.sessions) as session:
         assert await repo.delete_user_data(session, team="T0OTHER", user="U0ALICE") == 0

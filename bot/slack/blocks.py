@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -28,7 +28,9 @@ from slack_sdk.models.blocks.basic_components import ConfirmObject
 from bot.grading.grade import CriterionResult, Grade
 from bot.progress import Digest, Ranked, Stats
 from bot.questions import Question
-from bot.storage.tables import Schedule
+
+if TYPE_CHECKING:
+    from bot.storage.tables import Schedule
 
 QUOTE_LIMIT = 280
 SECTION_LIMIT = 2900  # Slack allows 3,000 characters of section text

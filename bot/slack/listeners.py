@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.drills import Drills, Reply
 from bot.errors import UnknownQuestion
-from bot.schedule import ScheduleProblem, Schedules, next_fire, parse_day, parse_spec, zone
+from bot.schedule import Schedules
 from bot.slack import blocks
 from bot.slack.commands import Command, Usage, parse_command
-from bot.storage.tables import utcnow
+from bot.slack.schedule_commands import ScheduleCommands
 
 log = logging.getLogger(__name__)
 
@@ -48,26 +46,6 @@ def reply_from_event(body: dict[str, Any]) -> Reply | None:
     )
 
 
-def _valid_zone(name: object) -> str | None:
-    if not isinstance(name, str):
-        return None
-    try:
-        zone(name)
-    except ScheduleProblem:
-        return None
-    return name
-
-
-def _skip_args(args: tuple[str, ...]) -> tuple[date, int | None]:
-    if len(args) == 1:
-        return parse_day(args[0]), None
-    if len(args) == 2 and args[0].lstrip("#").isdigit():
-        return parse_day(args[1]), int(args[0].lstrip("#"))
-    raise ScheduleProblem(
-        "Use `/deploy-question schedule skip YYYY-MM-DD` (or `skip <id> YYYY-MM-DD`)."
-    )
-
-
 def _action_value(body: dict[str, Any]) -> str:
     return str((body.get("actions") or [{}])[0].get("value") or "")
 
@@ -75,8 +53,7 @@ def _action_value(body: dict[str, Any]) -> str:
 class Listeners:
     def __init__(self, drills: Drills, schedules: Schedules, admins: tuple[str, ...] = ()) -> None:
         self._drills = drills
-        self._schedules = schedules
-        self._admins = frozenset(admins)
+        self._schedule_commands = ScheduleCommands(schedules, admins)
 
     def register(self, app: AsyncApp) -> None:
         app.command("/deploy-question")(self.on_command)
@@ -111,87 +88,12 @@ class Listeners:
             )
             return
         if parsed.name == "schedule":
-            reply = await self._schedule(client, parsed.args, team=team, channel=channel, user=user)
+            reply = await self._schedule_commands.handle(
+                client, parsed.args, team=team, channel=channel, user=user
+            )
             await ack(text=reply)
             return
         await self._run(ack, parsed, team=team, channel=channel, user=user)
-
-    async def _schedule(
-        self, client: AsyncWebClient, args: tuple[str, ...], *, team: str, channel: str, user: str
-    ) -> str:
-        """The `schedule` subcommands; returns the ephemeral reply."""
-        verb = args[0].lower() if args else ""
-        if verb == "list":
-            return blocks.schedule_list(
-                await self._schedules.for_channel(team=team, channel=channel), utcnow()
-            )
-        if verb not in ("daily", "weekdays", "remove", "pause", "resume", "skip"):
-            problem = (
-                f"“{blocks.quote(verb, 30)}” is not a day choice or schedule command.\n"
-                if verb
-                else ""
-            )
-            return problem + blocks.SCHEDULE_USAGE
-        profile = await self._user(client, user)
-        if not (user in self._admins or profile.get("is_admin") or profile.get("is_owner")):
-            return (
-                "Only workspace admins and owners (or people in DRILL_ADMINS) can change schedules. "
-                "`/deploy-question schedule list` shows this channel's schedules."
-            )
-        try:
-            return await self._change_schedule(
-                verb, args, profile, team=team, channel=channel, user=user
-            )
-        except ScheduleProblem as exc:
-            return str(exc)
-
-    async def _change_schedule(
-        self,
-        verb: str,
-        args: tuple[str, ...],
-        profile: dict[str, Any],
-        *,
-        team: str,
-        channel: str,
-        user: str,
-    ) -> str:
-        if verb in ("daily", "weekdays"):
-            spec = parse_spec(args)
-            tz = spec.tz or _valid_zone(profile.get("tz")) or "UTC"
-            created = await self._schedules.create(
-                team=team, channel=channel, spec=spec, tz=tz, user=user
-            )
-            return blocks.schedule_created(created, next_fire(created, utcnow()))
-        if verb == "skip":
-            day, target = _skip_args(args[1:])
-            changed = await self._schedules.skip(
-                team=team, channel=channel, day=day, schedule_id=target
-            )
-            if not changed:
-                return "There is no such schedule in this channel. `/deploy-question schedule list` shows them."
-            return (
-                f"Skipping {day.isoformat()} for schedule(s) {', '.join(f'#{i}' for i in changed)}."
-            )
-        if len(args) != 2 or not args[1].lstrip("#").isdigit():
-            return f"Tell me which schedule: `/deploy-question schedule {verb} <id>` (ids are in `schedule list`)."
-        schedule_id = int(args[1].lstrip("#"))
-        if verb == "remove":
-            done = await self._schedules.remove(team=team, channel=channel, schedule_id=schedule_id)
-        else:
-            done = await self._schedules.set_paused(
-                team=team, channel=channel, schedule_id=schedule_id, paused=verb == "pause"
-            )
-        if not done:
-            return f"There is no schedule #{schedule_id} in this channel. `/deploy-question schedule list` shows them."
-        return f"Schedule #{schedule_id} {dict(remove='removed', pause='paused', resume='resumed')[verb]}."
-
-    async def _user(self, client: AsyncWebClient, user: str) -> dict[str, Any]:
-        try:
-            response = await client.users_info(user=user)
-        except SlackApiError as exc:
-            log.warning("users.info failed (HTTP %s)", exc.response.status_code)
-            return {}
-        return dict(response.get("user") or {})
 
     async def _run(
         self, ack: AsyncAck, cmd: Command, *, team: str, channel: str, user: str

@@ -346,20 +346,8 @@ class Drills:
                 fresh.reason = reason
                 kind = "nudge"
             else:
-                previous_row = await repo.previous_graded_attempt(
-                    session,
-                    team=attempt.team,
-                    channel=attempt.channel,
-                    thread_ts=attempt.thread_ts,
-                    user=attempt.user,
-                    before_id=attempt.id,
-                )
-                previous = (
-                    Grade.from_json(json.loads(previous_row.grade_json))
-                    if previous_row and previous_row.grade_json
-                    else None
-                )
-                payload, kind = await self._reply_for(session, question, attempt, grade, previous)
+                earlier = await self._thread_grades(session, attempt)
+                payload, kind = await self._reply_for(session, question, attempt, grade, earlier)
                 fresh.grade_json = json.dumps(grade.to_json())
                 fresh.grader = grade.grader
                 fresh.score = grade.score
@@ -385,30 +373,34 @@ class Drills:
             self._metrics.nudges.inc()
         self._on_message()
 
-    async def _reply_for(
-        self,
-        session: AsyncSession,
-        question: Question,
-        attempt: Attempt,
-        grade: Grade,
-        previous: Grade | None,
-    ) -> tuple[dict[str, Any], str]:
-        """Feedback, or - in an active mock interview - a follow-up or the scorecard."""
-        mock = await repo.mock_for_prompt(session, attempt.prompt_id)
-        if mock is None or mock.status != "active" or attempt.user != mock.candidate:
-            return self._renderer.feedback(
-                question, grade, user=attempt.user, previous=previous
-            ), "feedback"
-        earlier = await repo.graded_attempts_in_thread(
+    async def _thread_grades(self, session: AsyncSession, attempt: Attempt) -> list[Grade]:
+        """The user's earlier grades in this thread, oldest first (this attempt isn't graded yet)."""
+        rows = await repo.graded_attempts_in_thread(
             session,
             team=attempt.team,
             channel=attempt.channel,
             thread_ts=attempt.thread_ts,
             user=attempt.user,
         )
-        grades = [Grade.from_json(json.loads(a.grade_json)) for a in earlier if a.grade_json] + [
-            grade
-        ]
+        return _grades(rows)
+
+    async def _reply_for(
+        self,
+        session: AsyncSession,
+        question: Question,
+        attempt: Attempt,
+        grade: Grade,
+        earlier: list[Grade],
+    ) -> tuple[dict[str, Any], str]:
+        """Feedback (with the change since the last try), or - in an active mock interview - a
+        follow-up or the scorecard."""
+        mock = await repo.mock_for_prompt(session, attempt.prompt_id)
+        if mock is None or mock.status != "active" or attempt.user != mock.candidate:
+            previous = earlier[-1] if earlier else None
+            return self._renderer.feedback(
+                question, grade, user=attempt.user, previous=previous
+            ), "feedback"
+        grades = [*earlier, grade]
         asked = list(json.loads(mock.asked or "[]"))
         probe = next_probe(question, combine(grades), asked, mock.max_followups)
         if probe is not None:
@@ -508,7 +500,7 @@ class Drills:
             graded = await repo.graded_attempts_in_thread(
                 session, team=team, channel=mock.channel, thread_ts=prompt.ts, user=mock.candidate
             )
-            grades = [Grade.from_json(json.loads(a.grade_json)) for a in graded if a.grade_json]
+            grades = _grades(graded)
             combined = combine(grades) if grades else None
             payload = self._renderer.rating(
                 question,
@@ -580,6 +572,10 @@ class Drills:
             )
         self._on_message()
         return queued is not None
+
+
+def _grades(rows: list[Attempt]) -> list[Grade]:
+    return [Grade.from_json(json.loads(a.grade_json)) for a in rows if a.grade_json]
 
 
 def scored(attempt: Attempt) -> Scored:

@@ -10,6 +10,7 @@ so a bot serving on the same database leaves them alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -350,7 +351,7 @@ class PracticeSession:
 
     def run(self, first: Question | None, level: Seniority | None) -> int:
         question = first
-        try:
+        with contextlib.suppress(Quit):  # "q" at the prompt ends the loop
             while True:
                 if question is None:
                     question = self.choose()
@@ -359,8 +360,6 @@ class PracticeSession:
                 if again in ("q", "quit", "exit", "n", "no"):
                     raise Quit
                 question = None
-        except Quit:
-            pass
         progress = self.run_async(self.log.progress())
         tries = sum(p.attempts for p in progress.values())
         if tries:

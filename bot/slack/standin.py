@@ -543,7 +543,7 @@ class SlackStandIn:
             "team": {"id": team or self.team_id, "domain": "drill"},
             "user": {"id": user, "team_id": team or self.team_id},
             "api_app_id": "A0DRILL",
-            "trigger_id": f"trig.{next(self._ts)}",
+            "trigger_id": self.trigger(user),
             "view": {
                 "id": "V0MODAL",
                 "type": "modal",
@@ -552,8 +552,7 @@ class SlackStandIn:
                 "state": {"values": values},
             },
         }
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-        return await self.post_to_bot(url, body, "application/x-www-form-urlencoded")
+        return await self.send_interaction(url, payload)
 
     async def send_action(
         self,
@@ -588,8 +587,7 @@ class SlackStandIn:
         }
         if message_ts:
             payload["message"] = {"type": "message", "ts": message_ts}
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-        return await self.post_to_bot(url, body, "application/x-www-form-urlencoded")
+        return await self.send_interaction(url, payload)
 
     async def send_interaction(self, url: str, payload: dict[str, Any]) -> tuple[int, str]:
         """Any interactivity payload (block_actions, view_submission, view_closed), signed."""

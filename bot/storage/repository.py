@@ -88,15 +88,23 @@ async def recent_question_ids(
 # --- attempts ------------------------------------------------------------------
 
 
-async def add_attempt(session: AsyncSession, attempt: Attempt) -> Attempt | None:
-    """Insert the attempt; None when this message was already stored (a retried delivery)."""
+async def _add_unless_taken(session: AsyncSession, row: Any) -> bool:
+    """Insert a row guarded by a unique key; False (and nothing written) when the key is taken.
+
+    A savepoint keeps the caller's transaction usable after the refused insert.
+    """
     try:
         async with session.begin_nested():
-            session.add(attempt)
+            session.add(row)
             await session.flush()
     except IntegrityError:
-        return None
-    return attempt
+        return False
+    return True
+
+
+async def add_attempt(session: AsyncSession, attempt: Attempt) -> Attempt | None:
+    """Insert the attempt; None when this message was already stored (a retried delivery)."""
+    return attempt if await _add_unless_taken(session, attempt) else None
 
 
 async def insert_attempt_once(session: AsyncSession, **values: Any) -> bool:
@@ -139,25 +147,6 @@ async def get_attempt(session: AsyncSession, attempt_id: int) -> Attempt | None:
     return await session.get(Attempt, attempt_id)
 
 
-async def previous_graded_attempt(
-    session: AsyncSession, *, team: str, channel: str, thread_ts: str, user: str, before_id: int
-) -> Attempt | None:
-    result = await session.execute(
-        select(Attempt)
-        .where(
-            col(Attempt.team) == team,
-            col(Attempt.channel) == channel,
-            col(Attempt.thread_ts) == thread_ts,
-            col(Attempt.user) == user,
-            col(Attempt.id) < before_id,
-            col(Attempt.grade_json).is_not(None),
-        )
-        .order_by(col(Attempt.id).desc())
-        .limit(1)
-    )
-    return result.scalars().first()
-
-
 async def mark_attempt_posted(session: AsyncSession, attempt_id: int, when: datetime) -> None:
     await session.execute(
         sa.update(Attempt)
@@ -181,13 +170,6 @@ async def attempts_for_user(session: AsyncSession, *, team: str, user: str) -> S
         .order_by(col(Attempt.id))
     )
     return list(result.scalars().all())
-
-
-async def count_attempts(session: AsyncSession, *, team: str | None = None) -> int:
-    query = select(sa.func.count()).select_from(Attempt)
-    if team is not None:
-        query = query.where(col(Attempt.team) == team)
-    return int((await session.execute(query)).scalar_one())
 
 
 async def delete_user_data(session: AsyncSession, *, team: str, user: str) -> int:
@@ -238,13 +220,7 @@ async def enqueue(
         prompt_id=prompt_id,
         attempt_id=attempt_id,
     )
-    try:
-        async with session.begin_nested():
-            session.add(message)
-            await session.flush()
-    except IntegrityError:
-        return None
-    return message
+    return message if await _add_unless_taken(session, message) else None
 
 
 async def claim_outbox(
@@ -321,13 +297,6 @@ async def next_outbox_due(session: AsyncSession) -> datetime | None:
     )
     value: datetime | None = result.scalar_one_or_none()
     return value
-
-
-async def outbox_counts(session: AsyncSession) -> dict[str, int]:
-    result = await session.execute(
-        select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
-    )
-    return {status: int(n) for status, n in result.all()}
 
 
 # --- profiles ------------------------------------------------------------------
@@ -425,13 +394,7 @@ async def claim_run(
 ) -> ScheduleRun | None:
     """The unique claim on one fire; None when another process (or an earlier run) has it."""
     run = ScheduleRun(schedule_id=schedule_id, fire_time=fire_time)
-    try:
-        async with session.begin_nested():
-            session.add(run)
-            await session.flush()
-    except IntegrityError:
-        return None
-    return run
+    return run if await _add_unless_taken(session, run) else None
 
 
 async def has_run(session: AsyncSession, *, schedule_id: int, fire_time: datetime) -> bool:

@@ -46,6 +46,7 @@ from bench.harness import (
     Serve,
     build_deliveries,
     burst,
+    fresh_postgres,
     machine_line,
     metadata_users,
     percentile,
@@ -165,6 +166,32 @@ async def run_once(
     connections: int,
     workdir: Path,
     prefix: str = "U",
+    postgres: str | None = None,
+) -> RunResult:
+    name = f"{app}-{n}-{int(rate_limited)}"
+    async with fresh_postgres(postgres if app != "baseline" else None, name) as database_url:
+        return await _run_once(
+            app,
+            n,
+            rate_limited=rate_limited,
+            per_channel=per_channel,
+            connections=connections,
+            workdir=workdir,
+            prefix=prefix,
+            database_url=database_url,
+        )
+
+
+async def _run_once(
+    app: str,
+    n: int,
+    *,
+    rate_limited: bool,
+    per_channel: int,
+    connections: int,
+    workdir: Path,
+    prefix: str,
+    database_url: str | None,
 ) -> RunResult:
     channels = max(1, math.ceil(n / per_channel)) if rate_limited else 1
     slack = await RateLimitedStandIn(
@@ -176,10 +203,11 @@ async def run_once(
         serve = Serve(workdir, slack.api_url, argv=("-m", "bench.baseline_app"), name="baseline")
         event_type = "baseline_reply"
     else:
-        serve = Serve(workdir, slack.api_url)
+        serve = Serve(workdir, slack.api_url, database_url=database_url)
         event_type = "drill_feedback"
     await serve.start()
     try:
+        await serve.wait_warm()  # measure the steady state, not the first seconds after start
         names = [f"C{i:05d}" for i in range(channels)]
         if app == "baseline":
             threads = [(c, f"{1_700_000_000 + i}.000100") for i, c in enumerate(names)]
@@ -330,6 +358,7 @@ async def run(args: argparse.Namespace) -> list[RunResult]:
                         per_channel=args.per_channel,
                         connections=args.connections,
                         workdir=workdir,
+                        postgres=args.postgres,
                     )
                     print(
                         f"  {app:<12} {result.mode:<12} N={n}: done in "
@@ -358,12 +387,19 @@ def main(argv: list[str] | None = None) -> int:
         help="answers per channel in the rate-limited run (default 20)",
     )
     parser.add_argument("--connections", type=int, default=100, help="aiohttp connector limit")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run the bot on PostgreSQL: a fresh database per run on this server "
+        "(e.g. postgresql://postgres@127.0.0.1:5432/test); default SQLite in a temp dir",
+    )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-rate-limit", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes = [100]
     print(machine_line())
+    print(f"database: {'PostgreSQL at ' + args.postgres if args.postgres else 'SQLite (temp dir)'}")
     print(
         f"sending N signed answers evenly over 1 s; connector limit {args.connections}; "
         f"rate-limited stand-in: {CHANNEL_RATE:g} post/s per channel, burst 1, 429 Retry-After: 1"

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -22,7 +23,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -303,6 +304,7 @@ class Serve:
     argv: tuple[str, ...] = ("-m", "bot", "serve")
     name: str = "serve"
     extra_env: dict[str, str] = field(default_factory=dict)
+    database_url: str | None = None  # PostgreSQL (see fresh_postgres); None: SQLite in workdir
     port: int = 0
     proc: asyncio.subprocess.Process | None = None
     started_in: float = math.nan  # seconds from spawn to the first 200 on /healthz
@@ -326,7 +328,7 @@ class Serve:
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=self.api_url,
-            DATABASE_URL=f"sqlite:///{self.database}",
+            DATABASE_URL=self.database_url or f"sqlite:///{self.database}",
             HOST=LOOPBACK,
             PORT=str(self.port),
             RUBRICS_DIR=str(ROOT / "rubrics"),
@@ -374,6 +376,18 @@ class Serve:
         await self.stop()
         raise RuntimeError(f"{' '.join(self.argv)} did not become healthy in {within}s")
 
+    async def wait_warm(self, within: float = 60.0) -> float:
+        """Wait until /healthz says the rubrics are compiled (a bot that has been up a while);
+        returns the seconds waited. The baseline has nothing to compile and returns at once."""
+        started = time.perf_counter()
+        async with aiohttp.ClientSession() as session:
+            while time.perf_counter() < started + within:
+                async with session.get(f"http://{LOOPBACK}:{self.port}/healthz") as r:
+                    if (await r.json()).get("rubrics", "ready") == "ready":
+                        return time.perf_counter() - started
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"the rubrics were still compiling after {within}s")
+
     def memory_kb(self) -> dict[str, int]:
         assert self.proc is not None
         return read_status(self.proc.pid)
@@ -393,18 +407,56 @@ class Serve:
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
-async def wait_prompt_recorded(database: Path, ts: str, within: float = 10.0) -> None:
+async def wait_prompt_recorded(serve: Serve, ts: str, within: float = 10.0) -> None:
     """Wait until the bot stored the prompt's ts (it then grades replies in that thread)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        try:
-            with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
-                if db.execute("SELECT 1 FROM prompt WHERE ts = ?", (ts,)).fetchone():
-                    return
-        except sqlite3.OperationalError:
-            pass
+        if await _prompt_stored(serve, ts):
+            return
         await asyncio.sleep(0.05)
     raise TimeoutError(f"the bot never recorded prompt {ts}")
+
+
+async def _prompt_stored(serve: Serve, ts: str) -> bool:
+    if serve.database_url:
+        import asyncpg  # the bot's own PostgreSQL driver
+
+        connection = await asyncpg.connect(serve.database_url)
+        try:
+            return bool(await connection.fetchval("SELECT 1 FROM prompt WHERE ts = $1", ts))
+        finally:
+            await connection.close()
+    try:
+        with sqlite3.connect(f"file:{serve.database}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT 1 FROM prompt WHERE ts = ?", (ts,)).fetchone() is not None
+    except sqlite3.OperationalError:
+        return False
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres(server_url: str | None, name: str) -> AsyncIterator[str | None]:
+    """A new, empty database on the PostgreSQL server of `server_url` (dropped afterwards);
+    None when no server is given (the run uses SQLite)."""
+    if not server_url:
+        yield None
+        return
+    import asyncpg
+
+    database = f"bench_{name}_{os.getpid()}".lower().replace("-", "_")
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + database
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 async def post_prompt(slack: SlackStandIn, serve: Serve, channel: str) -> str:
@@ -422,7 +474,7 @@ async def post_prompt(slack: SlackStandIn, serve: Serve, channel: str) -> str:
     ts = next(
         str(p["_ts"]) for p in slack.posts("drill_prompt")[before:] if p["channel"] == channel
     )
-    await wait_prompt_recorded(serve.database, ts)
+    await wait_prompt_recorded(serve, ts)
     return ts
 
 

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.answering import Answering, Recorded, Reply, grades_of
 from bot.errors import UnknownQuestion
 from bot.grading.grade import CriterionResult, Grade, Grader
-from bot.grading.rubric import not_an_answer
 from bot.metrics import Metrics
-from bot.mock import combine, next_probe, scorecard
+from bot.mock import combine
 from bot.progress import (
     Digest,
     Ranked,
@@ -33,14 +30,13 @@ from bot.progress import (
     personal_stats,
     suggest_question,
 )
-from bot.questions import Question, QuestionBank, Seniority
+from bot.questions import Question, QuestionBank
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Attempt, MockSession, Prompt, utcnow
 
 log = logging.getLogger(__name__)
 
-PROMPT_CACHE = 10_000  # thread roots remembered on the ack path
 UNSCORED = 60.0  # where a question nobody has answered yet sorts among scored ones
 
 
@@ -95,25 +91,6 @@ class Renderer(Protocol):
     def nudge(self, question: Question, *, user: str, reason: str) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class Reply:
-    """A threaded reply, already stripped of everything Slack-specific."""
-
-    team: str
-    channel: str
-    thread_ts: str
-    ts: str
-    user: str
-    text: str
-    event_id: str | None = None
-
-
-class Recorded(Enum):
-    STORED = "stored"
-    DUPLICATE = "duplicate"  # the same message again (Slack retry, second replica)
-    NOT_A_DRILL = "not_a_drill"  # the thread is not one of our prompts
-
-
 class Drills:
     """The drill loop's use cases, shared by the Slack listeners, scheduler and CLI."""
 
@@ -129,6 +106,7 @@ class Drills:
         on_message: Callable[[], None] = lambda: None,
         lease_seconds: float = 60.0,
         mock_followups: int = 2,
+        give_way: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.bank = bank
         self._sessions = sessions
@@ -139,7 +117,17 @@ class Drills:
         self._on_message = on_message
         self._lease = timedelta(seconds=lease_seconds)
         self._mock_followups = mock_followups
-        self._prompts: dict[tuple[str, str, str], tuple[int, str, str]] = {}
+        self._answering = Answering(
+            bank=bank,
+            sessions=sessions,
+            grader=grader,
+            renderer=renderer,
+            metrics=metrics,
+            on_answer=on_answer,
+            on_message=on_message,
+            lease=timedelta(seconds=lease_seconds),
+            give_way=give_way,
+        )
 
     # --- asking ----------------------------------------------------------------
 
@@ -259,162 +247,12 @@ class Drills:
     # --- answering -------------------------------------------------------------
 
     async def record_answer(self, reply: Reply) -> Recorded:
-        """Store a threaded reply to one of our prompts, once. Grading happens later.
-
-        This is on Slack's 3-second ack path, so it is one short transaction: the thread's
-        prompt comes from a small cache once seen (a posted prompt never changes), and the
-        insert skips a message already stored instead of failing.
-        """
-        key = (reply.team, reply.channel, reply.thread_ts)
-        async with unit_of_work(self._sessions) as session:
-            known = self._prompts.get(key)
-            if known is None:
-                prompt = await repo.prompt_for_thread(
-                    session, team=reply.team, channel=reply.channel, thread_ts=reply.thread_ts
-                )
-                if prompt is None or prompt.id is None:
-                    return Recorded.NOT_A_DRILL
-                known = (prompt.id, prompt.question_id, prompt.source)
-                if len(self._prompts) >= PROMPT_CACHE:
-                    self._prompts.clear()
-                self._prompts[key] = known
-            prompt_id, question_id, source = known
-            if source == "mock":
-                mock = await repo.mock_for_prompt(session, prompt_id)
-                if mock and mock.status == "active" and reply.user != mock.candidate:
-                    return Recorded.NOT_A_DRILL  # the interviewer (or a bystander) talking
-            stored = await repo.insert_attempt_once(
-                session,
-                team=reply.team,
-                channel=reply.channel,
-                thread_ts=reply.thread_ts,
-                message_ts=reply.ts,
-                user=reply.user,
-                prompt_id=prompt_id,
-                question_id=question_id,
-                answer=reply.text,
-                event_id=reply.event_id,
-            )
-        if not stored:
-            self._metrics.duplicates.inc()
-            return Recorded.DUPLICATE
-        self._metrics.answers.inc()
-        self._on_answer()
-        return Recorded.STORED
+        """Store a threaded reply to one of our prompts, once (before Slack's ack)."""
+        return await self._answering.record(reply)
 
     async def grade_pending(self, limit: int = 20) -> int:
         """Grade the attempts waiting for it (this process's share); returns how many."""
-        async with unit_of_work(self._sessions) as session:
-            claimed = await repo.claim_attempts(
-                session, now=utcnow(), lease=self._lease, limit=limit
-            )
-            levels = await repo.levels_of(session, {(a.team, a.user) for a in claimed})
-        for attempt in claimed:
-            level = levels.get((attempt.team, attempt.user))
-            seniority: Seniority | None = level if level in ("entry", "mid", "senior") else None  # type: ignore[assignment]
-            try:
-                await self._grade_one(attempt, seniority)
-            except Exception:
-                # Leave it pending: the lease expires and it is tried again.
-                log.exception("grading attempt %s failed", attempt.id)
-        return len(claimed)
-
-    async def _grade_one(self, attempt: Attempt, seniority: Seniority | None) -> None:
-        assert attempt.id is not None
-        question = self.bank.get(attempt.question_id)
-        if question is None:
-            log.warning(
-                "attempt %s: question %s is no longer in the bank", attempt.id, attempt.question_id
-            )
-            async with unit_of_work(self._sessions) as session:
-                await repo.mark_attempt_failed(session, attempt.id)
-            return
-        reason = not_an_answer(attempt.answer)
-        started = time.perf_counter()
-        grade = None
-        if reason is None:
-            grade = await self._grader.grade(
-                question, attempt.answer, seniority=seniority, team=attempt.team
-            )
-        elapsed = time.perf_counter() - started
-        async with unit_of_work(self._sessions) as session:
-            fresh = await repo.get_attempt(session, attempt.id)
-            if fresh is None or fresh.status != "pending":
-                return  # deleted (forget-me) or finished by another worker meanwhile
-            if grade is None:
-                payload = self._renderer.nudge(question, user=attempt.user, reason=reason or "")
-                fresh.reason = reason
-                kind = "nudge"
-            else:
-                earlier = await self._thread_grades(session, attempt)
-                payload, kind = await self._reply_for(session, question, attempt, grade, earlier)
-                fresh.grade_json = json.dumps(grade.to_json())
-                fresh.grader = grade.grader
-                fresh.score = grade.score
-                fresh.band = grade.band
-                fresh.tokens_used = grade.tokens_used
-            payload["channel"] = attempt.channel
-            payload["thread_ts"] = attempt.thread_ts
-            fresh.status = "graded"
-            fresh.graded_at = utcnow()
-            fresh.lease_until = None
-            await repo.enqueue(
-                session,
-                team=attempt.team,
-                dedupe_key=f"{kind}:{attempt.id}",
-                kind=kind,
-                payload=payload,
-                attempt_id=attempt.id,
-            )
-        if grade is not None:
-            self._metrics.graded.labels(grader=grade.grader.split(":")[0], band=grade.band).inc()
-            self._metrics.grading_seconds.observe(elapsed)
-        else:
-            self._metrics.nudges.inc()
-        self._on_message()
-
-    async def _thread_grades(self, session: AsyncSession, attempt: Attempt) -> list[Grade]:
-        """The user's earlier grades in this thread, oldest first (this attempt isn't graded yet)."""
-        rows = await repo.graded_attempts_in_thread(
-            session,
-            team=attempt.team,
-            channel=attempt.channel,
-            thread_ts=attempt.thread_ts,
-            user=attempt.user,
-        )
-        return _grades(rows)
-
-    async def _reply_for(
-        self,
-        session: AsyncSession,
-        question: Question,
-        attempt: Attempt,
-        grade: Grade,
-        earlier: list[Grade],
-    ) -> tuple[dict[str, Any], str]:
-        """Feedback (with the change since the last try), or - in an active mock interview - a
-        follow-up or the scorecard."""
-        mock = await repo.mock_for_prompt(session, attempt.prompt_id)
-        if mock is None or mock.status != "active" or attempt.user != mock.candidate:
-            previous = earlier[-1] if earlier else None
-            return self._renderer.feedback(
-                question, grade, user=attempt.user, previous=previous
-            ), "feedback"
-        grades = [*earlier, grade]
-        asked = list(json.loads(mock.asked or "[]"))
-        probe = next_probe(question, combine(grades), asked, mock.max_followups)
-        if probe is not None:
-            mock.asked = json.dumps([*asked, probe.criterion_id])
-            payload = self._renderer.followup(
-                question, probe.criterion_id, user=attempt.user, current=probe.current
-            )
-            return payload, "followup"
-        card = scorecard(grades)
-        mock.status = "done"
-        payload = self._renderer.summary(
-            question, card.grade, user=attempt.user, improved=card.improved, practise=card.practise
-        )
-        return payload, "summary"
+        return await self._answering.grade_pending(limit)
 
     async def set_level(self, *, team: str, user: str, level: str) -> None:
         async with unit_of_work(self._sessions) as session:
@@ -500,7 +338,7 @@ class Drills:
             graded = await repo.graded_attempts_in_thread(
                 session, team=team, channel=mock.channel, thread_ts=prompt.ts, user=mock.candidate
             )
-            grades = _grades(graded)
+            grades = grades_of(graded)
             combined = combine(grades) if grades else None
             payload = self._renderer.rating(
                 question,
@@ -572,10 +410,6 @@ class Drills:
             )
         self._on_message()
         return queued is not None
-
-
-def _grades(rows: list[Attempt]) -> list[Grade]:
-    return [Grade.from_json(json.loads(a.grade_json)) for a in rows if a.grade_json]
 
 
 def scored(attempt: Attempt) -> Scored:

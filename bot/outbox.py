@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.batching import GroupCommit
 from bot.errors import RetryLater, Undeliverable
 from bot.metrics import Metrics
 from bot.storage import repository as repo
@@ -28,6 +30,8 @@ MAX_BACKOFF_SECONDS = 300.0
 MAX_ATTEMPTS = 60
 # After a 429 a channel is paced at Slack's documented one message a second for a while,
 # instead of probing (and being refused) again the moment Retry-After ends.
+# Posted messages not yet recorded as sent (a crash re-posts them once): a small bound.
+MAX_UNRECORDED = 16
 PACE_WINDOW = timedelta(seconds=60)
 PACE_INTERVAL = timedelta(
     seconds=1
@@ -67,6 +71,7 @@ class Outbox:
         self._not_before: dict[tuple[str, str], datetime] = {}
         self._lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
+        self._marks: GroupCommit[dict[str, Any], None] = GroupCommit(self._record_sent)
 
     def wake(self) -> None:
         self._wake.set()
@@ -92,7 +97,7 @@ class Outbox:
     async def _idle_seconds(self) -> float:
         """How long to sleep: until the next held-back message is due, at most one poll."""
         try:
-            async with unit_of_work(self._sessions) as session:
+            async with unit_of_work(self._sessions, read_only=True) as session:
                 due = await repo.next_outbox_due(session)
         except Exception:
             log.exception("outbox: cannot read the next due time")
@@ -137,7 +142,10 @@ class Outbox:
                     elif self._paced_until.get(key, now) > now:
                         self._not_before[key] = utcnow() + PACE_INTERVAL
 
-        await asyncio.gather(*(send_channel(k, m) for k, m in by_channel.items()))
+        try:
+            await asyncio.gather(*(send_channel(k, m) for k, m in by_channel.items()))
+        finally:
+            await self._marks.drain()
         return len(due)
 
     async def _release(self, messages: list[OutboxMessage], *, at: datetime) -> None:
@@ -175,15 +183,27 @@ class Outbox:
         except Undeliverable as exc:
             await self._give_up(message, str(exc))
             return None
-        now = utcnow()
-        async with unit_of_work(self._sessions) as session:
-            await repo.mark_sent(session, message.id, channel=channel, ts=ts, when=now)
-            if message.prompt_id is not None:
-                await repo.mark_prompt_posted(session, message.prompt_id, ts, now)
-            if message.attempt_id is not None:
-                await repo.mark_attempt_posted(session, message.attempt_id, now)
+        # Recorded by group commit with the other sends of the moment; send_due waits for it
+        # before its pass ends, and holds the next post while too many are unrecorded.
+        self._marks.submit_nowait(
+            {
+                "message_id": message.id,
+                "channel": channel,
+                "ts": ts,
+                "when": utcnow(),
+                "prompt_id": message.prompt_id,
+                "attempt_id": message.attempt_id,
+            }
+        )
         self._metrics.sent.labels(kind=message.kind).inc()
+        if self._marks.pending >= MAX_UNRECORDED:
+            await self._marks.drain()
         return None
+
+    async def _record_sent(self, sent: Sequence[dict[str, Any]]) -> list[None]:
+        async with unit_of_work(self._sessions) as session:
+            await repo.mark_sent(session, sent)
+        return [None] * len(sent)
 
     async def _give_up(self, message: OutboxMessage, error: str) -> None:
         assert message.id is not None

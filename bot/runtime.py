@@ -13,10 +13,12 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 
 from bot.config import Settings
 from bot.drills import Drills
+from bot.foreground import Foreground
 from bot.grading.grade import Grader
 from bot.grading.rubric import RubricGrader
 from bot.metrics import Metrics
@@ -85,6 +87,7 @@ class Runtime:
             sessions=self.sessions, retention_days=settings.answer_retention_days
         )
         self.installs = build_installs(settings, engine=self.engine, workspaces=self.workspaces)
+        self.foreground = Foreground()
         self.outbox = Outbox(
             sessions=self.sessions,
             poster=SlackPoster(self.client, self.installs.token_for),
@@ -106,6 +109,7 @@ class Runtime:
             on_message=self.outbox.wake,
             lease_seconds=settings.lease_seconds,
             mock_followups=settings.mock_followups,
+            give_way=self.foreground.give_way,
         )
         self.scheduler = DrillScheduler(
             sessions=self.sessions,
@@ -120,9 +124,10 @@ class Runtime:
         )
         self.web = build_web(
             bolt=self.bolt,
-            healthy=self.healthy,
+            health=self.health,
             metrics=self.metrics,
             max_body_bytes=settings.max_body_bytes,
+            foreground=self.foreground,
         )
         self.web.add_routes(self.installs.routes(self.bolt))  # OAuth install (multi-workspace)
         self._stop = asyncio.Event()
@@ -132,13 +137,25 @@ class Runtime:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
-    async def healthy(self) -> bool:
-        return self._ready and await ping(self.engine)
+    async def health(self) -> dict[str, str] | None:
+        """None until started (and while the database is unreachable); then what /healthz shows.
+
+        `rubrics` says whether the background compile has finished: until it has, a first
+        answer to a question compiles that question's rubric itself (slower, still correct).
+        """
+        if not (self._ready and await ping(self.engine)):
+            return None
+        warming = self._warm_task is not None and not self._warm_task.done()
+        return {"rubrics": "compiling" if warming else "ready"}
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await upgrade_async(self.settings.async_database_url)
         self._stop.clear()
+        if self.client.session is None or self.client.session.closed:
+            # One connection pool for every Web API call: without it slack-sdk opens a new
+            # session (and SSL context) per call, about a millisecond of CPU each.
+            self.client.session = aiohttp.ClientSession()
         # Compile the rubrics in a thread, so no first answer blocks the loop (and acks) on it.
         for grader in (self.grader, getattr(self.grader, "fallback", None)):
             if isinstance(grader, RubricGrader):

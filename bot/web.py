@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
@@ -12,9 +13,11 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.foreground import Foreground
 from bot.metrics import Metrics
 
-HealthCheck = Callable[[], Awaitable[bool]]
+# None while starting (503); otherwise the details /healthz shows with its 200.
+HealthCheck = Callable[[], Awaitable[dict[str, str] | None]]
 
 
 async def to_bolt_request(request: web.Request) -> AsyncBoltRequest:
@@ -34,18 +37,25 @@ async def to_bolt_request(request: web.Request) -> AsyncBoltRequest:
 
 
 def build_web(
-    *, bolt: AsyncApp | None, healthy: HealthCheck, metrics: Metrics, max_body_bytes: int
+    *,
+    bolt: AsyncApp | None,
+    health: HealthCheck,
+    metrics: Metrics,
+    max_body_bytes: int,
+    foreground: Foreground | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=max_body_bytes)
 
     async def slack_events(request: web.Request) -> web.Response:
         assert bolt is not None
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        with foreground.request() if foreground else contextlib.nullcontext():
+            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(bolt_response)
 
     async def healthz(_: web.Request) -> web.Response:
-        if await healthy():
-            return web.json_response({"status": "ok"})
+        details = await health()
+        if details is not None:
+            return web.json_response({"status": "ok", **details})
         return web.json_response({"status": "starting"}, status=503)
 
     async def metrics_page(_: web.Request) -> web.Response:

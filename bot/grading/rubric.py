@@ -15,6 +15,7 @@ term lists.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ TOOL_PREFIX = "tool:"  # each named tool is its own cue in the index, for counti
 REASONING_CUE = "reasoning"
 MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for omissions
 TOPIC_OVERLAP = 3  # distinct topic words shared with the question to count as on topic
+# Longer answers take several milliseconds to grade: they are graded in a thread, so the
+# event loop goes on acknowledging Slack meanwhile (it gets the GIL back every few ms).
+THREAD_ABOVE_CHARS = 3000
 
 _STOPWORDS = frozenset(
     """
@@ -159,6 +163,7 @@ class RubricGrader:
     """The default grader. Stateless apart from a per-question compile cache."""
 
     name = "rubric"
+    cpu_bound = True  # no I/O to overlap: callers grade one answer at a time
 
     def __init__(self, bank: QuestionBank) -> None:
         self._bank = bank
@@ -167,6 +172,8 @@ class RubricGrader:
     async def grade(
         self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""
     ) -> Grade:
+        if len(answer) > THREAD_ABOVE_CHARS:
+            return await asyncio.to_thread(self.grade_sync, question, answer, seniority=seniority)
         return self.grade_sync(question, answer, seniority=seniority)
 
     def grade_sync(

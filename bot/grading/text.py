@@ -604,13 +604,20 @@ class CueIndex:
     def find(self, answer: Answer) -> list[Hit]:
         """Every occurrence of every cue, in sentence order, marked when the answer denies it."""
         found: list[tuple[int, int, str, bool]] = []
+        cached = self._candidates  # the hot loop: local names, the cache read inline
         for k, sentence in enumerate(answer.sentences):
             text = sentence.norm
             last_end: dict[str, int] = {}
             for piece in _PIECE.finditer(text):
+                word = piece.group()
+                candidates = cached.get(word)
+                if candidates is None:
+                    candidates = self._candidates_for(word)
+                if not candidates:
+                    continue
                 p = piece.start()
-                for cue, pattern in self._candidates_for(piece.group(0)):
-                    if last_end.get(cue, -1) > p:
+                for cue, pattern in candidates:
+                    if cue in last_end and last_end[cue] > p:
                         continue
                     m = pattern.match(text, p)
                     if m is not None:

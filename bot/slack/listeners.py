@@ -11,7 +11,8 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.drills import Drills, Reply
+from bot.answering import Reply
+from bot.drills import Drills
 from bot.errors import UnknownQuestion
 from bot.schedule import Schedules
 from bot.slack import blocks

@@ -34,20 +34,29 @@ class SlackPoster:
     """
 
     def __init__(self, client: AsyncWebClient, tokens: TokenSource | None = None) -> None:
-        # The same client minus the rate-limit handler: it would sleep Retry-After inside the
-        # post and hold up every other channel. The outbox reschedules a 429 itself.
-        self._client = AsyncWebClient(
-            token=client.token,
-            base_url=client.base_url,
-            timeout=client.timeout,
-            session=client.session,
-            retry_handlers=[
-                h
-                for h in client.retry_handlers
-                if not isinstance(h, AsyncRateLimitErrorRetryHandler)
-            ],
-        )
+        self._base = client
+        self._client: AsyncWebClient | None = None
         self._tokens = tokens  # each message goes out with its own workspace's token
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The base client minus the rate-limit handler: it would sleep Retry-After inside the
+        post and hold up every other channel (the outbox reschedules a 429 itself). Made on
+        first use, so it shares the connection pool the runtime gives the base client."""
+        base = self._base
+        if self._client is None or self._client.session is not base.session:
+            self._client = AsyncWebClient(
+                token=base.token,
+                base_url=base.base_url,
+                timeout=base.timeout,
+                session=base.session,
+                retry_handlers=[
+                    h
+                    for h in base.retry_handlers
+                    if not isinstance(h, AsyncRateLimitErrorRetryHandler)
+                ],
+            )
+        return self._client
 
     async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]:
         payload = dict(payload)
@@ -59,14 +68,14 @@ class SlackPoster:
             payload["token"] = token
         try:
             if method == "chat.postEphemeral":
-                response = await self._client.chat_postEphemeral(**payload)
+                response = await self.client.chat_postEphemeral(**payload)
                 return str(payload["channel"]), str(response.get("message_ts", ""))
             if method == "files_upload_v2":
                 content = base64.b64decode(payload.pop("content_b64"))
-                response = await self._client.files_upload_v2(content=content, **payload)
+                response = await self.client.files_upload_v2(content=content, **payload)
                 files = response.get("files") or [{}]
                 return str(payload["channel"]), str(files[0].get("id", ""))
-            response = await self._client.chat_postMessage(**payload)
+            response = await self.client.chat_postMessage(**payload)
         except SlackApiError as exc:
             status = exc.response.status_code
             error = str(exc.response.get("error", "")) if exc.response.data else ""

@@ -69,9 +69,15 @@ def _turn(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
 
 
 @asynccontextmanager
-async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One transaction: commit on success, roll back on error."""
-    turn = _turn(sessions)
+async def unit_of_work(
+    sessions: async_sessionmaker[AsyncSession], *, read_only: bool = False
+) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit on success, roll back on error.
+
+    `read_only` promises no writes: on SQLite it does not wait for the writers' turn
+    (in WAL mode readers never block, nor are they blocked).
+    """
+    turn = None if read_only else _turn(sessions)
     if turn is None:
         async with sessions() as session, session.begin():
             yield session

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from bot.storage.tables import (
     Attempt,
@@ -27,6 +27,18 @@ from bot.storage.tables import (
     UserProfile,
     utcnow,
 )
+
+# The tables behind the models, for Core statements that write many rows in one round trip.
+ATTEMPT = SQLModel.metadata.tables["attempt"]
+OUTBOX = SQLModel.metadata.tables["outbox_message"]
+PROMPT = SQLModel.metadata.tables["prompt"]
+
+
+def _insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT (it has ON CONFLICT DO NOTHING): PostgreSQL's or SQLite's."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
 
 # --- prompts -------------------------------------------------------------------
 
@@ -65,14 +77,6 @@ async def prompt_for_thread(
     return result.scalars().first()
 
 
-async def mark_prompt_posted(
-    session: AsyncSession, prompt_id: int, ts: str, when: datetime
-) -> None:
-    await session.execute(
-        sa.update(Prompt).where(col(Prompt.id) == prompt_id).values(ts=ts, posted_at=when)
-    )
-
-
 async def recent_question_ids(
     session: AsyncSession, *, team: str, channel: str, limit: int
 ) -> list[str]:
@@ -107,17 +111,26 @@ async def add_attempt(session: AsyncSession, attempt: Attempt) -> Attempt | None
     return attempt if await _add_unless_taken(session, attempt) else None
 
 
-async def insert_attempt_once(session: AsyncSession, **values: Any) -> bool:
-    """Insert an attempt unless that message is already stored; True when inserted."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+async def insert_attempts(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> set[tuple[str, str, str]]:
+    """Insert attempts, skipping messages already stored, in one statement.
+
+    Returns the (team, channel, message_ts) of the rows actually inserted.
+    """
+    if not rows:
+        return set()
+    now = utcnow()
+    values = [{"status": "pending", "tokens_used": 0, "received_at": now, **r} for r in rows]
+    # One fixed statement run for many rows (SQLAlchemy batches it into multi-row INSERTs):
+    # compiled once per process, unlike a statement built with the rows in it.
     statement = (
-        insert(Attempt)
-        .values(status="pending", tokens_used=0, received_at=utcnow(), **values)
+        _insert(session)(ATTEMPT)
         .on_conflict_do_nothing(index_elements=["team", "channel", "message_ts"])
-        .returning(col(Attempt.id))
+        .returning(ATTEMPT.c.team, ATTEMPT.c.channel, ATTEMPT.c.message_ts)
     )
-    return (await session.execute(statement)).first() is not None
+    result = await session.execute(statement, values)
+    return {(r[0], r[1], r[2]) for r in result.all()}
 
 
 async def claim_attempts(
@@ -143,15 +156,39 @@ async def claim_attempts(
     return sorted(result.scalars().all(), key=lambda a: a.id or 0)
 
 
-async def get_attempt(session: AsyncSession, attempt_id: int) -> Attempt | None:
-    return await session.get(Attempt, attempt_id)
+async def pending_attempt_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
+    """Which of these attempts still wait for a grade (not deleted, not finished elsewhere)."""
+    if not ids:
+        return set()
+    result = await session.execute(
+        sa.select(ATTEMPT.c.id).where(ATTEMPT.c.id.in_(ids), ATTEMPT.c.status == "pending")
+    )
+    return {r[0] for r in result.all()}
 
 
-async def mark_attempt_posted(session: AsyncSession, attempt_id: int, when: datetime) -> None:
+async def finish_attempts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Record grades (or why there is none): one executemany UPDATE of still-pending attempts.
+
+    Each row has `attempt_id`, `reason`, `grade_json`, `grader`, `score`, `band`, `tokens_used`.
+    """
+    if not rows:
+        return
+    now = utcnow()
     await session.execute(
-        sa.update(Attempt)
-        .where(col(Attempt.id) == attempt_id)
-        .values(status="posted", posted_at=when, lease_until=None)
+        sa.update(ATTEMPT)
+        .where(ATTEMPT.c.id == sa.bindparam("attempt_id"), ATTEMPT.c.status == "pending")
+        .values(
+            status="graded",
+            graded_at=now,
+            lease_until=None,
+            reason=sa.bindparam("reason"),
+            grade_json=sa.bindparam("grade_json"),
+            grader=sa.bindparam("grader"),
+            score=sa.bindparam("score"),
+            band=sa.bindparam("band"),
+            tokens_used=sa.bindparam("tokens_used"),
+        ),
+        list(rows),
     )
 
 
@@ -223,6 +260,35 @@ async def enqueue(
     return message if await _add_unless_taken(session, message) else None
 
 
+async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]) -> None:
+    """Queue messages in one statement, skipping any whose dedupe key is already queued.
+
+    Each message has `team`, `dedupe_key`, `kind`, `payload` (a dict) and optionally
+    `prompt_id` / `attempt_id`.
+    """
+    if not messages:
+        return
+    now = utcnow()
+    values = [
+        {
+            "team": m["team"],
+            "dedupe_key": m["dedupe_key"],
+            "kind": m["kind"],
+            "payload": json.dumps(m["payload"]),
+            "prompt_id": m.get("prompt_id"),
+            "attempt_id": m.get("attempt_id"),
+            "status": "pending",
+            "attempts": 0,
+            "next_try_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    await session.execute(
+        _insert(session)(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]), values
+    )
+
+
 async def claim_outbox(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> list[OutboxMessage]:
@@ -248,22 +314,49 @@ async def claim_outbox(
     return sorted(result.scalars().all(), key=lambda m: (m.next_try_at, m.id or 0))
 
 
-async def mark_sent(
-    session: AsyncSession, message_id: int, *, channel: str, ts: str, when: datetime
-) -> None:
+async def mark_sent(session: AsyncSession, sent: Sequence[dict[str, Any]]) -> None:
+    """Record posted messages: each has `message_id`, `channel`, `ts`, `when`, and the
+    `prompt_id` / `attempt_id` it carried (None when it has none). A few executemany UPDATEs."""
+    if not sent:
+        return
     await session.execute(
-        sa.update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
+        sa.update(OUTBOX)
+        .where(OUTBOX.c.id == sa.bindparam("message_id"))
         # The rendered payload is not needed once Slack has it; dropping it keeps the table small.
         .values(
             status="sent",
-            sent_channel=channel,
-            sent_ts=ts,
-            sent_at=when,
+            sent_channel=sa.bindparam("channel"),
+            sent_ts=sa.bindparam("ts"),
+            sent_at=sa.bindparam("when"),
             lease_until=None,
             payload="{}",
-        )
+        ),
+        [{k: s[k] for k in ("message_id", "channel", "ts", "when")} for s in sent],
     )
+    prompts = [
+        {"prompt": s["prompt_id"], "ts": s["ts"], "when": s["when"]}
+        for s in sent
+        if s.get("prompt_id") is not None
+    ]
+    if prompts:
+        await session.execute(
+            sa.update(PROMPT)
+            .where(PROMPT.c.id == sa.bindparam("prompt"))
+            .values(ts=sa.bindparam("ts"), posted_at=sa.bindparam("when")),
+            prompts,
+        )
+    attempts = [
+        {"attempt": s["attempt_id"], "when": s["when"]}
+        for s in sent
+        if s.get("attempt_id") is not None
+    ]
+    if attempts:
+        await session.execute(
+            sa.update(ATTEMPT)
+            .where(ATTEMPT.c.id == sa.bindparam("attempt"))
+            .values(status="posted", posted_at=sa.bindparam("when"), lease_until=None),
+            attempts,
+        )
 
 
 async def reschedule(session: AsyncSession, message_id: int, *, at: datetime, error: str) -> None:
@@ -429,11 +522,22 @@ async def add_mock(session: AsyncSession, mock: MockSession) -> MockSession:
     return mock
 
 
-async def mock_for_prompt(session: AsyncSession, prompt_id: int) -> MockSession | None:
+async def mocks_for_prompts(session: AsyncSession, prompt_ids: set[int]) -> dict[int, MockSession]:
+    if not prompt_ids:
+        return {}
     result = await session.execute(
-        select(MockSession).where(col(MockSession.prompt_id) == prompt_id)
+        select(MockSession).where(col(MockSession.prompt_id).in_(prompt_ids))
     )
-    return result.scalars().first()
+    return {m.prompt_id: m for m in result.scalars().all()}
+
+
+async def save_mock_progress(session: AsyncSession, mock: MockSession) -> None:
+    """Write back a mock interview's follow-ups asked and status (it was read earlier)."""
+    await session.execute(
+        sa.update(MockSession)
+        .where(col(MockSession.id) == mock.id)
+        .values(asked=mock.asked, status=mock.status)
+    )
 
 
 async def get_mock(session: AsyncSession, *, team: str, mock_id: int) -> MockSession | None:
@@ -458,6 +562,26 @@ async def graded_attempts_in_thread(
         .order_by(col(Attempt.id))
     )
     return list(result.scalars().all())
+
+
+async def graded_attempts_in_threads(
+    session: AsyncSession, keys: set[tuple[str, str, str, str]]
+) -> dict[tuple[str, str, str, str], list[Attempt]]:
+    """Graded attempts per (team, channel, thread_ts, user), oldest first, in one query."""
+    if not keys:
+        return {}
+    who = sa.tuple_(
+        col(Attempt.team), col(Attempt.channel), col(Attempt.thread_ts), col(Attempt.user)
+    )
+    result = await session.execute(
+        select(Attempt)
+        .where(who.in_(list(keys)), col(Attempt.grade_json).is_not(None))
+        .order_by(col(Attempt.id))
+    )
+    found: dict[tuple[str, str, str, str], list[Attempt]] = {}
+    for a in result.scalars().all():
+        found.setdefault((a.team, a.channel, a.thread_ts, a.user), []).append(a)
+    return found
 
 
 async def has_answered(

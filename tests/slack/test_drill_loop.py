@@ -189,13 +189,21 @@ async def test_url_verification_returns_the_challenge(bot: RunningBot, slack: Sl
 
 
 async def test_health_and_metrics(bot: RunningBot, slack: SlackStandIn) -> None:
-    """/healthz is 200 when ready; /metrics counts answers in Prometheus text."""
+    """/healthz is 200 when ready and says when the rubrics are compiled; /metrics counts
+    answers in Prometheus text."""
     root = await p.ask(slack, bot)
     await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER))
     await slack.wait_for(lambda: slack.posts("drill_feedback"))
     async with aiohttp.ClientSession() as session:
-        async with session.get(bot.base + "/healthz") as response:
-            assert response.status == 200
+        for _ in range(200):  # the rubrics compile in the background after start
+            async with session.get(bot.base + "/healthz") as response:
+                assert response.status == 200
+                health = await response.json()
+            if health["rubrics"] == "ready":
+                break
+            assert health["rubrics"] == "compiling"
+            await asyncio.sleep(0.05)
+        assert health == {"status": "ok", "rubrics": "ready"}
         async with session.get(bot.base + "/metrics") as response:
             text = await response.text()
     assert "drill_answers_total 1.0" in text

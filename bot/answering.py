@@ -1,0 +1,363 @@
+"""The answer path: store each threaded reply once, grade it, queue the reply to it.
+
+Throughput comes from doing the database work in batches:
+
+- replies arriving together are stored by one INSERT (group commit), before Slack's ack;
+- the grading worker claims a batch, grades it (long answers in a thread, LLM calls side
+  by side), and records every grade and its queued reply in one transaction.
+
+A batch that fails to record is left pending: its lease expires and it is graded again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.batching import GroupCommit
+from bot.grading.grade import Grade, Grader
+from bot.grading.rubric import not_an_answer
+from bot.metrics import Metrics
+from bot.mock import combine, next_probe, scorecard
+from bot.questions import Question, QuestionBank, Seniority
+from bot.storage import repository as repo
+from bot.storage.db import unit_of_work
+from bot.storage.tables import Attempt, MockSession, utcnow
+
+if TYPE_CHECKING:
+    from bot.drills import Renderer
+
+log = logging.getLogger(__name__)
+
+PROMPT_CACHE = 10_000  # thread roots remembered on the ack path
+ThreadKey = tuple[str, str, str]  # team, channel, thread_ts
+UserThread = tuple[str, str, str, str]  # team, channel, thread_ts, user
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A threaded reply, already stripped of everything Slack-specific."""
+
+    team: str
+    channel: str
+    thread_ts: str
+    ts: str
+    user: str
+    text: str
+    event_id: str | None = None
+
+
+class Recorded(Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # the same message again (Slack retry, second replica)
+    NOT_A_DRILL = "not_a_drill"  # the thread is not one of our prompts
+
+
+@dataclass
+class Assessed:
+    """One claimed attempt after grading, before anything is written."""
+
+    attempt: Attempt
+    question: Question | None  # None: the question left the bank
+    grade: Grade | None  # None: not an answer (see reason) or no question
+    reason: str | None
+    seconds: float
+
+
+class _Failed(Exception):
+    """An attempt whose grading raised (already logged)."""
+
+
+def grades_of(rows: Sequence[Attempt]) -> list[Grade]:
+    return [Grade.from_json(json.loads(a.grade_json)) for a in rows if a.grade_json]
+
+
+def _user_thread(attempt: Attempt) -> UserThread:
+    return (attempt.team, attempt.channel, attempt.thread_ts, attempt.user)
+
+
+class Answering:
+    def __init__(
+        self,
+        *,
+        bank: QuestionBank,
+        sessions: async_sessionmaker[AsyncSession],
+        grader: Grader,
+        renderer: Renderer,
+        metrics: Metrics,
+        on_answer: Callable[[], None],
+        on_message: Callable[[], None],
+        lease: timedelta,
+        give_way: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._bank = bank
+        self._sessions = sessions
+        self._grader = grader
+        self._renderer = renderer
+        self._metrics = metrics
+        self._on_answer = on_answer
+        self._on_message = on_message
+        self._lease = lease
+        self._give_way = give_way or (lambda: asyncio.sleep(0))
+        self._prompts: dict[ThreadKey, tuple[int, str, str]] = {}
+        self._recorder: GroupCommit[Reply, Recorded] = GroupCommit(self._record_batch)
+
+    # --- storing (on Slack's 3-second ack path) ------------------------------------------
+
+    async def record(self, reply: Reply) -> Recorded:
+        """Store a threaded reply to one of our prompts, once. Grading happens later."""
+        recorded = await self._recorder.submit(reply)
+        if recorded is Recorded.STORED:
+            self._metrics.answers.inc()
+            self._on_answer()
+        elif recorded is Recorded.DUPLICATE:
+            self._metrics.duplicates.inc()
+        return recorded
+
+    async def _record_batch(self, replies: Sequence[Reply]) -> list[Recorded]:
+        outcome = [Recorded.NOT_A_DRILL] * len(replies)
+        rows: list[dict[str, Any]] = []
+        first: dict[tuple[str, str, str], int] = {}  # message -> index of its first copy
+        async with unit_of_work(self._sessions) as session:
+            prompts = {
+                key: await self._prompt_of(session, key)
+                for key in dict.fromkeys((r.team, r.channel, r.thread_ts) for r in replies)
+            }
+            mock_prompts = {p[0] for p in prompts.values() if p is not None and p[2] == "mock"}
+            mocks = await repo.mocks_for_prompts(session, mock_prompts)
+            for i, reply in enumerate(replies):
+                prompt = prompts[(reply.team, reply.channel, reply.thread_ts)]
+                if prompt is None:
+                    continue
+                prompt_id, question_id, _source = prompt
+                mock = mocks.get(prompt_id)
+                if mock and mock.status == "active" and reply.user != mock.candidate:
+                    continue  # the interviewer (or a bystander) talking
+                message = (reply.team, reply.channel, reply.ts)
+                if message in first:
+                    outcome[i] = Recorded.DUPLICATE  # a retry that arrived with the original
+                    continue
+                first[message] = i
+                rows.append(
+                    {
+                        "team": reply.team,
+                        "channel": reply.channel,
+                        "thread_ts": reply.thread_ts,
+                        "message_ts": reply.ts,
+                        "user": reply.user,
+                        "prompt_id": prompt_id,
+                        "question_id": question_id,
+                        "answer": reply.text,
+                        "event_id": reply.event_id,
+                    }
+                )
+            inserted = await repo.insert_attempts(session, rows)
+        for message, i in first.items():
+            outcome[i] = Recorded.STORED if message in inserted else Recorded.DUPLICATE
+        return outcome
+
+    async def _prompt_of(
+        self, session: AsyncSession, key: ThreadKey
+    ) -> tuple[int, str, str] | None:
+        """(prompt id, question id, source) of the thread's prompt; cached once seen, since a
+        posted prompt never changes. A miss is not cached: the prompt's ts may land later."""
+        known = self._prompts.get(key)
+        if known is None:
+            team, channel, thread_ts = key
+            prompt = await repo.prompt_for_thread(
+                session, team=team, channel=channel, thread_ts=thread_ts
+            )
+            if prompt is None or prompt.id is None:
+                return None
+            known = (prompt.id, prompt.question_id, prompt.source)
+            if len(self._prompts) >= PROMPT_CACHE:
+                self._prompts.clear()
+            self._prompts[key] = known
+        return known
+
+    # --- grading (the background worker) ------------------------------------------------
+
+    async def grade_pending(self, limit: int = 20) -> int:
+        """Grade the attempts waiting for it (this process's share); returns how many."""
+        async with unit_of_work(self._sessions) as session:
+            claimed = await repo.claim_attempts(
+                session, now=utcnow(), lease=self._lease, limit=limit
+            )
+            levels = await repo.levels_of(session, {(a.team, a.user) for a in claimed})
+        if not claimed:
+            return 0
+        assessed: list[Assessed] = []
+        if getattr(self._grader, "cpu_bound", False):
+            # One answer at a time, each after Slack's requests in flight (see foreground.py).
+            for attempt in claimed:
+                await self._give_way()
+                with contextlib.suppress(_Failed):
+                    assessed.append(await self._assess_logged(attempt, levels))
+        else:
+            # LLM calls overlap (the grader bounds how many run at once).
+            results = await asyncio.gather(
+                *(self._assess_logged(a, levels) for a in claimed), return_exceptions=True
+            )
+            assessed = [r for r in results if isinstance(r, Assessed)]
+        try:
+            await self._record_grades(assessed)
+        except Exception:
+            log.exception("recording %d grades failed; they will be graded again", len(assessed))
+        return len(claimed)
+
+    async def _assess_logged(
+        self, attempt: Attempt, levels: dict[tuple[str, str], str]
+    ) -> Assessed:
+        try:
+            return await self._assess(attempt, levels.get((attempt.team, attempt.user)))
+        except Exception as exc:
+            # Left pending: the lease expires and it is tried again.
+            log.exception("grading attempt %s failed", attempt.id)
+            raise _Failed from exc
+
+    async def _assess(self, attempt: Attempt, level: str | None) -> Assessed:
+        question = self._bank.get(attempt.question_id)
+        if question is None:
+            log.warning(
+                "attempt %s: question %s is no longer in the bank", attempt.id, attempt.question_id
+            )
+            return Assessed(attempt, None, None, None, 0.0)
+        reason = not_an_answer(attempt.answer)
+        started = time.perf_counter()
+        grade = None
+        if reason is None:
+            seniority: Seniority | None = level if level in ("entry", "mid", "senior") else None  # type: ignore[assignment]
+            grade = await self._grader.grade(
+                question, attempt.answer, seniority=seniority, team=attempt.team
+            )
+        return Assessed(attempt, question, grade, reason, time.perf_counter() - started)
+
+    async def _record_grades(self, assessed: list[Assessed]) -> None:
+        """Every grade and its queued reply, in one write transaction.
+
+        What the replies depend on (earlier grades in the thread, mock interviews) is read
+        first and the replies are rendered outside the write, so it stays short.
+        """
+        if not assessed:
+            return
+        graded = [a for a in assessed if a.grade is not None]
+        async with unit_of_work(self._sessions, read_only=True) as session:
+            earlier = await repo.graded_attempts_in_threads(
+                session, {_user_thread(a.attempt) for a in graded}
+            )
+            mocks = await repo.mocks_for_prompts(session, {a.attempt.prompt_id for a in graded})
+        thread_grades = {key: grades_of(rows) for key, rows in earlier.items()}
+        mocks_before = {pid: (m.asked, m.status) for pid, m in mocks.items()}
+        finished: list[dict[str, Any]] = []
+        messages: list[dict[str, Any]] = []
+        failed: list[int] = []
+        for item in assessed:
+            attempt = item.attempt
+            assert attempt.id is not None
+            if item.question is None:
+                failed.append(attempt.id)
+                continue
+            try:
+                payload, kind = self._reply_for(item, thread_grades, mocks)
+            except Exception:
+                log.exception("attempt %s: cannot render the reply; left pending", attempt.id)
+                continue
+            payload["channel"] = attempt.channel
+            payload["thread_ts"] = attempt.thread_ts
+            grade = item.grade
+            finished.append(
+                {
+                    "attempt_id": attempt.id,
+                    "reason": item.reason if grade is None else None,
+                    "grade_json": json.dumps(grade.to_json()) if grade else None,
+                    "grader": grade.grader if grade else None,
+                    "score": grade.score if grade else None,
+                    "band": grade.band if grade else None,
+                    "tokens_used": grade.tokens_used if grade else 0,
+                }
+            )
+            messages.append(
+                {
+                    "team": attempt.team,
+                    "dedupe_key": f"{kind}:{attempt.id}",
+                    "kind": kind,
+                    "payload": payload,
+                    "attempt_id": attempt.id,
+                }
+            )
+        async with unit_of_work(self._sessions) as session:
+            # Deleted (forget-me) or finished by another worker meanwhile: nothing to say.
+            pending = await repo.pending_attempt_ids(
+                session, [row["attempt_id"] for row in finished] + failed
+            )
+            finished = [row for row in finished if row["attempt_id"] in pending]
+            messages = [m for m in messages if m["attempt_id"] in pending]
+            await repo.finish_attempts(session, finished)
+            await repo.enqueue_many(session, messages)
+            for prompt_id, mock in mocks.items():
+                if (mock.asked, mock.status) != mocks_before[prompt_id]:
+                    await repo.save_mock_progress(session, mock)
+            for attempt_id in failed:
+                if attempt_id in pending:
+                    await repo.mark_attempt_failed(session, attempt_id)
+        done = {row["attempt_id"] for row in finished}
+        for item in assessed:
+            if item.attempt.id not in done:
+                continue
+            if item.grade is not None:
+                grader = item.grade.grader.split(":")[0]
+                self._metrics.graded.labels(grader=grader, band=item.grade.band).inc()
+                self._metrics.grading_seconds.observe(item.seconds)
+            else:
+                self._metrics.nudges.inc()
+        if messages:
+            self._on_message()
+
+    def _reply_for(
+        self,
+        item: Assessed,
+        thread_grades: dict[UserThread, list[Grade]],
+        mocks: dict[int, MockSession],
+    ) -> tuple[dict[str, Any], str]:
+        """A nudge, feedback (with the change since the last try), or - in an active mock
+        interview - a follow-up or the scorecard. Adds the grade to `thread_grades`, so a
+        second answer in the same batch sees the first."""
+        attempt, question, grade = item.attempt, item.question, item.grade
+        assert question is not None
+        if grade is None:
+            payload = self._renderer.nudge(question, user=attempt.user, reason=item.reason or "")
+            return payload, "nudge"
+        earlier = thread_grades.setdefault(_user_thread(attempt), [])
+        grades = [*earlier, grade]
+        mock = mocks.get(attempt.prompt_id)
+        if mock is None or mock.status != "active" or attempt.user != mock.candidate:
+            previous = earlier[-1] if earlier else None
+            payload = self._renderer.feedback(question, grade, user=attempt.user, previous=previous)
+            earlier.append(grade)
+            return payload, "feedback"
+        asked = list(json.loads(mock.asked or "[]"))
+        probe = next_probe(question, combine(grades), asked, mock.max_followups)
+        if probe is not None:
+            mock.asked = json.dumps([*asked, probe.criterion_id])
+            payload = self._renderer.followup(
+                question, probe.criterion_id, user=attempt.user, current=probe.current
+            )
+            earlier.append(grade)
+            return payload, "followup"
+        card = scorecard(grades)
+        mock.status = "done"
+        payload = self._renderer.summary(
+            question, card.grade, user=attempt.user, improved=card.improved, practise=card.practise
+        )
+        earlier.append(grade)
+        return payload, "summary"

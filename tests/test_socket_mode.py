@@ -21,13 +21,30 @@ def _free_port() -> int:
 
 async def test_socket_mode_drill(tmp_path: Path, slack: SlackStandIn) -> None:
     """A command and a threaded answer over Socket Mode get a prompt and feedback."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL"))}
-    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-1-test-app-token", SLACK_API_URL=slack.api_url,
-               DATABASE_URL=f"sqlite:///{tmp_path}/drill.db", HOST="127.0.0.1", PORT=str(_free_port()),
-               RUBRICS_DIR=str(ROOT / "rubrics"), OUTBOX_POLL_SECONDS="0.2")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL"))
+    }
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN="xapp-1-test-app-token",
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=f"sqlite:///{tmp_path}/drill.db",
+        HOST="127.0.0.1",
+        PORT=str(_free_port()),
+        RUBRICS_DIR=str(ROOT / "rubrics"),
+        OUTBOX_POLL_SECONDS="0.2",
+    )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         await slack.wait_for(lambda: slack.sockets, within=20)

@@ -422,7 +422,9 @@ def test_every_question_in_the_bank_prepares(bank: QuestionBank) -> None:
 def test_any_text_grades_without_error(text: str) -> None:
     """Any Unicode up to Slack's message size grades to a valid score, band and JSON."""
     bank = load_bank(ROOT_RUBRICS)
-    grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(bank.get("deploy-ml-models"), text)  # type: ignore[arg-type]
+    grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(
+        bank.get("deploy-ml-models"), text
+    )  # type: ignore[arg-type]
     assert 0 <= grade.score <= 100
     assert grade.band in ("strong", "solid", "developing", "weak")
     assert json.loads(json.dumps(grade.to_json()))["score"] == grade.score
@@ -434,7 +436,9 @@ def test_any_text_grades_without_error(text: str) -> None:
 def test_huge_unicode_answers_are_graded_on_a_prefix(text: str) -> None:
     """Over 40,000 characters: graded on the prefix and flagged, never an error."""
     bank = load_bank(ROOT_RUBRICS)
-    grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(bank.get("deploy-ml-models"), text)  # type: ignore[arg-type]
+    grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(
+        bank.get("deploy-ml-models"), text
+    )  # type: ignore[arg-type]
     assert ("truncated" in grade.flags) == (len(text) > 40_000)
 
 

@@ -102,7 +102,7 @@ async def insert_schedules(database_url: str, channels: int, now: datetime) -> N
 async def run(
     channels: int, rate: float, burst: float, channel_rate: float | None, workdir: Path
 ) -> FanoutResult:
-    database_url = f"sqlite+aiosqlite:///{workdir / 'drill.db'}"
+    database_url = f"sqlite+inline:///{workdir / 'drill.db'}"
     await asyncio.to_thread(upgrade, database_url)
     await insert_schedules(database_url, channels, datetime.now(UTC))
     slack = await RateLimitedStandIn(

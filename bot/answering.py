@@ -74,6 +74,12 @@ class Assessed:
     seconds: float
 
 
+@dataclass
+class _Context:
+    thread_grades: dict[UserThread, list[Grade]]  # graded tries so far, oldest first
+    mocks: dict[int, MockSession]  # by prompt id
+
+
 class _Failed(Exception):
     """An attempt whose grading raised (already logged)."""
 
@@ -189,13 +195,16 @@ class Answering:
 
     async def grade_pending(self, limit: int = 20) -> int:
         """Grade the attempts waiting for it (this process's share); returns how many."""
+        # Claim after Slack's requests in flight: a fuller batch, so fewer transactions.
+        await self._give_way()
         async with unit_of_work(self._sessions) as session:
             claimed = await repo.claim_attempts(
                 session, now=utcnow(), lease=self._lease, limit=limit
             )
+            if not claimed:
+                return 0
             levels = await repo.levels_of(session, {(a.team, a.user) for a in claimed})
-        if not claimed:
-            return 0
+            context = await self._reply_context(session, claimed)
         assessed: list[Assessed] = []
         if getattr(self._grader, "cpu_bound", False):
             # One answer at a time, each after Slack's requests in flight (see foreground.py).
@@ -210,7 +219,7 @@ class Answering:
             )
             assessed = [r for r in results if isinstance(r, Assessed)]
         try:
-            await self._record_grades(assessed)
+            await self._record_grades(assessed, context)
         except Exception:
             log.exception("recording %d grades failed; they will be graded again", len(assessed))
         return len(claimed)
@@ -242,21 +251,17 @@ class Answering:
             )
         return Assessed(attempt, question, grade, reason, time.perf_counter() - started)
 
-    async def _record_grades(self, assessed: list[Assessed]) -> None:
-        """Every grade and its queued reply, in one write transaction.
+    async def _reply_context(self, session: AsyncSession, claimed: list[Attempt]) -> _Context:
+        """What the replies depend on: earlier grades in each thread, mock interviews."""
+        earlier = await repo.graded_attempts_in_threads(session, {_user_thread(a) for a in claimed})
+        mocks = await repo.mocks_for_prompts(session, {a.prompt_id for a in claimed})
+        return _Context({key: grades_of(rows) for key, rows in earlier.items()}, mocks)
 
-        What the replies depend on (earlier grades in the thread, mock interviews) is read
-        first and the replies are rendered outside the write, so it stays short.
-        """
+    async def _record_grades(self, assessed: list[Assessed], context: _Context) -> None:
+        """Every grade and its queued reply, in one write transaction (rendered before it)."""
         if not assessed:
             return
-        graded = [a for a in assessed if a.grade is not None]
-        async with unit_of_work(self._sessions, read_only=True) as session:
-            earlier = await repo.graded_attempts_in_threads(
-                session, {_user_thread(a.attempt) for a in graded}
-            )
-            mocks = await repo.mocks_for_prompts(session, {a.attempt.prompt_id for a in graded})
-        thread_grades = {key: grades_of(rows) for key, rows in earlier.items()}
+        thread_grades, mocks = context.thread_grades, context.mocks
         mocks_before = {pid: (m.asked, m.status) for pid, m in mocks.items()}
         finished: list[dict[str, Any]] = []
         messages: list[dict[str, Any]] = []

@@ -161,10 +161,10 @@ class Settings(BaseSettings):
 
     @property
     def async_database_url(self) -> str:
-        """The URL with the async driver SQLAlchemy needs (aiosqlite / asyncpg)."""
+        """The URL with the async driver SQLAlchemy needs (sqlite+inline / asyncpg)."""
         url = self.database_url
         for prefix, driver in (
-            ("sqlite:", "sqlite+aiosqlite:"),
+            ("sqlite:", "sqlite+inline:"),  # see storage/sqlite_inline.py
             ("postgresql:", "postgresql+asyncpg:"),
             ("postgres:", "postgresql+asyncpg:"),
         ):

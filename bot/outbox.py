@@ -79,14 +79,14 @@ class Outbox:
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; wakes early when something is queued in-process."""
         while not stop.is_set():
+            self._wake.clear()  # before the pass: a message queued during it wakes the next
             try:
                 sent = await self.send_due()
             except Exception:
                 log.exception("outbox pass failed")
                 sent = 0
-            if sent:
-                continue
-            self._wake.clear()
+            if sent >= self._batch or self._wake.is_set():
+                continue  # a full batch (more may be due), or new messages meanwhile
             waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
             _, pending = await asyncio.wait(
                 waiters, timeout=await self._idle_seconds(), return_when=asyncio.FIRST_COMPLETED

@@ -51,10 +51,10 @@ def test_malformed_setting_names_the_variable(
 
 
 def test_database_urls_get_async_drivers() -> None:
-    """sqlite and postgresql URLs are served through aiosqlite and asyncpg."""
+    """sqlite URLs run inline on the loop (storage/sqlite_inline.py), postgresql on asyncpg."""
     assert (
         Settings(_env_file=None, database_url="sqlite:///x.db").async_database_url
-        == "sqlite+aiosqlite:///x.db"
+        == "sqlite+inline:///x.db"
     )  # type: ignore[call-arg]
     pg = Settings(_env_file=None, database_url="postgresql://u@h/db")  # type: ignore[call-arg]
     assert pg.async_database_url == "postgresql+asyncpg://u@h/db"

@@ -30,7 +30,7 @@ def migrations_dir() -> Path:
 
 def make_engine(async_url: str) -> AsyncEngine:
     if async_url.startswith("sqlite"):
-        engine = create_async_engine(async_url, connect_args={"timeout": 30})
+        engine = create_async_engine(async_url)  # the busy timeout: see sqlite_inline.py
         _tune_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(async_url, pool_pre_ping=True, pool_size=10, max_overflow=10)

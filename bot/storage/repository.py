@@ -25,6 +25,7 @@ from bot.storage.tables import (
     Schedule,
     ScheduleRun,
     UserProfile,
+    UTCDateTime,
     utcnow,
 )
 
@@ -34,10 +35,95 @@ OUTBOX = SQLModel.metadata.tables["outbox_message"]
 PROMPT = SQLModel.metadata.tables["prompt"]
 
 
-def _insert(session: AsyncSession) -> Any:
-    """The dialect's INSERT (it has ON CONFLICT DO NOTHING): PostgreSQL's or SQLite's."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+# The hot path's write statements, built once: a statement object reused keeps its cache
+# key, which SQLAlchemy otherwise derives afresh by walking the statement on every call.
+_STORE_ATTEMPTS: dict[str, Any] = {
+    "postgresql": postgresql.insert(ATTEMPT)
+    .on_conflict_do_nothing(index_elements=["team", "channel", "message_ts"])
+    .returning(ATTEMPT.c.team, ATTEMPT.c.channel, ATTEMPT.c.message_ts),
+    "sqlite": sqlite.insert(ATTEMPT)
+    .on_conflict_do_nothing(index_elements=["team", "channel", "message_ts"])
+    .returning(ATTEMPT.c.team, ATTEMPT.c.channel, ATTEMPT.c.message_ts),
+}
+_QUEUE_MESSAGES: dict[str, Any] = {
+    "postgresql": postgresql.insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+    "sqlite": sqlite.insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+}
+_FINISH_ATTEMPT = (
+    sa.update(ATTEMPT)
+    .where(ATTEMPT.c.id == sa.bindparam("attempt_id"), ATTEMPT.c.status == "pending")
+    .values(
+        status="graded",
+        graded_at=sa.bindparam("now"),
+        lease_until=None,
+        reason=sa.bindparam("reason"),
+        grade_json=sa.bindparam("grade_json"),
+        grader=sa.bindparam("grader"),
+        score=sa.bindparam("score"),
+        band=sa.bindparam("band"),
+        tokens_used=sa.bindparam("tokens_used"),
+    )
+)
+_MARK_MESSAGE_SENT = (
+    sa.update(OUTBOX)
+    .where(OUTBOX.c.id == sa.bindparam("message_id"))
+    # The rendered payload is not needed once Slack has it; dropping it keeps the table small.
+    .values(
+        status="sent",
+        sent_channel=sa.bindparam("channel"),
+        sent_ts=sa.bindparam("ts"),
+        sent_at=sa.bindparam("when"),
+        lease_until=None,
+        payload="{}",
+    )
+)
+_MARK_PROMPT_POSTED = (
+    sa.update(PROMPT)
+    .where(PROMPT.c.id == sa.bindparam("prompt"))
+    .values(ts=sa.bindparam("ts"), posted_at=sa.bindparam("when"))
+)
+_MARK_ATTEMPT_POSTED = (
+    sa.update(ATTEMPT)
+    .where(ATTEMPT.c.id == sa.bindparam("attempt"))
+    .values(status="posted", posted_at=sa.bindparam("when"), lease_until=None)
+)
+
+
+def _claim(model: Any, free: tuple[Any, ...], order: tuple[Any, ...]) -> Any:
+    """UPDATE … WHERE id IN (the first `limit` free rows) AND still free … RETURNING the rows:
+    one statement. Its conditions are checked again on each row as it is updated, so two
+    processes racing for the same rows split them: each row goes to exactly one."""
+    first = select(model.id).where(*free).order_by(*order).limit(sa.bindparam("limit"))
+    return (
+        sa.update(model)
+        .where(col(model.id).in_(first.scalar_subquery()), *free)
+        .values(lease_until=sa.bindparam("until"))
+        .returning(model)
+    )
+
+
+_NOW = sa.bindparam("now", type_=UTCDateTime())
+_CLAIM_ATTEMPTS = _claim(
+    Attempt,
+    (
+        col(Attempt.status) == "pending",
+        sa.or_(col(Attempt.lease_until).is_(None), col(Attempt.lease_until) < _NOW),
+    ),
+    (col(Attempt.id),),
+)
+_CLAIM_MESSAGES = _claim(
+    OutboxMessage,
+    (
+        col(OutboxMessage.status) == "pending",
+        col(OutboxMessage.next_try_at) <= _NOW,
+        sa.or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < _NOW),
+    ),
+    (col(OutboxMessage.next_try_at), col(OutboxMessage.id)),
+).values(attempts=OutboxMessage.attempts + 1)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 # --- prompts -------------------------------------------------------------------
@@ -122,14 +208,9 @@ async def insert_attempts(
         return set()
     now = utcnow()
     values = [{"status": "pending", "tokens_used": 0, "received_at": now, **r} for r in rows]
-    # One fixed statement run for many rows (SQLAlchemy batches it into multi-row INSERTs):
-    # compiled once per process, unlike a statement built with the rows in it.
-    statement = (
-        _insert(session)(ATTEMPT)
-        .on_conflict_do_nothing(index_elements=["team", "channel", "message_ts"])
-        .returning(ATTEMPT.c.team, ATTEMPT.c.channel, ATTEMPT.c.message_ts)
-    )
-    result = await session.execute(statement, values)
+    # One fixed statement run for many rows (SQLAlchemy batches it into multi-row INSERTs),
+    # not a statement built with the rows in it, which would be compiled every time.
+    result = await session.execute(_STORE_ATTEMPTS[_dialect(session)], values)
     return {(r[0], r[1], r[2]) for r in result.all()}
 
 
@@ -141,16 +222,9 @@ async def claim_attempts(
     The conditions are checked again on each row as it is updated, so two processes
     racing for the same rows split them: each row goes to exactly one.
     """
-    free = (
-        col(Attempt.status) == "pending",
-        sa.or_(col(Attempt.lease_until).is_(None), col(Attempt.lease_until) < now),
-    )
-    due = select(Attempt.id).where(*free).order_by(col(Attempt.id)).limit(limit)
     result = await session.execute(
-        sa.update(Attempt)
-        .where(col(Attempt.id).in_(due.scalar_subquery()), *free)
-        .values(lease_until=now + lease)
-        .returning(Attempt),
+        _CLAIM_ATTEMPTS,
+        {"now": now, "until": now + lease, "limit": limit},
         execution_options={"synchronize_session": False},
     )
     return sorted(result.scalars().all(), key=lambda a: a.id or 0)
@@ -174,22 +248,7 @@ async def finish_attempts(session: AsyncSession, rows: Sequence[dict[str, Any]])
     if not rows:
         return
     now = utcnow()
-    await session.execute(
-        sa.update(ATTEMPT)
-        .where(ATTEMPT.c.id == sa.bindparam("attempt_id"), ATTEMPT.c.status == "pending")
-        .values(
-            status="graded",
-            graded_at=now,
-            lease_until=None,
-            reason=sa.bindparam("reason"),
-            grade_json=sa.bindparam("grade_json"),
-            grader=sa.bindparam("grader"),
-            score=sa.bindparam("score"),
-            band=sa.bindparam("band"),
-            tokens_used=sa.bindparam("tokens_used"),
-        ),
-        list(rows),
-    )
+    await session.execute(_FINISH_ATTEMPT, [{**row, "now": now} for row in rows])
 
 
 async def mark_attempt_failed(session: AsyncSession, attempt_id: int) -> None:
@@ -284,31 +343,16 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]
         }
         for m in messages
     ]
-    await session.execute(
-        _insert(session)(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]), values
-    )
+    await session.execute(_QUEUE_MESSAGES[_dialect(session)], values)
 
 
 async def claim_outbox(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> list[OutboxMessage]:
     """Lease up to `limit` due messages, oldest first, in one statement (see claim_attempts)."""
-    free = (
-        col(OutboxMessage.status) == "pending",
-        col(OutboxMessage.next_try_at) <= now,
-        sa.or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now),
-    )
-    due = (
-        select(OutboxMessage.id)
-        .where(*free)
-        .order_by(col(OutboxMessage.next_try_at), col(OutboxMessage.id))
-        .limit(limit)
-    )
     result = await session.execute(
-        sa.update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(due.scalar_subquery()), *free)
-        .values(lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage),
+        _CLAIM_MESSAGES,
+        {"now": now, "until": now + lease, "limit": limit},
         execution_options={"synchronize_session": False},
     )
     return sorted(result.scalars().all(), key=lambda m: (m.next_try_at, m.id or 0))
@@ -320,17 +364,7 @@ async def mark_sent(session: AsyncSession, sent: Sequence[dict[str, Any]]) -> No
     if not sent:
         return
     await session.execute(
-        sa.update(OUTBOX)
-        .where(OUTBOX.c.id == sa.bindparam("message_id"))
-        # The rendered payload is not needed once Slack has it; dropping it keeps the table small.
-        .values(
-            status="sent",
-            sent_channel=sa.bindparam("channel"),
-            sent_ts=sa.bindparam("ts"),
-            sent_at=sa.bindparam("when"),
-            lease_until=None,
-            payload="{}",
-        ),
+        _MARK_MESSAGE_SENT,
         [{k: s[k] for k in ("message_id", "channel", "ts", "when")} for s in sent],
     )
     prompts = [
@@ -339,24 +373,14 @@ async def mark_sent(session: AsyncSession, sent: Sequence[dict[str, Any]]) -> No
         if s.get("prompt_id") is not None
     ]
     if prompts:
-        await session.execute(
-            sa.update(PROMPT)
-            .where(PROMPT.c.id == sa.bindparam("prompt"))
-            .values(ts=sa.bindparam("ts"), posted_at=sa.bindparam("when")),
-            prompts,
-        )
+        await session.execute(_MARK_PROMPT_POSTED, prompts)
     attempts = [
         {"attempt": s["attempt_id"], "when": s["when"]}
         for s in sent
         if s.get("attempt_id") is not None
     ]
     if attempts:
-        await session.execute(
-            sa.update(ATTEMPT)
-            .where(ATTEMPT.c.id == sa.bindparam("attempt"))
-            .values(status="posted", posted_at=sa.bindparam("when"), lease_until=None),
-            attempts,
-        )
+        await session.execute(_MARK_ATTEMPT_POSTED, attempts)
 
 
 async def reschedule(session: AsyncSession, message_id: int, *, at: datetime, error: str) -> None:

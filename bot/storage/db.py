@@ -77,6 +77,12 @@ async def unit_of_work(
     `read_only` promises no writes: on SQLite it does not wait for the writers' turn
     (in WAL mode readers never block, nor are they blocked).
     """
+    bind = sessions.kw.get("bind")
+    if bind is not None and bind.dialect.name == "sqlite":
+        # SQLite statements run in place and never wait (see sqlite_inline.py): a turn of the
+        # loop per transaction, so a long run of them (a catch-up of a thousand schedules)
+        # cannot keep Slack's requests and the sender waiting.
+        await asyncio.sleep(0)
     turn = None if read_only else _turn(sessions)
     if turn is None:
         async with sessions() as session, session.begin():

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 DAYS = {"daily": "*", "weekdays": "mon-fri"}  # names, never numbers: 3.x counts Monday as 0
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 RESYNC_SECONDS = 60
+JOBS_PER_TURN = 100  # APScheduler jobs added between turns of the loop
 
 
 class ScheduleProblem(ValueError):
@@ -249,10 +250,12 @@ class DrillScheduler:
         The catch-up runs in the background so a long list of missed fires does not hold
         back readiness (/healthz) or Slack's requests; claims keep it from doubling a job.
         """
+        # First, so missed fires go out while the jobs are built (a claim per fire keeps a
+        # job and the catch-up from both posting it).
+        self._catch_up_task = asyncio.create_task(self._catch_up_logged(), name="schedule-catch-up")
         await self.sync()
         self._scheduler.start()
         self._resync_task = asyncio.create_task(self._resync_forever(), name="schedule-resync")
-        self._catch_up_task = asyncio.create_task(self._catch_up_logged(), name="schedule-catch-up")
 
     async def _catch_up_logged(self) -> None:
         try:
@@ -284,7 +287,9 @@ class DrillScheduler:
         for job in self._scheduler.get_jobs():
             if job.id not in wanted:
                 job.remove()
-        for schedule in schedules:
+        for i, schedule in enumerate(schedules):
+            if i % JOBS_PER_TURN == JOBS_PER_TURN - 1:
+                await asyncio.sleep(0)  # thousands of jobs take a while: let requests in
             self._scheduler.add_job(
                 self.fire,
                 trigger_for(schedule),

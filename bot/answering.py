@@ -93,6 +93,8 @@ def _user_thread(attempt: Attempt) -> UserThread:
 
 
 class Answering:
+    """The answer path's use cases: `record` on the ack path, `grade_pending` in the worker."""
+
     def __init__(
         self,
         *,

@@ -110,12 +110,9 @@ class Drills:
     ) -> None:
         self.bank = bank
         self._sessions = sessions
-        self._grader = grader
         self._renderer = renderer
         self._metrics = metrics
-        self._on_answer = on_answer
         self._on_message = on_message
-        self._lease = timedelta(seconds=lease_seconds)
         self._mock_followups = mock_followups
         self._answering = Answering(
             bank=bank,

@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
 MAX_ATTEMPTS = 60
-# After a 429 a channel is paced at Slack's documented one message a second for a while,
-# instead of probing (and being refused) again the moment Retry-After ends.
 # Posted messages not yet recorded as sent (a crash re-posts them once): a small bound.
 MAX_UNRECORDED = 16
+# After a 429 a channel is paced at Slack's documented one message a second for a while,
+# instead of probing (and being refused) again the moment Retry-After ends.
 PACE_WINDOW = timedelta(seconds=60)
 PACE_INTERVAL = timedelta(
     seconds=1
@@ -201,8 +201,14 @@ class Outbox:
         return None
 
     async def _record_sent(self, sent: Sequence[dict[str, Any]]) -> list[None]:
-        async with unit_of_work(self._sessions) as session:
-            await repo.mark_sent(session, sent)
+        try:
+            async with unit_of_work(self._sessions) as session:
+                await repo.mark_sent(session, sent)
+        except Exception:
+            # Nobody awaits these marks: say so here. The rows stay leased, so after the
+            # lease another pass posts them again (the one way to a duplicate).
+            log.exception("outbox: could not record %d sent message(s)", len(sent))
+            raise
         return [None] * len(sent)
 
     async def _give_up(self, message: OutboxMessage, error: str) -> None:

@@ -217,11 +217,7 @@ async def insert_attempts(
 async def claim_attempts(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> list[Attempt]:
-    """Lease up to `limit` pending attempts whose lease is free or expired, in one statement.
-
-    The conditions are checked again on each row as it is updated, so two processes
-    racing for the same rows split them: each row goes to exactly one.
-    """
+    """Lease up to `limit` pending attempts whose lease is free or expired (see _claim)."""
     result = await session.execute(
         _CLAIM_ATTEMPTS,
         {"now": now, "until": now + lease, "limit": limit},
@@ -349,7 +345,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]
 async def claim_outbox(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> list[OutboxMessage]:
-    """Lease up to `limit` due messages, oldest first, in one statement (see claim_attempts)."""
+    """Lease up to `limit` due messages, oldest first, in one statement (see _claim)."""
     result = await session.execute(
         _CLAIM_MESSAGES,
         {"now": now, "until": now + lease, "limit": limit},

@@ -11,8 +11,9 @@ coroutines finish without ever waiting, so each call is a function call.
 What makes blocking the loop acceptable: writers in this process take turns before
 they start (`storage.db.unit_of_work`), and readers never wait in WAL mode, so a call
 only waits on SQLite's lock when another process writes the same file at that moment.
-Such waits are bounded by `BUSY_TIMEOUT_SECONDS`; one process per SQLite file is the
-supported setup (PostgreSQL is the one for replicas).
+Such waits hold the loop, and are bounded by `BUSY_TIMEOUT_SECONDS` (then the transaction
+fails and its work is retried). Several processes on one SQLite file work, but for replicas
+PostgreSQL is the database to use.
 """
 
 from __future__ import annotations

@@ -166,32 +166,7 @@ async def run_once(
     connections: int,
     workdir: Path,
     prefix: str = "U",
-    postgres: str | None = None,
-) -> RunResult:
-    name = f"{app}-{n}-{int(rate_limited)}"
-    async with fresh_postgres(postgres if app != "baseline" else None, name) as database_url:
-        return await _run_once(
-            app,
-            n,
-            rate_limited=rate_limited,
-            per_channel=per_channel,
-            connections=connections,
-            workdir=workdir,
-            prefix=prefix,
-            database_url=database_url,
-        )
-
-
-async def _run_once(
-    app: str,
-    n: int,
-    *,
-    rate_limited: bool,
-    per_channel: int,
-    connections: int,
-    workdir: Path,
-    prefix: str,
-    database_url: str | None,
+    database_url: str | None = None,  # PostgreSQL; None: SQLite in workdir
 ) -> RunResult:
     channels = max(1, math.ceil(n / per_channel)) if rate_limited else 1
     slack = await RateLimitedStandIn(
@@ -351,15 +326,17 @@ async def run(args: argparse.Namespace) -> list[RunResult]:
                         continue
                     workdir = Path(tmp) / f"{app}-{n}-{int(rate_limited)}"
                     started = time.monotonic()
-                    result = await run_once(
-                        app,
-                        n,
-                        rate_limited=rate_limited,
-                        per_channel=args.per_channel,
-                        connections=args.connections,
-                        workdir=workdir,
-                        postgres=args.postgres,
-                    )
+                    postgres = args.postgres if app != "baseline" else None  # no database
+                    async with fresh_postgres(postgres, workdir.name) as database_url:
+                        result = await run_once(
+                            app,
+                            n,
+                            rate_limited=rate_limited,
+                            per_channel=args.per_channel,
+                            connections=args.connections,
+                            workdir=workdir,
+                            database_url=database_url,
+                        )
                     print(
                         f"  {app:<12} {result.mode:<12} N={n}: done in "
                         f"{time.monotonic() - started:.0f}s (calls {result.methods})",

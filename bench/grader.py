@@ -140,7 +140,10 @@ def render(results: list[SizeResult], question_id: str) -> str:
 def profile(bank: QuestionBank, question_id: str, label: str) -> None:
     question = bank.get(question_id)
     assert question is not None
-    size = next(s for s in SIZES if s.label.startswith(label))
+    wanted = label.replace(",", "")
+    size = next((s for s in SIZES if s.label.replace(",", "").startswith(wanted)), None)
+    if size is None:
+        sys.exit(f"--profile: no size {label!r}; choose from " + ", ".join(s.label for s in SIZES))
     grader = RubricGrader(bank)
     texts = answers.pool(10, words=size.words, chars=size.chars, seed=1)
     grader.grade_sync(question, texts[0])

@@ -277,10 +277,18 @@ def clean_mrkdwn(text: str) -> str:
     return text
 
 
-def spell_symbols(text: str) -> str:
+SymbolRules = tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...]
+
+
+def symbol_rules(text: str) -> SymbolRules:
+    """The rules of `_SYMBOLS` whose symbols occur in `text` (checked once per answer)."""
+    return tuple(rule for rule in _SYMBOLS if any(n in text for n in rule[0]))
+
+
+def spell_symbols(text: str, rules: SymbolRules | None = None) -> str:
     """Symbols with meaning spelled out ("5%" -> "5 percent"), for matching only: quotes
-    keep what the person typed."""
-    for needles, pattern, repl in _SYMBOLS:
+    keep what the person typed. `rules` narrows the check to those a whole answer needs."""
+    for needles, pattern, repl in _SYMBOLS if rules is None else rules:
         if any(n in text for n in needles):
             text = pattern.sub(repl, text)
     return text
@@ -316,10 +324,11 @@ def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Ans
     seen: set[str] = set()
     repeated = 0
     words = 0
+    rules = symbol_rules(cleaned)
     for display in _sentences(cleaned):
         tokens: list[str] = []
         clause_starts: set[int] = set()
-        for raw in _TOKEN.findall(spell_symbols(display).lower()):
+        for raw in _TOKEN.findall(spell_symbols(display, rules).lower()):
             if not raw[0].isalnum():
                 clause_starts.add(len(tokens))
             elif "'" in raw:

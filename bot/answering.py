@@ -279,6 +279,8 @@ class Answering:
             except Exception:
                 log.exception("attempt %s: cannot render the reply; left pending", attempt.id)
                 continue
+            if item.grade is not None:  # a second try in this batch is compared with this one
+                thread_grades.setdefault(_user_thread(attempt), []).append(item.grade)
             payload["channel"] = attempt.channel
             payload["thread_ts"] = attempt.thread_ts
             grade = item.grade
@@ -337,21 +339,19 @@ class Answering:
         mocks: dict[int, MockSession],
     ) -> tuple[dict[str, Any], str]:
         """A nudge, feedback (with the change since the last try), or - in an active mock
-        interview - a follow-up or the scorecard. Adds the grade to `thread_grades`, so a
-        second answer in the same batch sees the first."""
+        interview - a follow-up or the scorecard."""
         attempt, question, grade = item.attempt, item.question, item.grade
         assert question is not None
         if grade is None:
             payload = self._renderer.nudge(question, user=attempt.user, reason=item.reason or "")
             return payload, "nudge"
-        earlier = thread_grades.setdefault(_user_thread(attempt), [])
-        grades = [*earlier, grade]
+        earlier = thread_grades.get(_user_thread(attempt), [])
         mock = mocks.get(attempt.prompt_id)
         if mock is None or mock.status != "active" or attempt.user != mock.candidate:
             previous = earlier[-1] if earlier else None
             payload = self._renderer.feedback(question, grade, user=attempt.user, previous=previous)
-            earlier.append(grade)
             return payload, "feedback"
+        grades = [*earlier, grade]
         asked = list(json.loads(mock.asked or "[]"))
         probe = next_probe(question, combine(grades), asked, mock.max_followups)
         if probe is not None:
@@ -359,12 +359,10 @@ class Answering:
             payload = self._renderer.followup(
                 question, probe.criterion_id, user=attempt.user, current=probe.current
             )
-            earlier.append(grade)
             return payload, "followup"
         card = scorecard(grades)
         mock.status = "done"
         payload = self._renderer.summary(
             question, card.grade, user=attempt.user, improved=card.improved, practise=card.practise
         )
-        earlier.append(grade)
         return payload, "summary"

@@ -406,7 +406,7 @@ class Drills:
                 payload=payload,
             )
         self._on_message()
-        return queued is not None
+        return queued
 
 
 def scored(attempt: Attempt) -> Scored:

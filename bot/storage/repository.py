@@ -46,8 +46,12 @@ _STORE_ATTEMPTS: dict[str, Any] = {
     .returning(ATTEMPT.c.team, ATTEMPT.c.channel, ATTEMPT.c.message_ts),
 }
 _QUEUE_MESSAGES: dict[str, Any] = {
-    "postgresql": postgresql.insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]),
-    "sqlite": sqlite.insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+    "postgresql": postgresql.insert(OUTBOX)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(OUTBOX.c.dedupe_key),
+    "sqlite": sqlite.insert(OUTBOX)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(OUTBOX.c.dedupe_key),
 }
 _FINISH_ATTEMPT = (
     sa.update(ATTEMPT)
@@ -302,27 +306,28 @@ async def enqueue(
     payload: dict[str, Any],
     prompt_id: int | None = None,
     attempt_id: int | None = None,
-) -> OutboxMessage | None:
-    """Queue a message; None if a message with this dedupe key already exists."""
-    message = OutboxMessage(
-        team=team,
-        dedupe_key=dedupe_key,
-        kind=kind,
-        payload=json.dumps(payload),
-        prompt_id=prompt_id,
-        attempt_id=attempt_id,
-    )
-    return message if await _add_unless_taken(session, message) else None
+) -> bool:
+    """Queue a message; False if a message with this dedupe key already exists."""
+    message = {
+        "team": team,
+        "dedupe_key": dedupe_key,
+        "kind": kind,
+        "payload": payload,
+        "prompt_id": prompt_id,
+        "attempt_id": attempt_id,
+    }
+    return dedupe_key in await enqueue_many(session, [message])
 
 
-async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]) -> None:
-    """Queue messages in one statement, skipping any whose dedupe key is already queued.
+async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]) -> set[str]:
+    """Queue messages in one statement, skipping any whose dedupe key is already queued;
+    returns the dedupe keys queued now.
 
     Each message has `team`, `dedupe_key`, `kind`, `payload` (a dict) and optionally
     `prompt_id` / `attempt_id`.
     """
     if not messages:
-        return
+        return set()
     now = utcnow()
     values = [
         {
@@ -339,7 +344,8 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]
         }
         for m in messages
     ]
-    await session.execute(_QUEUE_MESSAGES[_dialect(session)], values)
+    result = await session.execute(_QUEUE_MESSAGES[_dialect(session)], values)
+    return {r[0] for r in result.all()}
 
 
 async def claim_outbox(

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bot.slack.standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
+from tests.serving import became_healthy, clean_env, free_port, serve_env, start_serve
 
 CLI = [sys.executable, "-m", "bot"]
-
-
-def _env(**extra: str) -> dict[str, str]:
-    keep = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL"))
-    }
-    return {**keep, **extra}
 
 
 def test_grade_json_follows_the_contract(tmp_path: Path) -> None:
@@ -41,7 +30,7 @@ def test_grade_json_follows_the_contract(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env=_env(RUBRICS_DIR=str(ROOT / "rubrics")),
+        env=clean_env(RUBRICS_DIR=str(ROOT / "rubrics")),
         check=True,
     )
     grade = json.loads(out.stdout)
@@ -72,7 +61,7 @@ def test_grade_reads_stdin_and_prints_text(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env=_env(),
+        env=clean_env(),
         check=True,
     )
     assert "Score" in out.stdout and "Model 30-second answer" in out.stdout
@@ -80,14 +69,14 @@ def test_grade_reads_stdin_and_prints_text(tmp_path: Path) -> None:
 
 async def test_run_without_credentials_starts_the_playground(tmp_path: Path) -> None:
     """`make run` with no Slack credentials says so in one line and serves the playground."""
-    port = _free_port()
+    port = free_port()
     proc = await asyncio.create_subprocess_exec(
         *CLI,
         "run",
         cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=_env(PORT=str(port), RUBRICS_DIR=str(ROOT / "rubrics"), LOG_LEVEL="WARNING"),
+        env=clean_env(PORT=str(port), RUBRICS_DIR=str(ROOT / "rubrics"), LOG_LEVEL="WARNING"),
     )
     assert proc.stdout is not None and proc.stderr is not None
     try:
@@ -115,7 +104,9 @@ def test_malformed_setting_stops_serve_with_one_line(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env=_env(PORT="eighty", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET),
+        env=clean_env(
+            PORT="eighty", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET
+        ),
     )
     assert out.returncode == 2
     assert "PORT:" in out.stderr and "Traceback" not in out.stderr
@@ -131,7 +122,7 @@ def test_broken_rubric_fails_start_with_file_and_field(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env=_env(
+        env=clean_env(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             RUBRICS_DIR=str(rubrics),
@@ -142,48 +133,14 @@ def test_broken_rubric_fails_start_with_file_and_field(tmp_path: Path) -> None:
     assert "bad.yaml:2: title:" in out.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_serve_migrates_answers_and_stops_on_sigterm(
     tmp_path: Path, slack: SlackStandIn, database_url: str
 ) -> None:
     """`serve` on a fresh database becomes healthy, posts a prompt, and exits 0 on SIGTERM."""
-    port = _free_port()
-    proc = await asyncio.create_subprocess_exec(
-        *CLI,
-        "serve",
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=_env(
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=slack.api_url,
-            DATABASE_URL=database_url,
-            HOST="127.0.0.1",
-            PORT=str(port),
-            RUBRICS_DIR=str(ROOT / "rubrics"),
-            OUTBOX_POLL_SECONDS="0.2",
-        ),
-    )
+    port = free_port()
+    proc = await start_serve(serve_env(slack, database_url, port), tmp_path)
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(150):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail(
-                    "serve never became healthy: " + proc.stderr.read() if proc.stderr else ""
-                )
+        assert await became_healthy(port), "serve never became healthy"
         status, _ = await slack.send_command(
             f"http://127.0.0.1:{port}/slack/events", "deploy-ml-models"
         )

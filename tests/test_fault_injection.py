@@ -3,76 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
 from pathlib import Path
 
-import aiohttp
-
 from bot.slack.standin import SlackStandIn
-from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
+from tests.serving import free_port, serve_healthy
 from tests.slack import payloads as p
 
 ANSWERS = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _start(
-    slack: SlackStandIn, database_url: str, port: int, cwd: Path
-) -> asyncio.subprocess.Process:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL"))
-    }
-    env.update(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack.api_url,
-        DATABASE_URL=database_url,
-        HOST="127.0.0.1",
-        PORT=str(port),
-        RUBRICS_DIR=str(ROOT / "rubrics"),
-        OUTBOX_POLL_SECONDS="0.2",
-        LEASE_SECONDS="2",
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    async with aiohttp.ClientSession() as session:
-        for _ in range(150):
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return proc
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    proc.kill()
-    raise AssertionError("serve did not become healthy")
 
 
 async def test_outage_and_sigkill_lose_nothing_and_double_nothing(
     tmp_path: Path, slack: SlackStandIn, database_url: str
 ) -> None:
     """429s and 503s, then kill -9, then a restart: one feedback per answer, none twice."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/slack/events"
-    first = await _start(slack, database_url, port, tmp_path)
+    first = await serve_healthy(slack, database_url, port, tmp_path, LEASE_SECONDS="2")
     try:
         await slack.send_command(url, "deploy-ml-models")
         await slack.wait_for(lambda: slack.posts("drill_prompt"))
@@ -97,7 +44,7 @@ async def test_outage_and_sigkill_lose_nothing_and_double_nothing(
         await first.wait()
 
     slack.recover()
-    second = await _start(slack, database_url, port, tmp_path)
+    second = await serve_healthy(slack, database_url, port, tmp_path, LEASE_SECONDS="2")
     try:
         await slack.wait_for(lambda: len(slack.posts("drill_feedback")) >= ANSWERS, within=60)
         await asyncio.sleep(1.5)  # time for any duplicate to show up

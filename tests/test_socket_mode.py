@@ -3,49 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import sys
 from pathlib import Path
 
 from bot.slack.standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, ROOT
+from tests.serving import clean_env, free_port, start_serve
 from tests.slack import payloads as p
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_socket_mode_drill(tmp_path: Path, slack: SlackStandIn) -> None:
     """A command and a threaded answer over Socket Mode get a prompt and feedback."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL"))
-    }
-    env.update(
+    env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_APP_TOKEN="xapp-1-test-app-token",
         SLACK_API_URL=slack.api_url,
         DATABASE_URL=f"sqlite:///{tmp_path}/drill.db",
         HOST="127.0.0.1",
-        PORT=str(_free_port()),
+        PORT=str(free_port()),
         RUBRICS_DIR=str(ROOT / "rubrics"),
         OUTBOX_POLL_SECONDS="0.2",
     )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    proc = await start_serve(env, tmp_path)
     try:
         await slack.wait_for(lambda: slack.sockets, within=20)
         command = await slack.push("slash_commands", slack.command_payload("deploy-ml-models"))

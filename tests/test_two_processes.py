@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.slack.standin import SlackStandIn
-from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
-from bot.storage.tables import Schedule
+from tests.serving import free_port, seed_missed_fires, serve_healthy
 from tests.slack import payloads as p
-from tests.test_fault_injection import _free_port, _start
 
 
 async def test_two_replicas_share_fires_and_answers(
@@ -21,26 +17,11 @@ async def test_two_replicas_share_fires_and_answers(
     """A missed fire caught up by both replicas at once posts one prompt; a reply delivered to both
     (a Slack retry landing on the other replica) gets one feedback."""
     url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
-    await upgrade_async(url)
-    engine = make_engine(url)
-    fire_local = datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(minutes=5)
-    async with unit_of_work(make_sessionmaker(engine)) as session:
-        session.add(
-            Schedule(
-                team="T0TEAM",
-                channel="C0DRILL",
-                days="daily",
-                time=f"{fire_local:%H:%M}",
-                tz="Europe/Berlin",
-                created_by="U0ADMIN",
-                created_at=datetime.now(UTC) - timedelta(days=2),
-            )
-        )
-    await engine.dispose()
+    await seed_missed_fires(url, team="T0TEAM", channels=("C0DRILL",))
 
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     replicas = await asyncio.gather(
-        *(_start(slack, database_url, port, tmp_path) for port in ports)
+        *(serve_healthy(slack, database_url, port, tmp_path, LEASE_SECONDS="2") for port in ports)
     )
     try:
         await slack.wait_for(lambda: slack.posts("drill_prompt"), within=20)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.serving import clean_env, free_port
 from tests.slack.payloads import STRONG_ANSWER
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -30,21 +30,6 @@ pytestmark = pytest.mark.skipif(
     not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
     reason="no Chromium here: `apt-get install -y chromium chromium-driver` (as .ci/run does)",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    keep = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "OPENAI_", "DATABASE_URL", "HOST", "PORT"))
-    }
-    return {**keep, **extra}
 
 
 class Running:
@@ -61,7 +46,7 @@ class Running:
 
 @pytest.fixture
 def playground(tmp_path: Path) -> Iterator[Running]:
-    port = _free_port()
+    port = free_port()
     database = tmp_path / "playground.db"
     log = (tmp_path / "playground.log").open("wb")
     process = subprocess.Popen(
@@ -69,7 +54,7 @@ def playground(tmp_path: Path) -> Iterator[Running]:
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=_env(
+        env=clean_env(
             HOST="127.0.0.1",
             PORT=str(port),
             DATABASE_URL=f"sqlite:///{database}",

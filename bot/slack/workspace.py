@@ -204,32 +204,13 @@ class Workspace:
 
     def bot_posted(self, body: dict[str, Any], *, ts: str, user: str, bot_id: str) -> Message:
         """chat.postMessage (and a file share): a new message in a channel or thread."""
-        return self.add(
-            Message(
-                ts=ts,
-                channel=str(body.get("channel", "")),
-                user=user,
-                bot_id=bot_id,
-                text=str(body.get("text") or ""),
-                blocks=_as_list(body.get("blocks")),
-                thread_ts=str(body["thread_ts"]) if body.get("thread_ts") else None,
-                metadata=_as_dict(body.get("metadata")) or None,
-            )
-        )
+        metadata = _as_dict(body.get("metadata")) or None
+        return self.add(_bot_message(body, ts=ts, user=user, bot_id=bot_id, metadata=metadata))
 
     def bot_ephemeral(self, body: dict[str, Any], *, ts: str, user: str, bot_id: str) -> Message:
-        return self.add(
-            Message(
-                ts=ts,
-                channel=str(body.get("channel", "")),
-                user=user,
-                bot_id=bot_id,
-                text=str(body.get("text") or ""),
-                blocks=_as_list(body.get("blocks")),
-                thread_ts=str(body["thread_ts"]) if body.get("thread_ts") else None,
-                ephemeral_to=str(body.get("user", "")),
-            )
-        )
+        """chat.postEphemeral: a message only `body["user"]` sees."""
+        to = str(body.get("user", ""))
+        return self.add(_bot_message(body, ts=ts, user=user, bot_id=bot_id, ephemeral_to=to))
 
     def bot_updated(self, body: dict[str, Any]) -> bool:
         """chat.update: new text/blocks for a message; False if there is no such message."""
@@ -409,3 +390,17 @@ class Workspace:
             "size": len(stored.data),
             "alt_txt": stored.alt_text,
         }
+
+
+def _bot_message(body: dict[str, Any], *, ts: str, user: str, bot_id: str, **extra: Any) -> Message:
+    """A message the bot sent through the Web API, from the call's arguments."""
+    return Message(
+        ts=ts,
+        channel=str(body.get("channel", "")),
+        user=user,
+        bot_id=bot_id,
+        text=str(body.get("text") or ""),
+        blocks=_as_list(body.get("blocks")),
+        thread_ts=str(body["thread_ts"]) if body.get("thread_ts") else None,
+        **extra,
+    )

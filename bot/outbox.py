@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
 MAX_ATTEMPTS = 60
-# Posted messages not yet recorded as sent (a crash re-posts them once): a small bound.
+# Posted messages not yet recorded as sent (a crash re-posts them once): a small bound …
 MAX_UNRECORDED = 16
+# … and a short time: marks wait this long to share a transaction (one a post otherwise,
+# when a single channel's messages go out one after another).
+MARK_LINGER_SECONDS = 0.05
 # After a 429 a channel is paced at Slack's documented one message a second for a while,
 # instead of probing (and being refused) again the moment Retry-After ends.
 PACE_WINDOW = timedelta(seconds=60)
@@ -71,7 +74,9 @@ class Outbox:
         self._not_before: dict[tuple[str, str], datetime] = {}
         self._lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
-        self._marks: GroupCommit[dict[str, Any], None] = GroupCommit(self._record_sent)
+        self._marks: GroupCommit[dict[str, Any], None] = GroupCommit(
+            self._record_sent, linger=MARK_LINGER_SECONDS
+        )
 
     def wake(self) -> None:
         self._wake.set()

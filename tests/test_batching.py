@@ -83,6 +83,27 @@ async def test_a_cancelled_caller_does_not_cancel_the_write() -> None:
     assert recorder.batches == [["kept"]]
 
 
+async def test_a_lingering_flush_gathers_items_submitted_one_by_one() -> None:
+    recorder = Recorder()
+    batcher = GroupCommit(recorder.flush, linger=0.05)
+    futures = []
+    for i in range(4):  # one at a time, as a single channel's posts complete
+        futures.append(batcher.submit_nowait(f"m{i}"))
+        await asyncio.sleep(0.005)
+    assert recorder.batches == []  # still lingering
+    await asyncio.gather(*futures)
+    assert recorder.batches == [[f"m{i}" for i in range(4)]]
+
+
+async def test_drain_cuts_the_linger_short() -> None:
+    recorder = Recorder()
+    batcher = GroupCommit(recorder.flush, linger=30.0)
+    future = batcher.submit_nowait("urgent")
+    await asyncio.wait_for(batcher.drain(), timeout=1.0)  # not 30 s
+    assert future.result() == "URGENT"
+    assert recorder.batches == [["urgent"]]
+
+
 async def test_background_work_waits_for_requests_in_flight() -> None:
     foreground = Foreground(max_wait=5.0)
     order: list[str] = []

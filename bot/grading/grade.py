@@ -6,7 +6,7 @@ penalties: a grader (offline or LLM) only judges levels and evidence.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.questions import Question, Seniority
@@ -67,11 +67,22 @@ class Grade:
             "grader": self.grader,
             "score": self.score,
             "band": self.band,
+            # Field by field, not dataclasses.asdict: this runs for every graded answer, and
+            # asdict deep-copies every string (a tenth of a millisecond a grade).
             "criteria": [
-                {k: v for k, v in asdict(c).items() if k != "weight"} for c in self.criteria
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "level": c.level,
+                    "max_level": c.max_level,
+                    "evidence": c.evidence,
+                    "tip": c.tip,
+                }
+                for c in self.criteria
             ],
             "mistakes": [
-                {k: v for k, v in asdict(m).items() if k != "penalty"} for m in self.mistakes
+                {"id": m.id, "name": m.name, "evidence": m.evidence, "fix": m.fix}
+                for m in self.mistakes
             ],
             "length": {"words": self.length.words, "spoken_seconds": self.length.spoken_seconds},
             "model_answer_30s": self.model_answer_30s,

@@ -17,11 +17,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
 )
 from slack_sdk.models.blocks.basic_components import ConfirmObject
 
@@ -66,16 +61,33 @@ def _cut(text: str, limit: int = SECTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=_cut(text)))
+# The plain blocks are built as dicts: slack-sdk's models validate every field on each
+# to_dict(), which cost more than half of rendering a feedback message (posted for every
+# answer). The interactive blocks (buttons, confirmations) keep the models.
+Piece = Block | dict[str, Any]
 
 
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=_cut(text, 1900))])
+def _header(text: str) -> dict[str, Any]:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": _cut(text, 150), "emoji": True},
+    }
 
 
-def _blocks(blocks: list[Block]) -> list[dict[str, Any]]:
-    return [b.to_dict() for b in blocks]
+def _divider() -> dict[str, Any]:
+    return {"type": "divider"}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text)}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(text, 1900)}]}
+
+
+def _blocks(blocks: list[Piece]) -> list[dict[str, Any]]:
+    return [b if isinstance(b, dict) else b.to_dict() for b in blocks]
 
 
 def _metadata(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -111,8 +123,8 @@ class SlackRenderer:
                 f":speech_balloon: *Answer in this thread* - I'll grade it against the rubric. "
                 f"Aim for about {seconds} seconds spoken (~{words} words).{who}"
             )
-        blocks: list[Block] = [
-            HeaderBlock(text=_cut(question.title, 150)),
+        blocks: list[Piece] = [
+            _header(question.title),
             _section(escape(question.prompt.strip())),
             _context(how),
             ActionsBlock(
@@ -138,8 +150,8 @@ class SlackRenderer:
     def feedback(
         self, question: Question, grade: Grade, *, user: str, previous: Grade | None
     ) -> dict[str, Any]:
-        blocks: list[Block] = [
-            HeaderBlock(text=f"{grade.score}/100 · {grade.band}"),
+        blocks: list[Piece] = [
+            _header(f"{grade.score}/100 · {grade.band}"),
             _context(
                 f"{BAND_EMOJI[grade.band]} Feedback for <@{user}> on *{escape(question.title)}* · "
                 f"graded by `{escape(grade.grader)}`"
@@ -173,7 +185,7 @@ class SlackRenderer:
             remarks.append(f"Length: {escape(grade.length.note)}.")
         if remarks:
             blocks.append(_context(" ".join(remarks)))
-        blocks.append(DividerBlock())
+        blocks.append(_divider())
         blocks.append(_section(f"*Model 30-second answer*\n{_model(grade.model_answer_30s)}"))
         return {
             "text": f"Feedback for <@{user}>: {grade.score}/100 ({grade.band})",
@@ -288,8 +300,8 @@ def forget_me_confirm() -> list[dict[str, Any]]:
 def home_view(
     bank_size: int, stats: Stats | None = None, suggestion: Question | None = None
 ) -> dict[str, Any]:
-    parts: list[Block] = [
-        HeaderBlock(text="Deploy Drill"),
+    parts: list[Piece] = [
+        _header("Deploy Drill"),
         _section(
             "Practise answering *“How do you deploy ML models to production?”* and its "
             f"neighbours. {bank_size} questions, graded against a rubric with quoted evidence."
@@ -304,7 +316,7 @@ def home_view(
                 f"`/deploy-question {suggestion.id}` in a channel (it trains your weakest area)."
             )
         )
-    parts += [DividerBlock(), _section(help_text(bank_size))]
+    parts += [_divider(), _section(help_text(bank_size))]
     return {"type": "home", "blocks": _blocks(parts)}
 
 
@@ -402,8 +414,8 @@ class MockRenderer:
             if improved
             else "nothing new came up after the follow-ups"
         )
-        blocks: list[Block] = [
-            HeaderBlock(text=f"Mock interview scorecard: {grade.score}/100 · {grade.band}"),
+        blocks: list[Piece] = [
+            _header(f"Mock interview scorecard: {grade.score}/100 · {grade.band}"),
             _context(
                 f"{BAND_EMOJI[grade.band]} <@{user}> on *{escape(question.title)}* · "
                 f"graded by `{escape(grade.grader)}`"
@@ -414,7 +426,7 @@ class MockRenderer:
                 "*Practise next:*\n"
                 + "\n".join(f"• *{escape(c.name)}* - {escape(c.tip)}" for c in practise)
             ),
-            DividerBlock(),
+            _divider(),
             _section("*Model 30-second answer*\n" + _model(grade.model_answer_30s)),
         ]
         return {
@@ -440,7 +452,7 @@ class MockRenderer:
         for c in question.criteria:
             rubric.append(f"• *{escape(c.name)}* (weight {c.weight:g}) - {escape(c.levels.l2)}")
         hints = "\n".join(f"• {escape(h)}" for h in question.hints)
-        blocks: list[Block] = [
+        blocks: list[Piece] = [
             _section(
                 f":clipboard: You're interviewing <@{candidate}> on *{escape(question.title)}*."
             ),

@@ -57,6 +57,9 @@ class Listeners:
         self._schedule_commands = ScheduleCommands(schedules, admins)
 
     def register(self, app: AsyncApp) -> None:
+        # Bolt tries listeners in the order they were added, building arguments for each
+        # matcher: answers (the bulk of the traffic) are matched first.
+        app.event("message")(self.on_message)  # every subtype, so none is left unhandled
         app.command("/deploy-question")(self.on_command)
         app.action("forget_me_confirm")(self.on_forget_me_confirm)
         app.action("forget_me_cancel")(self.on_forget_me_cancel)
@@ -66,7 +69,6 @@ class Listeners:
         app.action("mock_rate")(self.on_rate_button)
         app.view("mock_rating")(self.on_rating_submitted)
         app.event("app_home_opened")(self.on_home_opened)
-        app.event("message")(self.on_message)  # every subtype, so none is left unhandled
         app.error(self.on_error)
 
     async def on_message(self, body: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import RubricError
-from bot.grading.grade import Grade
+from bot.grading.grade import CriterionResult, Grade, MistakeResult
 from bot.grading.rubric import REASONING_CUE, RubricGrader, expand_references, not_an_answer
 from bot.grading.star import find_star
 from bot.grading.text import (
@@ -193,6 +194,25 @@ def test_keyword_salad_is_weak_and_a_tool_list(
     assert g.score < 30
     assert "keyword_salad" in g.flags
     assert "tool_list" in mistakes(g)
+
+
+def test_grade_json_keeps_every_field_but_weights_and_penalties(
+    grader: RubricGrader, question: Question
+) -> None:
+    """The stored grade (written field by field) carries everything the feedback shows."""
+    g = grade(grader, question, "We use Docker, Kubernetes, MLflow, Grafana and Airflow for it.")
+    assert g.mistakes and any(c.evidence for c in g.criteria)
+    data = json.loads(json.dumps(g.to_json()))
+    assert set(data["criteria"][0]) == {f.name for f in fields(CriterionResult)} - {"weight"}
+    assert set(data["mistakes"][0]) == {f.name for f in fields(MistakeResult)} - {"penalty"}
+    back = Grade.from_json(data)
+    assert [(c.id, c.name, c.level, c.evidence, c.tip) for c in back.criteria] == [
+        (c.id, c.name, c.level, c.evidence, c.tip) for c in g.criteria
+    ]
+    assert [(m.id, m.evidence, m.fix) for m in back.mistakes] == [
+        (m.id, m.evidence, m.fix) for m in g.mistakes
+    ]
+    assert (back.score, back.band, back.flags) == (g.score, g.band, g.flags)
 
 
 def test_tools_with_reasons_are_not_a_tool_list(grader: RubricGrader, question: Question) -> None:

@@ -131,6 +131,7 @@ def _may_inject(tokens: Sequence[str]) -> bool:
     return "set" in words and not _SCORE_WORDS.isdisjoint(words)
 
 
+_WORD_OR_MARKUP = re.compile(r":[a-z0-9_+\-']+:|<[^>]*>|([^\W\d_]{2,})")
 _EMOJI_ONLY = re.compile(r"^(?:\s|:[a-z0-9_+\-']+:|[^\w\s])*$", re.UNICODE)
 _TOPIC_WORD = re.compile(r"[a-z][a-z0-9]{3,}")
 
@@ -153,10 +154,15 @@ def not_an_answer(text: str) -> str | None:
         return "empty"
     if _EMOJI_ONLY.match(stripped):
         return "emoji_only"
-    words = re.findall(r"[^\W\d_]{2,}", re.sub(r":[a-z0-9_+\-']+:|<[^>]*>", " ", stripped))
-    if len(words) < 3:
-        return "too_short"
-    return None
+    # Words outside emoji codes, links and mentions; three are enough, so stop there
+    # rather than read a long answer to the end.
+    words = 0
+    for m in _WORD_OR_MARKUP.finditer(stripped):
+        if m.group(1) is not None:
+            words += 1
+            if words == 3:
+                return None
+    return "too_short"
 
 
 class RubricGrader:

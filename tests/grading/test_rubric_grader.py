@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -340,6 +341,28 @@ def test_not_an_answer() -> None:
     assert not_an_answer(":thumbsup: :tada:") == "emoji_only"
     assert not_an_answer("idk lol") == "too_short"
     assert not_an_answer("We use a canary release.") is None
+    assert not_an_answer("see <https://example.com/a-very-long-link|this> :tada:") == "too_short"
+
+
+def _too_short_by_definition(text: str) -> bool:
+    """Fewer than three words of two letters once emoji codes, links and mentions are gone."""
+    plain = re.sub(r":[a-z0-9_+\-']+:|<[^>]*>", " ", text.strip())
+    return len(re.findall(r"[^\W\d_]{2,}", plain)) < 3
+
+
+_PIECES = st.sampled_from(
+    ["ab", "we", "é", "x", "1", " ", "\n", ":", "<", ">", "|", "_", ":tada:", ":+1:", "<@U1>"]
+    + ["<https://a.io|the docs>", "canary", "it's"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join) | st.text(max_size=40))
+def test_too_short_matches_its_definition(text: str) -> None:
+    """The early-exit word count agrees with the plain definition on any text."""
+    if not_an_answer(text) in ("empty", "emoji_only"):
+        return
+    assert (not_an_answer(text) == "too_short") == _too_short_by_definition(text)
 
 
 # --- STAR -------------------------------------------------------------------------

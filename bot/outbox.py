@@ -27,7 +27,7 @@ from bot.storage.tables import OutboxMessage, utcnow
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
-MAX_ATTEMPTS = 60
+MAX_ATTEMPTS = 60  # with backoff capped at 5 minutes: a few hours of Slack outage
 # Posted messages not yet recorded as sent (a crash re-posts them once): a small bound …
 MAX_UNRECORDED = 16
 # … and a short time: marks wait this long to share a transaction (one a post otherwise,
@@ -36,9 +36,12 @@ MARK_LINGER_SECONDS = 0.05
 # After a 429 a channel is paced at Slack's documented one message a second for a while,
 # instead of probing (and being refused) again the moment Retry-After ends.
 PACE_WINDOW = timedelta(seconds=60)
-PACE_INTERVAL = timedelta(
-    seconds=1
-)  # with backoff capped at 5 minutes: a few hours of Slack outage
+PACE_INTERVAL = timedelta(seconds=1)
+# A 429 for a channel posted to this recently (or being paced) is put down to the channel's
+# own limit; past it, the channel's allowance is back, so the workspace's limit was hit.
+CHANNEL_LIMIT_WINDOW = timedelta(seconds=2)
+# Channels remembered before expired pacing state is dropped.
+FORGET_ABOVE = 10_000
 
 
 def channel_of(message: OutboxMessage) -> str:
@@ -72,6 +75,10 @@ class Outbox:
         # Channels that recently got a 429, and when each may be posted to next.
         self._paced_until: dict[tuple[str, str], datetime] = {}
         self._not_before: dict[tuple[str, str], datetime] = {}
+        # Workspaces that hit their own limit, and when each may be posted to again.
+        self._team_not_before: dict[str, datetime] = {}
+        # When each channel was last posted to (only the last seconds matter; see _forget).
+        self._sent_at: dict[tuple[str, str], datetime] = {}
         self._lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
         self._marks: GroupCommit[dict[str, Any], None] = GroupCommit(
@@ -115,8 +122,9 @@ class Outbox:
         """One pass: lease the due messages and post them; returns how many were tried.
 
         Channels are sent to side by side (up to `parallel` at once), each channel's
-        messages in order. A 429 holds back only that channel: its remaining messages
-        wait for Retry-After while the others go on.
+        messages in order. A 429 holds back only that channel (its remaining messages wait
+        for Retry-After while the others go on), unless it cannot be the channel's limit:
+        then the workspace's is reached, and every channel of it waits.
         """
         async with unit_of_work(self._sessions) as session:
             due = await repo.claim_outbox(
@@ -128,6 +136,7 @@ class Outbox:
         gate = asyncio.Semaphore(self._parallel)
 
         async def send_channel(key: tuple[str, str], messages: list[OutboxMessage]) -> None:
+            team = key[0]
             async with gate:
                 for i, message in enumerate(messages):
                     now = utcnow()
@@ -136,22 +145,46 @@ class Outbox:
                     if message.lease_until is None or now > message.lease_until - self._lease / 2:
                         await self._release(messages[i:], at=now)
                         return
-                    if self._not_before.get(key, now) > now:  # this channel is being paced
-                        await self._release(messages[i:], at=self._not_before[key])
+                    # This channel, or its whole workspace, is being held back.
+                    held = max(self._not_before.get(key, now), self._team_not_before.get(team, now))
+                    if held > now:
+                        await self._release(messages[i:], at=held)
                         return
                     held_until = await self._send(message)
-                    if held_until is not None:
-                        # Slack said 429: pace this channel for a while (one post a second).
+                    if held_until is None:
+                        self._sent_at[key] = now
+                        if self._paced_until.get(key, now) > now:
+                            self._not_before[key] = utcnow() + PACE_INTERVAL
+                    elif self._channel_limited(key, now):
+                        # Slack said 429 to a channel posted to just now: its own limit.
+                        # Pace it for a while (one post a second).
                         self._paced_until[key] = utcnow() + PACE_WINDOW
                         self._not_before[key] = held_until
-                    elif self._paced_until.get(key, now) > now:
-                        self._not_before[key] = utcnow() + PACE_INTERVAL
+                    else:
+                        # Nothing went to this channel for a while, so the limit reached is
+                        # the workspace's: every channel of it waits for Retry-After, rather
+                        # than each being refused in turn (a fan-out to many channels).
+                        self._team_not_before[team] = held_until
 
         try:
             await asyncio.gather(*(send_channel(k, m) for k, m in by_channel.items()))
         finally:
             await self._marks.drain()
+            self._forget()
         return len(due)
+
+    def _channel_limited(self, key: tuple[str, str], now: datetime) -> bool:
+        recent = now - CHANNEL_LIMIT_WINDOW
+        return self._sent_at.get(key, recent) > recent or self._paced_until.get(key, now) > now
+
+    def _forget(self) -> None:
+        """Drop pacing state that has run out, so a long-lived sender stays small."""
+        if len(self._sent_at) + len(self._paced_until) < FORGET_ABOVE:
+            return
+        now = utcnow()
+        self._sent_at = {k: t for k, t in self._sent_at.items() if t > now - CHANNEL_LIMIT_WINDOW}
+        self._paced_until = {k: t for k, t in self._paced_until.items() if t > now}
+        self._not_before = {k: t for k, t in self._not_before.items() if t > now}
 
     async def _release(self, messages: list[OutboxMessage], *, at: datetime) -> None:
         """Give unsent messages back for a later pass (no attempt counted against them)."""

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
-from bot.slack.standin import SlackStandIn
+from bot.slack.standin import Call, SlackStandIn
 from bot.storage.db import unit_of_work
 from bot.storage.tables import OutboxMessage
 from tests.conftest import RunningBot, make_settings
@@ -25,6 +25,54 @@ async def test_rate_limited_feedback_is_posted_once_after_retry_after(
     await slack.wait_for(lambda: slack.posts("drill_feedback"), within=20)
     assert len(slack.posts("drill_feedback")) == 1
     assert len(slack.calls_to("chat.postMessage")) >= 5  # prompt + 3 refusals + the feedback
+
+
+def _prompt_calls(slack: SlackStandIn) -> list[Call]:
+    return [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if (c.body.get("metadata") or {}).get("event_type") == "drill_prompt"
+    ]
+
+
+async def test_a_workspace_limit_holds_every_channel_until_retry_after(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    """A 429 for a channel nothing was posted to cannot be that channel's limit: the whole
+    workspace waits out Retry-After instead of each channel being refused in turn."""
+    slack.fail("chat.postMessage", status=429, retry_after=1, times=1)
+    await slack.send_command(bot.url, "deploy-ml-models", channel="C0FAN00")
+    await slack.wait_for(lambda: any(not c.body.get("_ok") for c in _prompt_calls(slack)))
+    refused_at = next(c.at for c in _prompt_calls(slack) if not c.body.get("_ok"))
+    channels = [f"C0FAN{i:02d}" for i in range(12)]
+    for channel in channels[1:]:
+        status, _ = await slack.send_command(bot.url, "deploy-ml-models", channel=channel)
+        assert status == 200
+    await slack.wait_for(
+        lambda: {p["channel"] for p in slack.posts("drill_prompt")} == set(channels), within=20
+    )
+    calls = _prompt_calls(slack)
+    assert len(calls) == len(channels) + 1  # one refusal, then each channel once
+    assert min(c.at for c in calls if c.body.get("_ok")) >= refused_at + 1.0
+    assert sorted(p["channel"] for p in slack.posts("drill_prompt")) == channels
+
+
+async def test_a_channel_limit_holds_only_that_channel(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    """A 429 right after a post to the same channel is that channel's limit: it waits, while
+    prompts for other channels go out at once."""
+    await p.ask(slack, bot, channel="C0BUSY")
+    slack.fail("chat.postMessage", status=429, retry_after=1, times=1)
+    await slack.send_command(bot.url, "deploy-ml-models", channel="C0BUSY")
+    await slack.wait_for(lambda: any(not c.body.get("_ok") for c in _prompt_calls(slack)))
+    refused_at = next(c.at for c in _prompt_calls(slack) if not c.body.get("_ok"))
+    for channel in ("C0QUIET1", "C0QUIET2"):
+        await slack.send_command(bot.url, "deploy-ml-models", channel=channel)
+    await slack.wait_for(lambda: len(slack.posts("drill_prompt")) == 4, within=20)
+    posted = {c.body["channel"]: c.at for c in _prompt_calls(slack) if c.body.get("_ok")}
+    assert posted["C0QUIET1"] < refused_at + 0.9 and posted["C0QUIET2"] < refused_at + 0.9
+    assert posted["C0BUSY"] >= refused_at + 1.0  # its second prompt waited out Retry-After
 
 
 async def test_server_errors_are_retried_by_the_outbox(

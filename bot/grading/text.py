@@ -523,6 +523,7 @@ def _dismissed_after(sentence: Sentence, last: int) -> bool:
 
 
 _PIECE = re.compile(r"(?<![a-z0-9])[a-z0-9]+")
+_JOINED = re.compile(r"[^a-z0-9 ]")  # a token with a slash, dot, hyphen or apostrophe
 _NUMBER_KEY = "<n>"
 
 
@@ -617,14 +618,21 @@ class CueIndex:
         for k, sentence in enumerate(answer.sentences):
             text = sentence.norm
             last_end: dict[str, int] = {}
-            for piece in _PIECE.finditer(text):
-                word = piece.group()
+            # A term can start at any word, or after a slash, dot, hyphen or apostrophe
+            # inside one ("a/b", "ci/cd"); most sentences have none, and their words are
+            # the tokens themselves.
+            if _JOINED.search(text) is None:
+                words: Iterable[tuple[str, int]] = zip(
+                    sentence.tokens, sentence.token_starts, strict=True
+                )
+            else:
+                words = [(m.group(), m.start()) for m in _PIECE.finditer(text)]
+            for word, p in words:
                 candidates = cached.get(word)
                 if candidates is None:
                     candidates = self._candidates_for(word)
                 if not candidates:
                     continue
-                p = piece.start()
                 for cue, pattern in candidates:
                     if cue in last_end and last_end[cue] > p:
                         continue

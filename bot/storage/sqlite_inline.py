@@ -4,9 +4,9 @@ aiosqlite runs every call in a worker thread: a queue put, a thread wake, and a
 wake-up of the event loop through its self-pipe for each cursor, execute, fetch and
 commit; four or more system calls per hop and five or more hops per transaction.
 Where system calls are slow (virtual machines), that costs more than SQLite itself: a
-statement on a local file takes tens of microseconds. This driver gives SQLAlchemy's
-asyncio adapters aiosqlite's API over a plain `sqlite3` connection, run in place: its
-coroutines finish without ever waiting, so each call is a function call.
+statement on a local file takes tens of microseconds. This driver puts SQLAlchemy's own
+asyncio adapters over a plain `sqlite3` connection and makes its calls in place: each is
+a function call, never a wait.
 
 What makes blocking the loop acceptable: writers in this process take turns before
 they start (`storage.db.unit_of_work`), and readers never wait in WAL mode, so a call
@@ -18,19 +18,21 @@ PostgreSQL is the database to use.
 
 from __future__ import annotations
 
+import collections
 import sqlite3
-from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import pool
 from sqlalchemy.connectors.asyncio import (
     AsyncAdapt_dbapi_connection,
+    AsyncAdapt_dbapi_cursor,
     AsyncAdapt_dbapi_module,
 )
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
+from sqlalchemy.util.concurrency import await_
 
 if TYPE_CHECKING:
     from sqlalchemy.connectors.asyncio import AsyncIODBAPIConnection
@@ -38,89 +40,80 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_SECONDS = 5.0
 
 
-class InlineCursor:
-    """An aiosqlite-style cursor whose coroutines run the sqlite3 call in place."""
+class InlineCursor(AsyncAdapt_dbapi_cursor):
+    """SQLAlchemy's async cursor adapter over a plain sqlite3 cursor.
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
+    The adapter runs each call as a coroutine through a greenlet round trip (`await_`),
+    three or four times a statement. A sqlite3 call never waits: opening and closing the
+    cursor are plain calls here, and a statement keeps the one round trip SQLAlchemy's
+    asyncio API checks for (it refuses a "driver" that never awaits).
+    """
 
-    async def __aenter__(self) -> InlineCursor:
-        return self
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    @property
-    def arraysize(self) -> int:
-        return self._cursor.arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._cursor.arraysize = value
-
-    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        self._cursor.execute(sql, parameters)
-        return self
-
-    async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
-        self._cursor.executemany(sql, parameters)
-        return self
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
-        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
-
-    async def fetchall(self) -> Sequence[Any]:
-        return self._cursor.fetchall()
-
-    async def close(self) -> None:
-        self._cursor.close()
-
-
-class InlineConnection:
-    """An aiosqlite-style connection over sqlite3, for SQLAlchemy's asyncio adapters."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._conn = connection
-
-    def cursor(self) -> InlineCursor:
-        return InlineCursor(self._conn.cursor())
-
-    async def commit(self) -> None:
-        self._conn.commit()
-
-    async def rollback(self) -> None:
-        self._conn.rollback()
-
-    async def close(self) -> None:
-        self._conn.close()
-
-
-class AdaptedInlineConnection(AsyncAdapt_dbapi_connection):
     __slots__ = ()
+    _awaitable_cursor_close = False  # close() calls the cursor's close() directly
+
+    def _make_new_cursor(self, connection: Any) -> Any:
+        return connection.cursor()
+
+    def _aenter_cursor(self, cursor: Any) -> Any:
+        return cursor
+
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        try:
+            return await_(self._run(operation, () if parameters is None else parameters))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        try:
+            return await_(self._run_many(operation, seq_of_parameters))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    async def _run(self, operation: Any, parameters: Any) -> Any:
+        cursor = cast(sqlite3.Cursor, self._cursor)
+        cursor.execute(operation, parameters)
+        if cursor.description:
+            self._rows = collections.deque(cursor.fetchall())
+        return cursor
+
+    async def _run_many(self, operation: Any, seq_of_parameters: Any) -> Any:
+        return cast(sqlite3.Cursor, self._cursor).executemany(operation, seq_of_parameters)
+
+
+class InlineConnection(AsyncAdapt_dbapi_connection):
+    """SQLAlchemy's async connection adapter over a plain sqlite3 connection."""
+
+    __slots__ = ()
+    _cursor_cls = InlineCursor
+    _connection: Any  # the sqlite3.Connection
 
     @property
     def isolation_level(self) -> str | None:
-        level: str | None = self._connection._conn.isolation_level
+        level: str | None = self._connection.isolation_level
         return level
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._connection._conn.isolation_level = value
+        self._connection.isolation_level = value
 
     def create_function(self, *args: Any, **kwargs: Any) -> None:
-        self._connection._conn.create_function(*args, **kwargs)
+        self._connection.create_function(*args, **kwargs)
+
+    def commit(self) -> None:
+        try:
+            self._connection.commit()
+        except Exception as error:
+            self._handle_exception(error)
+
+    def rollback(self) -> None:
+        try:
+            self._connection.rollback()
+        except Exception as error:
+            self._handle_exception(error)
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 class InlineDBAPI(AsyncAdapt_dbapi_module):
@@ -146,10 +139,10 @@ class InlineDBAPI(AsyncAdapt_dbapi_module):
         ):
             setattr(self, name, getattr(sqlite, name))
 
-    def connect(self, *args: Any, **kwargs: Any) -> AdaptedInlineConnection:
-        connection = InlineConnection(self.sqlite.connect(*args, **kwargs))
-        # It has the async API SQLAlchemy's adapter uses (the protocol is typed loosely).
-        return AdaptedInlineConnection(self, cast("AsyncIODBAPIConnection", connection))
+    def connect(self, *args: Any, **kwargs: Any) -> InlineConnection:
+        # The adapter's protocol is an async driver's; InlineConnection calls sqlite3 directly.
+        connection = self.sqlite.connect(*args, **kwargs)
+        return InlineConnection(self, cast("AsyncIODBAPIConnection", connection))
 
 
 class SQLiteDialect_inline(SQLiteDialect_pysqlite):

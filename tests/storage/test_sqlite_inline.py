@@ -24,7 +24,7 @@ async def test_statements_run_on_the_loops_thread(url: str) -> None:
     try:
         async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            raw.driver_connection._conn.create_function("thread_id", 0, threading.get_ident)
+            raw.driver_connection.create_function("thread_id", 0, threading.get_ident)
             ran_on = (await conn.execute(sa.text("SELECT thread_id()"))).scalar_one()
         assert ran_on == threading.get_ident()
     finally:

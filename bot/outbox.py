@@ -44,10 +44,6 @@ CHANNEL_LIMIT_WINDOW = timedelta(seconds=2)
 FORGET_ABOVE = 10_000
 
 
-def channel_of(message: OutboxMessage) -> str:
-    return str(json.loads(message.payload).get("channel", ""))
-
-
 class Poster(Protocol):
     """Posts one message; returns (channel, ts); raises RetryLater or Undeliverable."""
 
@@ -131,8 +127,12 @@ class Outbox:
                 session, now=utcnow(), lease=self._lease, limit=self._batch
             )
         by_channel: dict[tuple[str, str], list[OutboxMessage]] = {}
+        payloads: dict[int | None, dict[str, Any]] = {}  # parsed once, for grouping and posting
         for message in due:
-            by_channel.setdefault((message.team, channel_of(message)), []).append(message)
+            payload = payloads[message.id] = json.loads(message.payload)
+            by_channel.setdefault((message.team, str(payload.get("channel", ""))), []).append(
+                message
+            )
         gate = asyncio.Semaphore(self._parallel)
 
         async def send_channel(key: tuple[str, str], messages: list[OutboxMessage]) -> None:
@@ -150,7 +150,7 @@ class Outbox:
                     if held > now:
                         await self._release(messages[i:], at=held)
                         return
-                    held_until = await self._send(message)
+                    held_until = await self._send(message, payloads[message.id])
                     if held_until is None:
                         self._sent_at[key] = now
                         if self._paced_until.get(key, now) > now:
@@ -195,10 +195,9 @@ class Outbox:
                 assert message.id is not None
                 await repo.release(session, message.id, at=at)
 
-    async def _send(self, message: OutboxMessage) -> datetime | None:
+    async def _send(self, message: OutboxMessage, payload: dict[str, Any]) -> datetime | None:
         """Post one message; returns when its channel may be tried again if Slack said 429."""
         assert message.id is not None
-        payload = json.loads(message.payload)
         try:
             channel, ts = await self._poster.post(message.team, payload)
         except RetryLater as exc:

@@ -319,10 +319,11 @@ def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
     attempted = words >= MIN_ATTEMPT_WORDS and on_topic and not salad
     if not met:
         flags.append("off_topic")
+    present = {h.cue for h in hits}
     mistakes = tuple(
         m
         for m in (
-            _check_mistake(mk, hits, tools, scoped, criteria, attempted, salad)
+            _check_mistake(mk, hits, present, tools, scoped, criteria, attempted, salad)
             for mk in question.mistakes
         )
         if m is not None
@@ -427,13 +428,14 @@ def _is_salad(sentences: Sequence[Sentence], tools: int = 0) -> bool:
     tokens = [t for s in sentences for t in s.tokens]
     if len(tokens) < 6:
         return False
-    ratio = sum(1 for t in tokens if t in _STOPWORDS) / len(tokens)
+    ratio = sum(map(_STOPWORDS.__contains__, tokens)) / len(tokens)
     return ratio < 0.12 or (tools >= 3 and tools >= 0.35 * len(tokens) and ratio < 0.2)
 
 
 def _check_mistake(
     mistake: Mistake,
     hits: list[Hit],
+    present: set[str],  # the cues of `hits`
     tools: list[Hit],
     answer: Answer,
     criteria: tuple[CriterionResult, ...],
@@ -441,7 +443,6 @@ def _check_mistake(
     salad: bool,
 ) -> MistakeResult | None:
     detect = mistake.detect
-    present = {h.cue for h in hits}
     evidence: str | None = None
     found = False
     if detect.kind == "tool_pile":

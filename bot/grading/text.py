@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
+from operator import add
 
 MAX_CHARS = 40_000
 MAX_SENTENCE_WORDS = 60  # longer "sentences" are run-ons, cut into pieces …
@@ -342,11 +343,12 @@ def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Ans
             continue
         words += len(tokens)
         norm = " ".join(tokens)
-        starts = list(accumulate((len(t) + 1 for t in tokens[:-1]), initial=0))
         if norm in seen:
             repeated += 1
             continue
         seen.add(norm)
+        # Where each token starts in `norm`: the lengths before it, plus one space each.
+        starts = map(add, accumulate(map(len, tokens[:-1]), initial=0), range(len(tokens)))
         sentences.append(
             Sentence(
                 len(sentences),

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 PROMPT_CACHE = 10_000  # thread roots remembered on the ack path
 ThreadKey = tuple[str, str, str]  # team, channel, thread_ts
-UserThread = tuple[str, str, str, str]  # team, channel, thread_ts, user
+UserThread = tuple[int, str]  # prompt id (a thread is its prompt), user
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def grades_of(rows: Sequence[Attempt]) -> list[Grade]:
 
 
 def _user_thread(attempt: Attempt) -> UserThread:
-    return (attempt.team, attempt.channel, attempt.thread_ts, attempt.user)
+    return (attempt.prompt_id, attempt.user)
 
 
 class Answering:

@@ -591,22 +591,27 @@ async def graded_attempts_in_thread(
 
 
 async def graded_attempts_in_threads(
-    session: AsyncSession, keys: set[tuple[str, str, str, str]]
-) -> dict[tuple[str, str, str, str], list[Attempt]]:
-    """Graded attempts per (team, channel, thread_ts, user), oldest first, in one query."""
+    session: AsyncSession, keys: set[tuple[int, str]]
+) -> dict[tuple[int, str], list[Attempt]]:
+    """Graded attempts per (prompt id, user), oldest first, in one query. A thread is its
+    prompt, so this is each user's earlier answers in that thread (an index lookup each)."""
     if not keys:
         return {}
-    who = sa.tuple_(
-        col(Attempt.team), col(Attempt.channel), col(Attempt.thread_ts), col(Attempt.user)
-    )
+    # Two INs, not one on the pair: SQLite uses the index for these (and not for a row
+    # value IN a list); the few extra prompt-user pairs they let through are dropped below.
     result = await session.execute(
         select(Attempt)
-        .where(who.in_(list(keys)), col(Attempt.grade_json).is_not(None))
+        .where(
+            col(Attempt.prompt_id).in_({prompt for prompt, _ in keys}),
+            col(Attempt.user).in_({user for _, user in keys}),
+            col(Attempt.grade_json).is_not(None),
+        )
         .order_by(col(Attempt.id))
     )
-    found: dict[tuple[str, str, str, str], list[Attempt]] = {}
+    found: dict[tuple[int, str], list[Attempt]] = {}
     for a in result.scalars().all():
-        found.setdefault((a.team, a.channel, a.thread_ts, a.user), []).append(a)
+        if (a.prompt_id, a.user) in keys:
+            found.setdefault((a.prompt_id, a.user), []).append(a)
     return found
 
 

@@ -58,6 +58,8 @@ class Attempt(SQLModel, table=True):
         sa.UniqueConstraint("team", "channel", "message_ts", name="uq_attempt_message"),
         sa.Index("ix_attempt_status_lease", "status", "lease_until"),
         sa.Index("ix_attempt_team_user", "team", "user"),
+        # Earlier grades of a user in a thread (a thread is its prompt); prompt_id lookups too.
+        sa.Index("ix_attempt_prompt_user", "prompt_id", "user"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -66,7 +68,7 @@ class Attempt(SQLModel, table=True):
     thread_ts: str = Field(max_length=32)
     message_ts: str = Field(max_length=32)
     user: str = Field(max_length=32)
-    prompt_id: int = Field(foreign_key="prompt.id", index=True)
+    prompt_id: int = Field(foreign_key="prompt.id")
     question_id: str = Field(max_length=80)
     answer: str = Field(sa_type=sa.Text)
     status: str = Field(default="pending", max_length=16)  # pending|graded|posted|failed

@@ -588,9 +588,10 @@ class CueIndex:
                     continue
                 for key in keys:
                     grouped.setdefault((key, cue), []).append(term)
-        self.by_key: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+        self.by_key: dict[str, list[tuple[str, list[str]]]] = {}
         for (key, cue), terms in grouped.items():
-            self.by_key.setdefault(key, []).append((cue, _compile_terms(terms, anchored=True)))
+            self.by_key.setdefault(key, []).append((cue, terms))
+            _compile_terms(terms, anchored=True)  # now, not on a first answer
         self.anywhere = {
             cue: _compile_terms(terms, anchored=False) for cue, terms in anywhere.items()
         }
@@ -601,16 +602,21 @@ class CueIndex:
         cached = self._candidates.get(word)
         if cached is not None:
             return cached
-        found: list[tuple[str, re.Pattern[str]]] = list(self.by_key.get("=" + word, ()))
-        for n in range(1, min(len(word), self.max_key) + 1):
-            entry = self.by_key.get(word[:n])
-            if entry:
-                found.extend(entry)
+        keys = ["=" + word, *(word[:n] for n in range(1, min(len(word), self.max_key) + 1))]
         if word[0].isdigit():
-            found.extend(self.by_key.get(_NUMBER_KEY, ()))
+            keys.append(_NUMBER_KEY)
+        # One pattern per cue: the terms of every key that fits this word, together.
+        per_cue: dict[str, list[str]] = {}
+        for key in keys:
+            for cue, terms in self.by_key.get(key, ()):
+                per_cue.setdefault(cue, []).extend(terms)
+        result = tuple(
+            (cue, _compile_terms(dict.fromkeys(terms), anchored=True))
+            for cue, terms in per_cue.items()
+        )
         if len(self._candidates) > _CACHE_LIMIT:
             self._candidates.clear()
-        self._candidates[word] = result = tuple(found)
+        self._candidates[word] = result
         return result
 
     def find(self, answer: Answer) -> list[Hit]:

@@ -62,8 +62,8 @@ def _cut(text: str, limit: int = SECTION_LIMIT) -> str:
 
 
 # The plain blocks are built as dicts: slack-sdk's models validate every field on each
-# to_dict(), which cost more than half of rendering a feedback message (posted for every
-# answer). The interactive blocks (buttons, confirmations) keep the models.
+# to_dict(), most of the time rendering a feedback message (posted for every answer) took.
+# The interactive blocks (buttons, confirmations) keep the models.
 Piece = Block | dict[str, Any]
 
 

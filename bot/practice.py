@@ -27,7 +27,7 @@ from bot.grading.grade import Grade, Grader
 from bot.grading.rubric import not_an_answer
 from bot.questions import Question, QuestionBank, Seniority
 from bot.storage import repository as repo
-from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
+from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head, unit_of_work
 from bot.storage.tables import Attempt, utcnow
 
 TEAM = "local"
@@ -372,8 +372,8 @@ class PracticeSession:
 
 
 async def _open(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
-    await upgrade_async(settings.async_database_url)
     engine = make_engine(settings.async_database_url)
+    await migrate_to_head(engine, settings.async_database_url)
     return engine, make_sessionmaker(engine)
 
 

@@ -29,7 +29,7 @@ from bot.slack.app import build_app, build_client
 from bot.slack.blocks import FullRenderer
 from bot.slack.installs import build_installs
 from bot.slack.poster import SlackPoster
-from bot.storage.db import make_engine, make_sessionmaker, ping, upgrade_async
+from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head, ping
 from bot.storage.ledger import SqlTokenLedger
 from bot.web import build_web
 from bot.workspaces import Workspaces
@@ -150,7 +150,7 @@ class Runtime:
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
-            await upgrade_async(self.settings.async_database_url)
+            await migrate_to_head(self.engine, self.settings.async_database_url)
         self._stop.clear()
         if self.client.session is None or self.client.session.closed:
             # One connection pool for every Web API call: without it slack-sdk opens a new

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from bot.config import Settings
-from bot.storage.db import alembic_config, downgrade, make_engine, upgrade
+from bot.storage.db import (
+    SCHEMA_REVISION,
+    alembic_config,
+    downgrade,
+    make_engine,
+    migrate_to_head,
+    schema_revision,
+    upgrade,
+)
 
 TABLES = {
     "prompt",
@@ -45,3 +57,43 @@ async def test_upgrade_downgrade_and_no_drift(database_url: str) -> None:
     assert await _tables(url) == set()
     await asyncio.to_thread(upgrade, url)
     assert await _tables(url) == TABLES
+
+
+async def test_schema_revision_is_the_newest_migration(database_url: str) -> None:
+    """SCHEMA_REVISION (what `serve` checks before loading Alembic) is the head of migrations/."""
+    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+    assert ScriptDirectory.from_config(alembic_config(url)).get_current_head() == SCHEMA_REVISION
+
+
+async def test_migrate_to_head_upgrades_only_what_is_behind(database_url: str) -> None:
+    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+    engine = make_engine(url)
+    try:
+        assert await schema_revision(engine) is None  # a new database
+        await migrate_to_head(engine, url)
+        assert await schema_revision(engine) == SCHEMA_REVISION
+        assert await _tables(url) == TABLES
+        await asyncio.to_thread(downgrade, url, "0003")
+        assert await schema_revision(engine) == "0003"
+        await migrate_to_head(engine, url)  # an older database is brought up to date
+        assert await schema_revision(engine) == SCHEMA_REVISION
+    finally:
+        await engine.dispose()
+
+
+def test_a_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
+    """Restarting on an up-to-date database neither imports Alembic nor runs its environment."""
+    url = f"sqlite+inline:///{tmp_path / 'head.db'}"
+    upgrade(url)
+    script = (
+        "import asyncio, sys\n"
+        "import bot.runtime\n"
+        "from bot.storage.db import make_engine, migrate_to_head\n"
+        f"engine = make_engine({url!r})\n"
+        f"asyncio.run(migrate_to_head(engine, {url!r}))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

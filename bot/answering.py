@@ -17,7 +17,6 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -41,10 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROMPT_CACHE = 10_000  # thread roots remembered on the ack path
-# How long a reply's INSERT waits for others to share its transaction, before the ack. Under
-# a burst, batches grow (a transaction writes each index page once for all of its rows);
-# Slack allows three seconds for the ack.
-RECORD_LINGER_SECONDS = 0.003
 ThreadKey = tuple[str, str, str]  # team, channel, thread_ts
 UserThread = tuple[int, str]  # prompt id (a thread is its prompt), user
 
@@ -112,7 +107,6 @@ class Answering:
         on_message: Callable[[], None],
         lease: timedelta,
         give_way: Callable[[], Awaitable[None]] | None = None,
-        park: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._bank = bank
         self._sessions = sessions
@@ -123,20 +117,14 @@ class Answering:
         self._on_message = on_message
         self._lease = lease
         self._give_way = give_way or (lambda: asyncio.sleep(0))
-        self._park = park or contextlib.nullcontext
         self._prompts: dict[ThreadKey, tuple[int, str, str]] = {}
-        self._recorder: GroupCommit[Reply, Recorded] = GroupCommit(
-            self._record_batch, linger=RECORD_LINGER_SECONDS
-        )
+        self._recorder: GroupCommit[Reply, Recorded] = GroupCommit(self._record_batch)
 
     # --- storing (on Slack's 3-second ack path) ------------------------------------------
 
     async def record(self, reply: Reply) -> Recorded:
         """Store a threaded reply to one of our prompts, once. Grading happens later."""
-        # While it waits for company the request is parked: grading may use the CPU meanwhile
-        # (otherwise it gives way to requests in flight and the process would sit idle).
-        with self._park():
-            recorded = await self._recorder.submit(reply)
+        recorded = await self._recorder.submit(reply)
         if recorded is Recorded.STORED:
             self._metrics.answers.inc()
             self._on_answer()

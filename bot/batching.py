@@ -4,8 +4,8 @@ The first caller starts a flush at once (no added latency when it is quiet); any
 arrives during that flush joins the following one. Under load, each transaction carries
 as many items as piled up meanwhile, so the cost per item falls as the rate rises.
 
-With `linger`, a flush first waits that long for company (or until someone drains): a
-little delay that buys much larger batches when items trickle in one at a time.
+With `linger`, a flush waits that long for company first (or until someone drains): for
+writes nobody waits on, where a little delay buys much larger batches.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -108,7 +107,6 @@ class Drills:
         lease_seconds: float = 60.0,
         mock_followups: int = 2,
         give_way: Callable[[], Awaitable[None]] | None = None,
-        park: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self.bank = bank
         self._sessions = sessions
@@ -126,7 +124,6 @@ class Drills:
             on_message=on_message,
             lease=timedelta(seconds=lease_seconds),
             give_way=give_way,
-            park=park,
         )
 
     # --- asking ----------------------------------------------------------------

@@ -32,19 +32,6 @@ class Foreground:
             if self._in_flight == 0:
                 self._idle.set()
 
-    @contextlib.contextmanager
-    def parked(self) -> Iterator[None]:
-        """Around a wait inside a request that needs no CPU (its write lingering for company):
-        meanwhile the request does not hold background work back."""
-        self._in_flight -= 1
-        if self._in_flight == 0:
-            self._idle.set()
-        try:
-            yield
-        finally:
-            self._in_flight += 1
-            self._idle.clear()
-
     async def give_way(self) -> None:
         """Wait until no request is in flight, for at most `max_wait` seconds."""
         if self._in_flight:

@@ -110,7 +110,6 @@ class Runtime:
             lease_seconds=settings.lease_seconds,
             mock_followups=settings.mock_followups,
             give_way=self.foreground.give_way,
-            park=self.foreground.parked,
         )
         self.scheduler = DrillScheduler(
             sessions=self.sessions,

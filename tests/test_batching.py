@@ -129,29 +129,3 @@ async def test_background_work_is_delayed_at_most_max_wait() -> None:
         await foreground.give_way()
         waited = asyncio.get_running_loop().time() - started
     assert 0.015 <= waited < 1.0
-
-
-async def test_a_parked_request_lets_background_work_run() -> None:
-    """A request waiting for its batch to linger does not hold background work back; once it
-    goes on, it is in flight again."""
-    foreground = Foreground(max_wait=5.0)
-    order: list[str] = []
-
-    async def request() -> None:
-        with foreground.request():
-            with foreground.parked():
-                await asyncio.sleep(0.05)  # lingering for company
-                order.append("request resumes")
-            await asyncio.sleep(0.05)
-            order.append("request done")
-
-    async def background() -> None:
-        await asyncio.sleep(0)
-        await foreground.give_way()  # not held back by the parked request
-        order.append("first step")
-        await asyncio.sleep(0.06)  # now the request is in flight again
-        await foreground.give_way()
-        order.append("second step")
-
-    await asyncio.gather(request(), background())
-    assert order == ["first step", "request resumes", "request done", "second step"]

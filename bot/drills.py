@@ -332,10 +332,9 @@ class Drills:
             if prompt is None or prompt.ts is None or question is None:
                 return False
             mock.rating, mock.rating_notes = rating, notes
-            graded = await repo.graded_attempts_in_thread(
-                session, team=team, channel=mock.channel, thread_ts=prompt.ts, user=mock.candidate
-            )
-            grades = grades_of(graded)
+            key = (mock.prompt_id, mock.candidate)  # the candidate's answers in the thread
+            graded = await repo.graded_attempts_in_threads(session, {key})
+            grades = grades_of(graded.get(key, []))
             combined = combine(grades) if grades else None
             payload = self._renderer.rating(
                 question,

@@ -37,22 +37,25 @@ PROMPT = SQLModel.metadata.tables["prompt"]
 
 # The hot path's write statements, built once: a statement object reused keeps its cache
 # key, which SQLAlchemy otherwise derives afresh by walking the statement on every call.
-_STORE_ATTEMPTS: dict[str, Any] = {
-    "postgresql": postgresql.insert(ATTEMPT)
-    .on_conflict_do_nothing(index_elements=["team", "channel", "message_ts"])
-    .returning(ATTEMPT.c.team, ATTEMPT.c.channel, ATTEMPT.c.message_ts),
-    "sqlite": sqlite.insert(ATTEMPT)
-    .on_conflict_do_nothing(index_elements=["team", "channel", "message_ts"])
-    .returning(ATTEMPT.c.team, ATTEMPT.c.channel, ATTEMPT.c.message_ts),
-}
-_QUEUE_MESSAGES: dict[str, Any] = {
-    "postgresql": postgresql.insert(OUTBOX)
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(OUTBOX.c.dedupe_key),
-    "sqlite": sqlite.insert(OUTBOX)
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(OUTBOX.c.dedupe_key),
-}
+def _insert_skipping(table: sa.Table, unique: list[str], *returned: Any) -> dict[str, Any]:
+    """INSERT … ON CONFLICT (unique) DO NOTHING RETURNING …, per dialect: the rows a
+    unique key already holds are skipped, and the statement says which rows went in."""
+    return {
+        name: dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=unique)
+        .returning(*returned)
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    }
+
+
+_STORE_ATTEMPTS = _insert_skipping(
+    ATTEMPT,
+    ["team", "channel", "message_ts"],
+    ATTEMPT.c.team,
+    ATTEMPT.c.channel,
+    ATTEMPT.c.message_ts,
+)
+_QUEUE_MESSAGES = _insert_skipping(OUTBOX, ["dedupe_key"], OUTBOX.c.dedupe_key)
 _FINISH_ATTEMPT = (
     sa.update(ATTEMPT)
     .where(ATTEMPT.c.id == sa.bindparam("attempt_id"), ATTEMPT.c.status == "pending")
@@ -571,23 +574,6 @@ async def get_mock(session: AsyncSession, *, team: str, mock_id: int) -> MockSes
         select(MockSession).where(col(MockSession.id) == mock_id, col(MockSession.team) == team)
     )
     return result.scalars().first()
-
-
-async def graded_attempts_in_thread(
-    session: AsyncSession, *, team: str, channel: str, thread_ts: str, user: str
-) -> list[Attempt]:
-    result = await session.execute(
-        select(Attempt)
-        .where(
-            col(Attempt.team) == team,
-            col(Attempt.channel) == channel,
-            col(Attempt.thread_ts) == thread_ts,
-            col(Attempt.user) == user,
-            col(Attempt.grade_json).is_not(None),
-        )
-        .order_by(col(Attempt.id))
-    )
-    return list(result.scalars().all())
 
 
 async def graded_attempts_in_threads(

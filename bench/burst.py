@@ -80,6 +80,8 @@ class RunResult:
     rate_share: float  # achieved posting rate / allowed, per busy channel (rate-limited)
     errors: int  # ERROR lines in the app's log
     methods: dict[str, int] = field(default_factory=dict)
+    # CPU of the app (its grading workers included) from the first send to the drain's end
+    cpu_ms_per_answer: float = math.nan
 
     @property
     def p50_ms(self) -> float:
@@ -192,10 +194,12 @@ async def run_once(
         await asyncio.sleep(1.1 if rate_limited else 0.5)  # let the channel buckets refill
         mark = len(slack.calls)
         limited_before = slack.limited
+        cpu_before = serve.cpu_seconds()
         result = await burst(serve.url, deliveries, per_second=n, connections=connections)
         users = {d.user for d in deliveries}
         within = 30 + (3 * per_channel / CHANNEL_RATE if rate_limited else n / 10)
         await drain(slack, mark, event_type, users, within, IDLE_SECONDS[app])
+        cpu = serve.cpu_seconds() - cpu_before
         replies = Counter(metadata_users(_posts(slack, mark, event_type)))
         times = [
             c.at for c in slack.calls[mark:] if c.method == "chat.postMessage" and c.body.get("_ok")
@@ -217,6 +221,7 @@ async def run_once(
             rate_share=rate_share(slack, mark, event_type) if rate_limited else math.nan,
             errors=sum(1 for line in log.splitlines() if "ERROR" in line or "Traceback" in line),
             methods=dict(methods),
+            cpu_ms_per_answer=1000 * cpu / n,
         )
     finally:
         await serve.stop()
@@ -241,6 +246,7 @@ def render(results: list[RunResult]) -> str:
         "dup",
         "rate share",
         "app errors",
+        "CPU ms/answer",
     )
     rows = [
         (
@@ -260,6 +266,7 @@ def render(results: list[RunResult]) -> str:
             r.duplicated,
             "-" if math.isnan(r.rate_share) or r.lost else f"{r.rate_share:.0%}",
             r.errors,
+            r.cpu_ms_per_answer,
         )
         for r in results
     ]
@@ -386,7 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "ack = send to HTTP response (queued = part of it spent waiting for a free client "
         "connection); last reply = first send to last reply posted; e2e = answers with a "
-        "reply / last reply s; calls/answer = Web API calls (429s included) / answers"
+        "reply / last reply s; calls/answer = Web API calls (429s included) / answers; "
+        "CPU ms/answer = the app's CPU time (grading workers included) from the first send "
+        "to the end of the drain, per answer"
     )
     print()
     print(compare(results))

@@ -286,13 +286,40 @@ def metadata_users(posts: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def read_status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak) of a process, in kB, from /proc/<pid>/status."""
+    """VmRSS and VmHWM (peak) of a process, in kB, from /proc/<pid>/status, and Pss (its
+    share of resident pages, each page shared with N processes counted 1/N) from
+    /proc/<pid>/smaps_rollup."""
     out = {}
     with open(f"/proc/{pid}/status", encoding="utf-8") as f:
         for line in f:
             if line.startswith(("VmRSS:", "VmHWM:")):
                 out[line.split(":")[0]] = int(line.split()[1])
+    with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                out["Pss"] = int(line.split()[1])
     return out
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, from /proc/<pid>/task/*/children."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(child) for child in task.read_text().split())
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (0 if it has exited)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -389,8 +416,22 @@ class Serve:
         raise RuntimeError(f"the rubrics were still compiling after {within}s")
 
     def memory_kb(self) -> dict[str, int]:
+        """VmRSS, VmHWM and Pss summed over the process and its children (the grading
+        workers, and multiprocessing's resource tracker). Summed RSS counts the pages the
+        processes share (the interpreter, libraries) once per process; summed Pss counts
+        them once in all: the memory the deployment takes."""
         assert self.proc is not None
-        return read_status(self.proc.pid)
+        total: dict[str, int] = {}
+        for pid in process_tree(self.proc.pid):
+            with contextlib.suppress(FileNotFoundError):  # a child that just exited
+                for key, kb in read_status(pid).items():
+                    total[key] = total.get(key, 0) + kb
+        return total
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the process and its children so far."""
+        assert self.proc is not None
+        return sum(cpu_seconds(pid) for pid in process_tree(self.proc.pid))
 
     async def stop(self) -> None:
         if self.proc is None or self.proc.returncode is not None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.batching import GroupCommit
-from bot.grading.grade import Grade, Grader
+from bot.grading.grade import BatchGrader, Grade, Grader
 from bot.grading.rubric import not_an_answer
 from bot.metrics import Metrics
 from bot.mock import combine, next_probe, scorecard
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROMPT_CACHE = 10_000  # thread roots remembered on the ack path
+BATCH = 20  # attempts claimed by one grading pass
+PROCESS_BATCH = 40  # ... when a worker process grades them (see grading/worker.py)
 ThreadKey = tuple[str, str, str]  # team, channel, thread_ts
 UserThread = tuple[int, str]  # prompt id (a thread is its prompt), user
 
@@ -88,6 +90,14 @@ def grades_of(rows: Sequence[Attempt]) -> list[Grade]:
     return [Grade.from_json(json.loads(a.grade_json)) for a in rows if a.grade_json]
 
 
+def _seniority_of(level: str | None) -> Seniority | None:
+    return level if level in ("entry", "mid", "senior") else None  # type: ignore[return-value]
+
+
+def _seniority(levels: dict[tuple[str, str], str], attempt: Attempt) -> Seniority | None:
+    return _seniority_of(levels.get((attempt.team, attempt.user)))
+
+
 def _user_thread(attempt: Attempt) -> UserThread:
     return (attempt.prompt_id, attempt.user)
 
@@ -119,6 +129,8 @@ class Answering:
         self._give_way = give_way or (lambda: asyncio.sleep(0))
         self._prompts: dict[ThreadKey, tuple[int, str, str]] = {}
         self._recorder: GroupCommit[Reply, Recorded] = GroupCommit(self._record_batch)
+        # Done when the last claimed batch is recorded (or given up): the next waits for it.
+        self._recorded: asyncio.Future[None] | None = None
 
     # --- storing (on Slack's 3-second ack path) ------------------------------------------
 
@@ -195,8 +207,11 @@ class Answering:
 
     # --- grading (the background worker) ------------------------------------------------
 
-    async def grade_pending(self, limit: int = 20) -> int:
+    async def grade_pending(self, limit: int | None = None) -> int:
         """Grade the attempts waiting for it (this process's share); returns how many."""
+        if limit is None:
+            # Worker processes take a batch in one round trip: bigger batches, fewer of them.
+            limit = PROCESS_BATCH if isinstance(self._grader, BatchGrader) else BATCH
         # Claim after Slack's requests in flight: a fuller batch, so fewer transactions.
         await self._give_way()
         async with unit_of_work(self._sessions) as session:
@@ -206,9 +221,29 @@ class Answering:
             if not claimed:
                 return 0
             levels = await repo.levels_of(session, {(a.team, a.user) for a in claimed})
-            context = await self._reply_context(session, claimed)
+        # Batches may be graded side by side, but they are recorded in the order they were
+        # claimed: a second try is then compared with the first, a mock interview's answers
+        # advance it in turn, even when they were graded in different batches.
+        earlier, mine = self._recorded, asyncio.get_running_loop().create_future()
+        self._recorded = mine
+        try:
+            assessed = await self._assess_claimed(claimed, levels)
+            if earlier is not None:
+                await earlier
+            await self._record_grades(assessed)
+        except Exception:
+            log.exception("grading a batch of %d failed; it will be graded again", len(claimed))
+        finally:
+            mine.set_result(None)
+        return len(claimed)
+
+    async def _assess_claimed(
+        self, claimed: list[Attempt], levels: dict[tuple[str, str], str]
+    ) -> list[Assessed]:
         assessed: list[Assessed] = []
-        if getattr(self._grader, "cpu_bound", False):
+        if isinstance(self._grader, BatchGrader):
+            assessed = await self._assess_batch(self._grader, claimed, levels)
+        elif getattr(self._grader, "cpu_bound", False):
             # One answer at a time, each after Slack's requests in flight (see foreground.py).
             for attempt in claimed:
                 await self._give_way()
@@ -220,11 +255,7 @@ class Answering:
                 *(self._assess_logged(a, levels) for a in claimed), return_exceptions=True
             )
             assessed = [r for r in results if isinstance(r, Assessed)]
-        try:
-            await self._record_grades(assessed, context)
-        except Exception:
-            log.exception("recording %d grades failed; they will be graded again", len(assessed))
-        return len(claimed)
+        return assessed
 
     async def _assess_logged(
         self, attempt: Attempt, levels: dict[tuple[str, str], str]
@@ -236,22 +267,46 @@ class Answering:
             log.exception("grading attempt %s failed", attempt.id)
             raise _Failed from exc
 
-    async def _assess(self, attempt: Attempt, level: str | None) -> Assessed:
-        question = self._bank.get(attempt.question_id)
+    async def _assess_batch(
+        self, grader: BatchGrader, claimed: list[Attempt], levels: dict[tuple[str, str], str]
+    ) -> list[Assessed]:
+        """The whole batch in one call (worker processes); nudges need no grader."""
+        assessed: list[Assessed] = []
+        jobs: list[tuple[Attempt, Question, Seniority | None]] = []
+        for attempt in claimed:
+            question = self._bank.get(attempt.question_id)
+            reason = not_an_answer(attempt.answer) if question is not None else None
+            if question is None or reason is not None:
+                assessed.append(self._ungraded(attempt, question, reason))
+            else:
+                jobs.append((attempt, question, _seniority(levels, attempt)))
+        results = await grader.grade_many([(q, a.answer, s) for a, q, s in jobs])
+        for (attempt, question, _), (grade, seconds, error) in zip(jobs, results, strict=True):
+            if grade is None:  # left pending: the lease expires and it is tried again
+                log.error("grading attempt %s failed: %s", attempt.id, error)
+                continue
+            assessed.append(Assessed(attempt, question, grade, None, seconds))
+        return assessed
+
+    def _ungraded(
+        self, attempt: Attempt, question: Question | None, reason: str | None
+    ) -> Assessed:
         if question is None:
             log.warning(
                 "attempt %s: question %s is no longer in the bank", attempt.id, attempt.question_id
             )
-            return Assessed(attempt, None, None, None, 0.0)
-        reason = not_an_answer(attempt.answer)
+        return Assessed(attempt, question, None, reason, 0.0)
+
+    async def _assess(self, attempt: Attempt, level: str | None) -> Assessed:
+        question = self._bank.get(attempt.question_id)
+        reason = not_an_answer(attempt.answer) if question is not None else None
+        if question is None or reason is not None:
+            return self._ungraded(attempt, question, reason)
         started = time.perf_counter()
-        grade = None
-        if reason is None:
-            seniority: Seniority | None = level if level in ("entry", "mid", "senior") else None  # type: ignore[assignment]
-            grade = await self._grader.grade(
-                question, attempt.answer, seniority=seniority, team=attempt.team
-            )
-        return Assessed(attempt, question, grade, reason, time.perf_counter() - started)
+        grade = await self._grader.grade(
+            question, attempt.answer, seniority=_seniority_of(level), team=attempt.team
+        )
+        return Assessed(attempt, question, grade, None, time.perf_counter() - started)
 
     async def _reply_context(self, session: AsyncSession, claimed: list[Attempt]) -> _Context:
         """What the replies depend on: earlier grades in each thread, mock interviews."""
@@ -259,10 +314,16 @@ class Answering:
         mocks = await repo.mocks_for_prompts(session, {a.prompt_id for a in claimed})
         return _Context({key: grades_of(rows) for key, rows in earlier.items()}, mocks)
 
-    async def _record_grades(self, assessed: list[Assessed], context: _Context) -> None:
-        """Every grade and its queued reply, in one write transaction (rendered before it)."""
+    async def _record_grades(self, assessed: list[Assessed]) -> None:
+        """Every grade and its queued reply, in one write transaction (rendered before it),
+        after reading what the replies depend on (earlier batches are recorded by now)."""
         if not assessed:
             return
+        async with unit_of_work(self._sessions, read_only=True) as session:
+            context = await self._reply_context(session, [a.attempt for a in assessed])
+        await self._render_and_record(assessed, context)
+
+    async def _render_and_record(self, assessed: list[Assessed], context: _Context) -> None:
         thread_grades, mocks = context.thread_grades, context.mocks
         mocks_before = {pid: (m.asked, m.status) for pid, m in mocks.items()}
         finished: list[dict[str, Any]] = []

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     answer_retention_days: int = Field(default=0, ge=0)  # 0 keeps answers forever
     max_body_bytes: int = Field(default=1_000_000, ge=10_000)
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    # Worker processes for the offline grader (it is CPU-bound: a process uses another
+    # core, a thread would not); 0 grades in the event loop's own process.
+    grading_processes: int = Field(default=1, ge=0, le=32)
     # How long a process may hold an answer or a message it is working on; after a
     # crash, another process (or the restarted one) takes it over once this passes.
     lease_seconds: float = Field(default=60.0, ge=1)

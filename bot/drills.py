@@ -247,7 +247,7 @@ class Drills:
         """Store a threaded reply to one of our prompts, once (before Slack's ack)."""
         return await self._answering.record(reply)
 
-    async def grade_pending(self, limit: int = 20) -> int:
+    async def grade_pending(self, limit: int | None = None) -> int:
         """Grade the attempts waiting for it (this process's share); returns how many."""
         return await self._answering.grade_pending(limit)
 

@@ -16,6 +16,7 @@ def test_defaults_match_the_documented_contract() -> None:
     assert (settings.host, settings.port) == ("0.0.0.0", 3000)
     assert settings.effective_grader == "rubric"
     assert settings.openai_model == "gpt-4o-mini"
+    assert settings.grading_processes == 1
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,6 +39,7 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DATABASE_URL", "mysql://x"),
         ("GRADER", "magic"),
         ("SLACK_API_URL", "ftp://x"),
+        ("GRADING_PROCESSES", "-1"),
     ],
 )
 def test_malformed_setting_names_the_variable(

@@ -6,8 +6,9 @@ penalties: a grader (offline or LLM) only judges levels and evidence.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.questions import Question, Seniority
 
@@ -133,6 +134,17 @@ class Grader(Protocol):
     async def grade(
         self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""
     ) -> Grade: ...
+
+
+@runtime_checkable
+class BatchGrader(Grader, Protocol):
+    """A grader that takes a whole batch in one call (worker processes)."""
+
+    async def grade_many(
+        self, jobs: Sequence[tuple[Question, str, Seniority | None]]
+    ) -> list[tuple[Grade | None, float, str | None]]:
+        """(grade, seconds, error) per job, in order; grade None when grading raised."""
+        ...
 
 
 def band_for(score: int) -> Band:

@@ -1,0 +1,105 @@
+"""Batches graded side by side are recorded in the order they were claimed: a second try
+graded before the first still gets feedback that compares it with the first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.answering import Reply
+from bot.config import Settings
+from bot.drills import Drills
+from bot.grading.grade import Grade
+from bot.grading.rubric import RubricGrader
+from bot.metrics import Metrics
+from bot.questions import Question, QuestionBank, Seniority
+from bot.slack.blocks import SlackRenderer
+from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
+from bot.storage.tables import OutboxMessage, Prompt
+from tests.slack import payloads as p
+
+FIRST_TRY = "We'd put the model in a container and deploy it behind an API, then watch it."
+
+
+class FirstBatchSlow:
+    """A batch grader whose first call finishes after its second (as two workers may)."""
+
+    name = "rubric"
+
+    def __init__(self, bank: QuestionBank) -> None:
+        self._rubric = RubricGrader(bank)
+        self._calls = 0
+
+    async def grade(
+        self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""
+    ) -> Grade:
+        return self._rubric.grade_sync(question, answer, seniority=seniority)
+
+    async def grade_many(
+        self, jobs: Sequence[tuple[Question, str, Seniority | None]]
+    ) -> list[tuple[Grade | None, float, str | None]]:
+        self._calls += 1
+        await asyncio.sleep(0.5 if self._calls == 1 else 0.0)
+        return [(self._rubric.grade_sync(q, a, seniority=s), 0.001, None) for q, a, s in jobs]
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+    await upgrade_async(url)
+    engine = make_engine(url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def test_second_try_graded_first_is_still_compared_with_the_first(
+    sessions: async_sessionmaker[AsyncSession], bank: QuestionBank
+) -> None:
+    drills = Drills(
+        bank=bank,
+        sessions=sessions,
+        grader=FirstBatchSlow(bank),
+        renderer=SlackRenderer(),
+        metrics=Metrics(),
+    )
+    async with unit_of_work(sessions) as session:
+        session.add(
+            Prompt(
+                team="T1",
+                channel="C1",
+                ts="100.000100",
+                question_id="deploy-ml-models",
+                source="command",
+            )
+        )
+    for ts, text in (("100.000200", FIRST_TRY), ("100.000300", p.STRONG_ANSWER)):
+        reply = Reply(team="T1", channel="C1", thread_ts="100.000100", ts=ts, user="U1", text=text)
+        await drills.record_answer(reply)
+
+    # Two passes side by side, one answer each: the first try's pass finishes grading last.
+    graded = await asyncio.gather(drills.grade_pending(limit=1), drills.grade_pending(limit=1))
+    assert graded == [1, 1]
+
+    async with unit_of_work(sessions) as session:
+        rows = (
+            (
+                await session.execute(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.kind == "feedback")
+                    .order_by(OutboxMessage.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    # By attempt (dedupe key "feedback:<attempt id>"), not by when each was queued.
+    by_attempt = sorted(rows, key=lambda m: int(m.dedupe_key.split(":")[1]))
+    texts = [json.dumps(json.loads(m.payload)["blocks"]) for m in by_attempt]
+    assert len(texts) == 2
+    assert "Since your last try" not in texts[0]  # the first try
+    assert "Since your last try" in texts[1]  # the second, compared with the first

@@ -80,7 +80,7 @@ class RunResult:
     rate_share: float  # achieved posting rate / allowed, per busy channel (rate-limited)
     errors: int  # ERROR lines in the app's log
     methods: dict[str, int] = field(default_factory=dict)
-    # CPU of the app (its grading workers included) from the first send to the drain's end
+    # CPU of the app (its grading workers included) from the first send to the last reply
     cpu_ms_per_answer: float = math.nan
 
     @property
@@ -139,8 +139,7 @@ async def drain(
     idle: float,
 ) -> None:
     """Wait until every user got a reply, `within` passes, or Slack hears nothing for
-    `idle` seconds (an app that drops replies never finishes); then a little longer for
-    duplicates."""
+    `idle` seconds (an app that drops replies never finishes)."""
     replies = Replies(slack, mark, event_type)
     deadline = time.monotonic() + within
     while time.monotonic() < deadline and not users <= replies.users():
@@ -152,7 +151,6 @@ async def drain(
             )
         if len(slack.calls) == calls:
             break  # nothing for `idle` seconds
-    await asyncio.sleep(1.5)  # any duplicate would show up now
 
 
 def _posts(slack: RateLimitedStandIn, mark: int, event_type: str) -> list[dict[str, object]]:
@@ -200,6 +198,7 @@ async def run_once(
         within = 30 + (3 * per_channel / CHANNEL_RATE if rate_limited else n / 10)
         await drain(slack, mark, event_type, users, within, IDLE_SECONDS[app])
         cpu = serve.cpu_seconds() - cpu_before
+        await asyncio.sleep(1.5)  # any duplicate would show up now
         replies = Counter(metadata_users(_posts(slack, mark, event_type)))
         times = [
             c.at for c in slack.calls[mark:] if c.method == "chat.postMessage" and c.body.get("_ok")
@@ -395,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         "connection); last reply = first send to last reply posted; e2e = answers with a "
         "reply / last reply s; calls/answer = Web API calls (429s included) / answers; "
         "CPU ms/answer = the app's CPU time (grading workers included) from the first send "
-        "to the end of the drain, per answer"
+        "to the last reply, per answer"
     )
     print()
     print(compare(results))

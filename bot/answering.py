@@ -230,6 +230,7 @@ class Answering:
             assessed = await self._assess_claimed(claimed, levels)
             if earlier is not None:
                 await earlier
+            await self._give_way()  # rendering and recording a batch holds the loop a while
             await self._record_grades(assessed)
         except Exception:
             log.exception("grading a batch of %d failed; it will be graded again", len(claimed))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -187,10 +186,6 @@ class Runtime:
         if self.settings.answer_retention_days:
             self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
         self._ready = True
-        # What start-up built lives as long as the process: out of the collector's sight, a
-        # full collection (about 90 ms here, mid-burst) no longer walks it while acks wait.
-        gc.collect()
-        gc.freeze()
         log.info(
             "ready: %d questions, grader %s, database %s",
             len(self.bank.questions),
@@ -218,7 +213,10 @@ class Runtime:
         """Graceful: stop taking requests, let workers finish their pass, close everything."""
         self._ready = False
         if self._warm_task is not None:
-            await self._warm_task  # a thread cannot be cancelled; it finishes within a second
+            if isinstance(self.grader, ProcessGrader):
+                self._warm_task.cancel()  # only waits on the workers; closing them ends it
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warm_task  # a thread cannot be cancelled; it finishes within a second
             self._warm_task = None
         if self._runner is not None:
             await self._runner.cleanup()

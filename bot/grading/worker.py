@@ -33,6 +33,7 @@ GradeJob = tuple[Question, str, Seniority | None]  # question, answer, seniority
 Graded = tuple[Grade | None, float, str | None]  # grade, seconds, error (grade None)
 
 PARENT_CHECK_SECONDS = 1.0
+WARM_POLL_SECONDS = 0.1
 
 _worker: tuple[QuestionBank, RubricGrader, threading.Thread] | None = None  # in a worker
 
@@ -60,11 +61,11 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _ready() -> bool:
-    """Wait until every rubric is compiled in this worker."""
+def _warmed() -> tuple[int, bool]:
+    """(this worker's pid, whether it has compiled every rubric); never waits, so a stop
+    need not wait for the compile either."""
     assert _worker is not None, "worker not initialised"
-    _worker[2].join()
-    return True
+    return os.getpid(), not _worker[2].is_alive()
 
 
 def _grade_batch(jobs: Sequence[tuple[str, str, Seniority | None]]) -> list[Graded]:
@@ -110,9 +111,24 @@ class ProcessGrader:
 
     async def warm(self) -> None:
         """Start the workers and wait until each has compiled every rubric."""
-        pool = self._start_pool()
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self._processes)))
+        warm: set[int] = set()
+        while len(warm) < self._processes:
+            try:
+                answers = await asyncio.gather(
+                    *(
+                        loop.run_in_executor(self._start_pool(), _warmed)
+                        for _ in range(self._processes)
+                    )
+                )
+            except (BrokenProcessPool, OSError, RuntimeError) as exc:
+                # Answers are still graded: here, until a batch starts the workers again.
+                log.error("grading worker failed to start (%s)", exc)
+                self._discard_pool()
+                return
+            warm.update(pid for pid, done in answers if done)
+            if len(warm) < self._processes:
+                await asyncio.sleep(WARM_POLL_SECONDS)
 
     async def grade(
         self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""

@@ -34,6 +34,7 @@ class FirstBatchSlow:
     def __init__(self, bank: QuestionBank) -> None:
         self._rubric = RubricGrader(bank)
         self._calls = 0
+        self.first_called = asyncio.Event()
 
     async def grade(
         self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""
@@ -44,6 +45,7 @@ class FirstBatchSlow:
         self, jobs: Sequence[tuple[Question, str, Seniority | None]]
     ) -> list[tuple[Grade | None, float, str | None]]:
         self._calls += 1
+        self.first_called.set()
         await asyncio.sleep(0.5 if self._calls == 1 else 0.0)
         return [(self._rubric.grade_sync(q, a, seniority=s), 0.001, None) for q, a, s in jobs]
 
@@ -60,10 +62,11 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 async def test_second_try_graded_first_is_still_compared_with_the_first(
     sessions: async_sessionmaker[AsyncSession], bank: QuestionBank
 ) -> None:
+    grader = FirstBatchSlow(bank)
     drills = Drills(
         bank=bank,
         sessions=sessions,
-        grader=FirstBatchSlow(bank),
+        grader=grader,
         renderer=SlackRenderer(),
         metrics=Metrics(),
     )
@@ -81,9 +84,12 @@ async def test_second_try_graded_first_is_still_compared_with_the_first(
         reply = Reply(team="T1", channel="C1", thread_ts="100.000100", ts=ts, user="U1", text=text)
         await drills.record_answer(reply)
 
-    # Two passes side by side, one answer each: the first try's pass finishes grading last.
-    graded = await asyncio.gather(drills.grade_pending(limit=1), drills.grade_pending(limit=1))
-    assert graded == [1, 1]
+    # Two passes side by side, one answer each: the first try's pass claims first and
+    # finishes grading last.
+    first = asyncio.create_task(drills.grade_pending(limit=1))
+    await grader.first_called.wait()
+    second = await drills.grade_pending(limit=1)
+    assert (await first, second) == (1, 1)
 
     async with unit_of_work(sessions) as session:
         rows = (

@@ -103,3 +103,23 @@ async def test_no_grading_worker_outlives_serve(
             serve.send_signal(stop)
             await serve.wait()
         assert await _gone(children), f"after {stop.name}: {children} still running"
+
+
+async def test_without_grading_workers_serve_grades_in_its_own_process(
+    tmp_path: Path, slack: SlackStandIn, database_url: str
+) -> None:
+    """GRADING_PROCESSES=0: no child process, and the same feedback."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/slack/events"
+    serve = await serve_healthy(slack, database_url, port, tmp_path, GRADING_PROCESSES="0")
+    try:
+        root = await _prompt(slack, url)
+        status, _ = await slack.send_event(url, p.reply(root, p.STRONG_ANSWER, user="U0ALONE"))
+        assert status == 200
+        await slack.wait_for(lambda: len(slack.posts("drill_feedback")) == 1, within=20)
+        assert _children(serve.pid) == set()
+        [feedback] = slack.posts("drill_feedback")
+        assert feedback["metadata"]["event_payload"]["score"] >= 80
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        await serve.wait()

@@ -104,3 +104,11 @@ async def seed_missed_fires(url: str, *, team: str, channels: Iterable[str]) -> 
                 )
             )
     await engine.dispose()
+
+
+async def ask_question(slack: SlackStandIn, url: str) -> str:
+    """`/deploy-question deploy-ml-models` to `serve`; the ts of the prompt it posts."""
+    await slack.send_command(url, "deploy-ml-models")
+    await slack.wait_for(lambda: slack.posts("drill_prompt"))
+    await asyncio.sleep(0.5)  # let the bot record the prompt's ts
+    return str(slack.posts("drill_prompt")[0]["_ts"])

@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 
 from bot.slack.standin import SlackStandIn
-from tests.serving import free_port, serve_healthy
+from tests.serving import ask_question, free_port, serve_healthy
 from tests.slack import payloads as p
 
 ANSWERS = 12
@@ -21,10 +21,7 @@ async def test_outage_and_sigkill_lose_nothing_and_double_nothing(
     url = f"http://127.0.0.1:{port}/slack/events"
     first = await serve_healthy(slack, database_url, port, tmp_path, LEASE_SECONDS="2")
     try:
-        await slack.send_command(url, "deploy-ml-models")
-        await slack.wait_for(lambda: slack.posts("drill_prompt"))
-        await asyncio.sleep(0.5)  # let the bot record the prompt's ts
-        root = str(slack.posts("drill_prompt")[0]["_ts"])
+        root = await ask_question(slack, url)
 
         slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=1, times=3)
         slack.fail(

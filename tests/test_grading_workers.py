@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 from bot.slack.standin import SlackStandIn
-from tests.serving import free_port, serve_healthy
+from tests.serving import ask_question, free_port, serve_healthy
 from tests.slack import payloads as p
 
 
@@ -48,13 +48,6 @@ async def _gone(pids: set[int], within: float = 10.0) -> bool:
     return False
 
 
-async def _prompt(slack: SlackStandIn, url: str) -> str:
-    await slack.send_command(url, "deploy-ml-models")
-    await slack.wait_for(lambda: slack.posts("drill_prompt"))
-    await asyncio.sleep(0.3)  # let the bot record the prompt's ts
-    return str(slack.posts("drill_prompt")[0]["_ts"])
-
-
 async def test_killed_grading_worker_loses_no_feedback(
     tmp_path: Path, slack: SlackStandIn, database_url: str
 ) -> None:
@@ -62,7 +55,7 @@ async def test_killed_grading_worker_loses_no_feedback(
     url = f"http://127.0.0.1:{port}/slack/events"
     serve = await serve_healthy(slack, database_url, port, tmp_path)
     try:
-        root = await _prompt(slack, url)
+        root = await ask_question(slack, url)
         status, _ = await slack.send_event(url, p.reply(root, p.STRONG_ANSWER, user="U0FIRST"))
         assert status == 200
         await slack.wait_for(lambda: len(slack.posts("drill_feedback")) == 1, within=20)
@@ -113,7 +106,7 @@ async def test_without_grading_workers_serve_grades_in_its_own_process(
     url = f"http://127.0.0.1:{port}/slack/events"
     serve = await serve_healthy(slack, database_url, port, tmp_path, GRADING_PROCESSES="0")
     try:
-        root = await _prompt(slack, url)
+        root = await ask_question(slack, url)
         status, _ = await slack.send_event(url, p.reply(root, p.STRONG_ANSWER, user="U0ALONE"))
         assert status == 200
         await slack.wait_for(lambda: len(slack.posts("drill_feedback")) == 1, within=20)

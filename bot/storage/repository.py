@@ -96,17 +96,30 @@ _MARK_ATTEMPT_POSTED = (
 )
 
 
-def _claim(model: Any, free: tuple[Any, ...], order: tuple[Any, ...]) -> Any:
-    """UPDATE … WHERE id IN (the first `limit` free rows) AND still free … RETURNING the rows:
-    one statement. Its conditions are checked again on each row as it is updated, so two
-    processes racing for the same rows split them: each row goes to exactly one."""
+def _claim(
+    model: Any, free: tuple[Any, ...], order: tuple[Any, ...], **also: Any
+) -> dict[str, Any]:
+    """UPDATE … the first `limit` free rows … RETURNING them: one statement, per dialect.
+
+    SQLite: WHERE id IN (the first free rows) AND still free. Its conditions are checked
+    again on each row as it is updated; SQLite has one writer at a time, so no claim races.
+    PostgreSQL: the first free rows are chosen in a CTE with FOR UPDATE SKIP LOCKED (run
+    once), so two claims at once take different rows: each row goes to exactly one, and
+    the second claim gets the next rows rather than none.
+    """
     first = select(model.id).where(*free).order_by(*order).limit(sa.bindparam("limit"))
-    return (
-        sa.update(model)
+    locked = first.with_for_update(skip_locked=True).cte("claimable")
+    values = {"lease_until": sa.bindparam("until"), **also}  # `also`: more columns to set
+    return {
+        "sqlite": sa.update(model)
         .where(col(model.id).in_(first.scalar_subquery()), *free)
-        .values(lease_until=sa.bindparam("until"))
-        .returning(model)
-    )
+        .values(**values)
+        .returning(model),
+        "postgresql": sa.update(model)
+        .where(col(model.id) == locked.c.id, *free)
+        .values(**values)
+        .returning(model),
+    }
 
 
 _NOW = sa.bindparam("now", type_=UTCDateTime())
@@ -126,7 +139,8 @@ _CLAIM_MESSAGES = _claim(
         sa.or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < _NOW),
     ),
     (col(OutboxMessage.next_try_at), col(OutboxMessage.id)),
-).values(attempts=OutboxMessage.attempts + 1)
+    attempts=OutboxMessage.attempts + 1,
+)
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -226,7 +240,7 @@ async def claim_attempts(
 ) -> list[Attempt]:
     """Lease up to `limit` pending attempts whose lease is free or expired (see _claim)."""
     result = await session.execute(
-        _CLAIM_ATTEMPTS,
+        _CLAIM_ATTEMPTS[_dialect(session)],
         {"now": now, "until": now + lease, "limit": limit},
         execution_options={"synchronize_session": False},
     )
@@ -356,7 +370,7 @@ async def claim_outbox(
 ) -> list[OutboxMessage]:
     """Lease up to `limit` due messages, oldest first, in one statement (see _claim)."""
     result = await session.execute(
-        _CLAIM_MESSAGES,
+        _CLAIM_MESSAGES[_dialect(session)],
         {"now": now, "until": now + lease, "limit": limit},
         execution_options={"synchronize_session": False},
     )

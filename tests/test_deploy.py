@@ -131,7 +131,7 @@ def _container(doc: dict[str, Any]) -> dict[str, Any]:
 
 def test_deployment_probes_health_and_is_sized_from_the_benchmarks() -> None:
     """Readiness and liveness on /healthz; a quarter core, and memory above the RSS measured in
-    BENCHMARKS.md (serve and its grading worker, 169 MB summed after 10,000 answers; 172 MB
+    BENCHMARKS.md (serve and its grading worker, 167 MB summed after 10,000 answers; 172 MB
     measured before is the bound kept here)."""
     deployment = _manifests()["Deployment"]
     container = _container(deployment)

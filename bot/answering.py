@@ -94,10 +94,6 @@ def _seniority_of(level: str | None) -> Seniority | None:
     return level if level in ("entry", "mid", "senior") else None  # type: ignore[return-value]
 
 
-def _seniority(levels: dict[tuple[str, str], str], attempt: Attempt) -> Seniority | None:
-    return _seniority_of(levels.get((attempt.team, attempt.user)))
-
-
 def _user_thread(attempt: Attempt) -> UserThread:
     return (attempt.prompt_id, attempt.user)
 
@@ -280,7 +276,8 @@ class Answering:
             if question is None or reason is not None:
                 assessed.append(self._ungraded(attempt, question, reason))
             else:
-                jobs.append((attempt, question, _seniority(levels, attempt)))
+                level = levels.get((attempt.team, attempt.user))
+                jobs.append((attempt, question, _seniority_of(level)))
         results = await grader.grade_many([(q, a.answer, s) for a, q, s in jobs])
         for (attempt, question, _), (grade, seconds, error) in zip(jobs, results, strict=True):
             if grade is None:  # left pending: the lease expires and it is tried again

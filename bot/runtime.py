@@ -174,9 +174,7 @@ class Runtime:
                 )
         # One grading pass at a time in this process, or one more than there are worker
         # processes: while a batch is graded, the next is claimed and the last recorded.
-        passes = 1 + (
-            self.settings.grading_processes if isinstance(self.grader, ProcessGrader) else 0
-        )
+        passes = 1 + (self.grader.processes if isinstance(self.grader, ProcessGrader) else 0)
         self._tasks = [
             *(asyncio.create_task(self._grading_loop(), name="grading") for _ in range(passes)),
             asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
@@ -213,10 +211,11 @@ class Runtime:
         """Graceful: stop taking requests, let workers finish their pass, close everything."""
         self._ready = False
         if self._warm_task is not None:
-            if isinstance(self.grader, ProcessGrader):
-                self._warm_task.cancel()  # only waits on the workers; closing them ends it
+            # The warm-up only compiles: a stop need not wait for it (a thread finishes on
+            # its own; the workers stop with the grader).
+            self._warm_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._warm_task  # a thread cannot be cancelled; it finishes within a second
+                await self._warm_task
             self._warm_task = None
         if self._runner is not None:
             await self._runner.cleanup()

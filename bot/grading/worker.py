@@ -30,6 +30,7 @@ from bot.questions import Question, QuestionBank, Seniority
 log = logging.getLogger(__name__)
 
 GradeJob = tuple[Question, str, Seniority | None]  # question, answer, seniority
+PlainJob = tuple[str, str, Seniority | None]  # the same with the question's id: cheap to pickle
 Graded = tuple[Grade | None, float, str | None]  # grade, seconds, error (grade None)
 
 PARENT_CHECK_SECONDS = 1.0
@@ -68,9 +69,14 @@ def _warmed() -> tuple[int, bool]:
     return os.getpid(), not _worker[2].is_alive()
 
 
-def _grade_batch(jobs: Sequence[tuple[str, str, Seniority | None]]) -> list[Graded]:
+def _grade_batch(jobs: Sequence[PlainJob]) -> list[Graded]:
     assert _worker is not None, "worker not initialised"
     bank, grader, _ = _worker
+    return _grade_each(bank, grader, jobs)
+
+
+def _grade_each(bank: QuestionBank, grader: RubricGrader, jobs: Sequence[PlainJob]) -> list[Graded]:
+    """Grade the jobs one by one (in a worker, or here when the workers are down)."""
     out: list[Graded] = []
     for question_id, answer, seniority in jobs:
         question = bank.get(question_id)
@@ -93,7 +99,7 @@ class ProcessGrader:
 
     def __init__(self, bank: QuestionBank, *, processes: int) -> None:
         self._bank = bank
-        self._processes = max(1, processes)
+        self.processes = max(1, processes)
         self.local = RubricGrader(bank)  # while the pool is down (compiles on demand)
         self._pool: ProcessPoolExecutor | None = None
 
@@ -102,7 +108,7 @@ class ProcessGrader:
             # spawn, not fork: forking a process with running threads (the event loop's
             # executor, the scheduler) can copy a held lock into the child.
             self._pool = ProcessPoolExecutor(
-                max_workers=self._processes,
+                max_workers=self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
                 initargs=(self._bank,),
@@ -113,12 +119,12 @@ class ProcessGrader:
         """Start the workers and wait until each has compiled every rubric."""
         loop = asyncio.get_running_loop()
         warm: set[int] = set()
-        while len(warm) < self._processes:
+        while len(warm) < self.processes:
             try:
                 answers = await asyncio.gather(
                     *(
                         loop.run_in_executor(self._start_pool(), _warmed)
-                        for _ in range(self._processes)
+                        for _ in range(self.processes)
                     )
                 )
             except (BrokenProcessPool, OSError, RuntimeError) as exc:
@@ -127,7 +133,7 @@ class ProcessGrader:
                 self._discard_pool()
                 return
             warm.update(pid for pid, done in answers if done)
-            if len(warm) < self._processes:
+            if len(warm) < self.processes:
                 await asyncio.sleep(WARM_POLL_SECONDS)
 
     async def grade(
@@ -143,7 +149,7 @@ class ProcessGrader:
         if not jobs:
             return []
         plain = [(q.id, answer, seniority) for q, answer, seniority in jobs]
-        size = -(-len(plain) // self._processes)  # one slice per worker
+        size = -(-len(plain) // self.processes)  # one slice per worker
         slices = [plain[i : i + size] for i in range(0, len(plain), size)]
         loop = asyncio.get_running_loop()
         try:
@@ -154,20 +160,9 @@ class ProcessGrader:
         except (BrokenProcessPool, OSError, RuntimeError) as exc:
             log.error("grading worker failed (%s); grading this batch here", exc)
             self._discard_pool()
-            return [await self._grade_here(*job) for job in jobs]
+            # In a thread: the loop still gets the interpreter every few milliseconds.
+            return await asyncio.to_thread(_grade_each, self._bank, self.local, plain)
         return [graded for part in parts for graded in part]
-
-    async def _grade_here(
-        self, question: Question, answer: str, seniority: Seniority | None
-    ) -> Graded:
-        started = time.perf_counter()
-        try:
-            grade = await self.local.grade(question, answer, seniority=seniority)
-        except Exception as exc:
-            return (None, 0.0, f"{type(exc).__name__}: {exc}")
-        finally:
-            await asyncio.sleep(0)  # one answer at a time: Slack's requests go in between
-        return (grade, time.perf_counter() - started, None)
 
     def _discard_pool(self) -> None:
         pool, self._pool = self._pool, None

@@ -109,16 +109,11 @@ def _claim(
     """
     first = select(model.id).where(*free).order_by(*order).limit(sa.bindparam("limit"))
     locked = first.with_for_update(skip_locked=True).cte("claimable")
-    values = {"lease_until": sa.bindparam("until"), **also}  # `also`: more columns to set
+    # `also`: more columns to set
+    claim = sa.update(model).values(lease_until=sa.bindparam("until"), **also).returning(model)
     return {
-        "sqlite": sa.update(model)
-        .where(col(model.id).in_(first.scalar_subquery()), *free)
-        .values(**values)
-        .returning(model),
-        "postgresql": sa.update(model)
-        .where(col(model.id) == locked.c.id, *free)
-        .values(**values)
-        .returning(model),
+        "sqlite": claim.where(col(model.id).in_(first.scalar_subquery()), *free),
+        "postgresql": claim.where(col(model.id) == locked.c.id, *free),
     }
 
 

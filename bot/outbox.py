@@ -44,6 +44,20 @@ CHANNEL_LIMIT_WINDOW = timedelta(seconds=2)
 FORGET_ABOVE = 10_000
 
 
+# A message and its parsed payload; the key of the messages that must keep their order.
+Due = tuple[OutboxMessage, dict[str, Any]]
+Conversation = tuple[str | None, str | None]
+
+
+def conversation(payload: dict[str, Any]) -> Conversation:
+    """(thread, person) of a message: what a reader sees in order. Feedback, follow-ups
+    and ratings name their person in the metadata; prompts and digests (no thread, no
+    person) share one conversation per channel, so they keep their order too."""
+    metadata = payload.get("metadata") or {}
+    person = (metadata.get("event_payload") or {}).get("user")
+    return payload.get("thread_ts"), None if person is None else str(person)
+
+
 class Poster(Protocol):
     """Posts one message; returns (channel, ts); raises RetryLater or Undeliverable."""
 
@@ -117,44 +131,73 @@ class Outbox:
     async def send_due(self) -> int:
         """One pass: lease the due messages and post them; returns how many were tried.
 
-        Channels are sent to side by side (up to `parallel` at once), each channel's
-        messages in order. A 429 holds back only that channel (its remaining messages wait
-        for Retry-After while the others go on), unless it cannot be the channel's limit:
-        then the workspace's is reached, and every channel of it waits.
+        Up to `parallel` posts are in flight at once, across channels and within one.
+        Messages to one person in one thread (see `conversation`) go out in order, one
+        after another; different conversations in a channel go side by side, starting
+        with one at a time and one more after each post Slack accepts, so a channel at its
+        limit costs at most one refused call more than posting one by one would. A 429
+        holds back only that channel (its remaining messages wait for Retry-After while
+        the others go on), unless it cannot be the channel's limit: then the workspace's
+        is reached, and every channel of it waits.
         """
         async with unit_of_work(self._sessions) as session:
             due = await repo.claim_outbox(
                 session, now=utcnow(), lease=self._lease, limit=self._batch
             )
-        by_channel: dict[tuple[str, str], list[OutboxMessage]] = {}
-        payloads: dict[int | None, dict[str, Any]] = {}  # parsed once, for grouping and posting
+        by_channel: dict[tuple[str, str], dict[Conversation, list[Due]]] = {}
         for message in due:
-            payload = payloads[message.id] = json.loads(message.payload)
-            by_channel.setdefault((message.team, str(payload.get("channel", ""))), []).append(
-                message
+            payload = json.loads(message.payload)  # parsed once, for grouping and posting
+            key = (message.team, str(payload.get("channel", "")))
+            lanes = by_channel.setdefault(key, {})
+            lanes.setdefault(conversation(payload), []).append((message, payload))
+        posts = asyncio.Semaphore(self._parallel)
+        held_back: list[tuple[OutboxMessage, datetime]] = []
+        try:
+            await asyncio.gather(
+                *(self._send_channel(k, lanes, posts, held_back) for k, lanes in by_channel.items())
             )
-        gate = asyncio.Semaphore(self._parallel)
+        finally:
+            await self._marks.drain()
+            await self._release(held_back)
+            self._forget()
+        return len(due)
 
-        async def send_channel(key: tuple[str, str], messages: list[OutboxMessage]) -> None:
-            team = key[0]
-            async with gate:
-                for i, message in enumerate(messages):
+    async def _send_channel(
+        self,
+        key: tuple[str, str],
+        lanes: dict[Conversation, list[Due]],
+        posts: asyncio.Semaphore,
+        held_back: list[tuple[OutboxMessage, datetime]],
+    ) -> None:
+        """One channel's messages: each conversation in order, side by side as the channel
+        allows; what cannot go now is added to `held_back` with the time it may."""
+        team = key[0]
+        window = asyncio.Semaphore(1)  # conversations of this channel posting at once
+        width = 1
+
+        async def send_lane(messages: list[Due]) -> None:
+            nonlocal width
+            for i, (message, payload) in enumerate(messages):
+                async with window, posts:
                     now = utcnow()
                     # The batch shares one lease. Once less than half of it is left, stop:
                     # past the lease another replica may claim the rest and post them too.
                     if message.lease_until is None or now > message.lease_until - self._lease / 2:
-                        await self._release(messages[i:], at=now)
+                        held_back.extend((m, now) for m, _ in messages[i:])
                         return
                     # This channel, or its whole workspace, is being held back.
                     held = max(self._not_before.get(key, now), self._team_not_before.get(team, now))
                     if held > now:
-                        await self._release(messages[i:], at=held)
+                        held_back.extend((m, held) for m, _ in messages[i:])
                         return
-                    held_until = await self._send(message, payloads[message.id])
+                    held_until = await self._send(message, payload)
                     if held_until is None:
                         self._sent_at[key] = now
                         if self._paced_until.get(key, now) > now:
                             self._not_before[key] = utcnow() + PACE_INTERVAL
+                        elif width < self._parallel:
+                            width += 1  # accepted, and not paced: one more at once
+                            window.release()
                     elif self._channel_limited(key, now):
                         # Slack said 429 to a channel posted to just now: its own limit.
                         # Pace it for a while (one post a second).
@@ -166,12 +209,7 @@ class Outbox:
                         # than each being refused in turn (a fan-out to many channels).
                         self._team_not_before[team] = held_until
 
-        try:
-            await asyncio.gather(*(send_channel(k, m) for k, m in by_channel.items()))
-        finally:
-            await self._marks.drain()
-            self._forget()
-        return len(due)
+        await asyncio.gather(*(send_lane(messages) for messages in lanes.values()))
 
     def _channel_limited(self, key: tuple[str, str], now: datetime) -> bool:
         recent = now - CHANNEL_LIMIT_WINDOW
@@ -186,12 +224,13 @@ class Outbox:
         self._paced_until = {k: t for k, t in self._paced_until.items() if t > now}
         self._not_before = {k: t for k, t in self._not_before.items() if t > now}
 
-    async def _release(self, messages: list[OutboxMessage], *, at: datetime) -> None:
-        """Give unsent messages back for a later pass (no attempt counted against them)."""
-        if not messages:
+    async def _release(self, held_back: list[tuple[OutboxMessage, datetime]]) -> None:
+        """Give unsent messages back for a later pass (no attempt counted against them),
+        each due again at its time."""
+        if not held_back:
             return
         async with unit_of_work(self._sessions) as session:
-            for message in messages:
+            for message, at in held_back:
                 assert message.id is not None
                 await repo.release(session, message.id, at=at)
 

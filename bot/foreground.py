@@ -20,6 +20,10 @@ class Foreground:
         self._idle.set()
         self._max_wait = max_wait
 
+    @property
+    def max_wait(self) -> float:
+        return self._max_wait
+
     @contextlib.contextmanager
     def request(self) -> Iterator[None]:
         """Around the handling of one request."""

@@ -37,7 +37,7 @@ check: test
 types: $(STAMP)
 	$(BIN)/mypy bot
 
-## Every benchmark, figures as tables (results in BENCHMARKS.md); bench-quick takes 1.5-3 minutes.
+## Every benchmark, figures as tables (results in BENCHMARKS.md); bench-quick takes 2-4 minutes.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

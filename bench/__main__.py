@@ -3,8 +3,8 @@
     .venv/bin/python -m bench [--quick] [NAME ...]
 
 NAME is one of grader, quality, burst, schedule_fanout, footprint (default: all).
-`--quick` is passed on to each. Full runs take 3.5 to 10 minutes in all, depending on
-the machine (BENCHMARKS.md); quick ones 1.5 to 3.
+`--quick` is passed on to each. Full runs take 4.5 to 12 minutes in all, depending on
+the machine (BENCHMARKS.md); quick ones 2 to 4.
 """
 
 from __future__ import annotations

@@ -134,8 +134,8 @@ class Outbox:
         Up to `parallel` posts are in flight at once, across channels and within one.
         Messages to one person in one thread (see `conversation`) go out in order, one
         after another; different conversations in a channel go side by side, starting
-        with one at a time and one more after each post Slack accepts, so a channel at its
-        limit costs at most one refused call more than posting one by one would. A 429
+        with one at a time and one more after each post Slack accepts (against a limit
+        that allows no burst, one refused call more than posting one by one). A 429
         holds back only that channel (its remaining messages wait for Retry-After while
         the others go on), unless it cannot be the channel's limit: then the workspace's
         is reached, and every channel of it waits.

@@ -160,8 +160,8 @@ class Runtime:
         The wait is for work that holds the event loop: grading in this process, and SQLite,
         whose statements run on the loop. On PostgreSQL with a grading worker, claiming and
         recording are awaited I/O that requests go on around, so a long wait only slows
-        grading: there, 10 ms instead of 50 took a 500-answer burst's last reply from 1.36
-        to 1.26 s after its first answer (BENCHMARKS.md)."""
+        grading: there, 10 ms instead of 50 took a 500-answer burst's last reply from 1.36-1.38
+        to 1.24-1.26 s after its first answer (medians of 8 runs; BENCHMARKS.md)."""
         holds_loop = self.engine.dialect.name == "sqlite" or not isinstance(
             self.grader, ProcessGrader
         )

@@ -2,8 +2,8 @@
 
 Feedback for different people in one thread is independent, so it goes out in parallel;
 one person's messages in one thread (feedback, then a follow-up or a second try) are read
-in order, so they go one after another. A channel at its limit costs at most one refused
-call more than posting one by one would.
+in order, so they go one after another. A channel whose limit allows no burst costs one
+refused call more than posting one by one would.
 """
 
 from __future__ import annotations

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.questions import QuestionBank, load_bank
 from bot.runtime import Runtime
 from bot.slack.standin import SlackStandIn
+from bot.storage.db import make_engine, make_sessionmaker, upgrade_async
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "test-signing-secret"
@@ -69,6 +71,16 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     admin = await asyncpg.connect(base)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on `database_url`, migrated to the newest schema."""
+    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+    await upgrade_async(url)
+    engine = make_engine(url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.answering import Reply
-from bot.config import Settings
 from bot.drills import Drills
 from bot.grading.grade import Grade
 from bot.grading.rubric import RubricGrader
 from bot.metrics import Metrics
 from bot.questions import Question, QuestionBank, Seniority
 from bot.slack.blocks import SlackRenderer
-from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
+from bot.storage.db import unit_of_work
 from bot.storage.tables import OutboxMessage, Prompt
 from tests.slack import payloads as p
 
@@ -48,15 +46,6 @@ class FirstBatchSlow:
         self.first_called.set()
         await asyncio.sleep(0.5 if self._calls == 1 else 0.0)
         return [(self._rubric.grade_sync(q, a, seniority=s), 0.001, None) for q, a, s in jobs]
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
-    await upgrade_async(url)
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def test_second_try_graded_first_is_still_compared_with_the_first(

@@ -11,20 +11,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
 from bot.errors import RetryLater
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.storage import repository as repo
-from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
+from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
 SLOW = 0.1  # seconds a post takes
@@ -60,15 +57,6 @@ class SlowPoster:
         if payload["text"] in self.refuse:
             raise RetryLater("ratelimited", delay=30)
         return payload["channel"], f"{len(self.posts)}.000"
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
-    await upgrade_async(url)
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 def feedback(text: str, *, user: str, channel: str = "C1", thread: str = "1.0") -> dict[str, Any]:

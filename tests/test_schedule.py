@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.config import Settings
 from bot.drills import Drills
 from bot.grading.rubric import RubricGrader
 from bot.metrics import Metrics
@@ -25,7 +23,7 @@ from bot.schedule import (
     parse_spec,
 )
 from bot.slack.blocks import SlackRenderer
-from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
+from bot.storage.db import unit_of_work
 from bot.storage.tables import OutboxMessage, Schedule, ScheduleRun
 
 BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
@@ -134,15 +132,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[object]:
-    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
-    await upgrade_async(url)
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 def _drills(sessions: object, bank: QuestionBank) -> Drills:

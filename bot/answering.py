@@ -271,13 +271,12 @@ class Answering:
         assessed: list[Assessed] = []
         jobs: list[tuple[Attempt, Question, Seniority | None]] = []
         for attempt in claimed:
-            question = self._bank.get(attempt.question_id)
-            reason = not_an_answer(attempt.answer) if question is not None else None
-            if question is None or reason is not None:
-                assessed.append(self._ungraded(attempt, question, reason))
+            triaged = self._triage(attempt)
+            if isinstance(triaged, Assessed):
+                assessed.append(triaged)
             else:
                 level = levels.get((attempt.team, attempt.user))
-                jobs.append((attempt, question, _seniority_of(level)))
+                jobs.append((attempt, triaged, _seniority_of(level)))
         results = await grader.grade_many([(q, a.answer, s) for a, q, s in jobs])
         for (attempt, question, _), (grade, seconds, error) in zip(jobs, results, strict=True):
             if grade is None:  # left pending: the lease expires and it is tried again
@@ -286,20 +285,25 @@ class Answering:
             assessed.append(Assessed(attempt, question, grade, None, seconds))
         return assessed
 
-    def _ungraded(
-        self, attempt: Attempt, question: Question | None, reason: str | None
-    ) -> Assessed:
+    def _triage(self, attempt: Attempt) -> Question | Assessed:
+        """The question to grade the attempt against, or, when there is nothing to grade
+        (its question left the bank, or it is not an answer), its outcome without a grade."""
+        question = self._bank.get(attempt.question_id)
         if question is None:
             log.warning(
                 "attempt %s: question %s is no longer in the bank", attempt.id, attempt.question_id
             )
-        return Assessed(attempt, question, None, reason, 0.0)
+            return Assessed(attempt, None, None, None, 0.0)
+        reason = not_an_answer(attempt.answer)
+        if reason is not None:
+            return Assessed(attempt, question, None, reason, 0.0)
+        return question
 
     async def _assess(self, attempt: Attempt, level: str | None) -> Assessed:
-        question = self._bank.get(attempt.question_id)
-        reason = not_an_answer(attempt.answer) if question is not None else None
-        if question is None or reason is not None:
-            return self._ungraded(attempt, question, reason)
+        triaged = self._triage(attempt)
+        if isinstance(triaged, Assessed):
+            return triaged
+        question = triaged
         started = time.perf_counter()
         grade = await self._grader.grade(
             question, attempt.answer, seniority=_seniority_of(level), team=attempt.team

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.batching import GroupCommit
+from bot.grading.gradable import not_an_answer
 from bot.grading.grade import BatchGrader, Grade, Grader
-from bot.grading.rubric import not_an_answer
 from bot.metrics import Metrics
 from bot.mock import combine, next_probe, scorecard
 from bot.questions import Question, QuestionBank, Seniority

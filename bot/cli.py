@@ -7,10 +7,10 @@ import asyncio
 import errno
 import gc
 import json
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import TextIO
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, RubricError
@@ -138,23 +138,77 @@ def cmd_practice(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from bot.grading.gradable import NUDGES, not_an_answer
     from bot.grading.render import render_text
-    from bot.grading.rubric import RubricGrader
 
     settings = _settings()
+    if args.grader == "llm" and settings.openai_api_key is None:
+        print("grade --grader llm needs OPENAI_API_KEY", file=sys.stderr)
+        return 2
     bank = _bank(settings, args.rubrics)
     question = bank.find(args.question)
     if question is None:
         print(f"unknown question {args.question!r}; try: {', '.join(bank.ids())}", file=sys.stderr)
         return 2
-    source: TextIO = sys.stdin if args.file in (None, "-") else open(args.file, encoding="utf-8")  # noqa: SIM115
-    with source:
-        answer = source.read()
-    grade = RubricGrader(bank).grade_sync(question, answer, seniority=args.level)
-    if args.format == "json":
-        print(json.dumps(grade.to_json(), indent=2, ensure_ascii=False))
-    else:
-        print(render_text(question, grade))
+    try:
+        if args.file in (None, "-"):
+            answer = sys.stdin.read()
+        else:
+            answer = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
+    reason = not_an_answer(answer)
+    if reason is not None:
+        print(f"not graded ({reason}): {NUDGES[reason]}", file=sys.stderr)
+        return 1
+    grade = asyncio.run(_grade_once(settings, bank, question, answer, args.grader, args.level))
+    text = (
+        json.dumps(grade.to_json(), indent=2, ensure_ascii=False)
+        if args.format == "json"
+        else render_text(question, grade)
+    )
+    return _print_to_pipe(text)
+
+
+async def _grade_once(settings: Settings, bank, question, answer: str, which: str | None, level):  # type: ignore[no-untyped-def]
+    from bot.runtime import build_grader
+
+    forced = settings.model_copy(update={"grader": which}) if which else settings
+    grader = build_grader(forced, bank, daily_budget=0)
+    try:
+        return await grader.grade(question, answer, seniority=level)
+    finally:
+        close = getattr(grader, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _print_to_pipe(text: str) -> int:
+    """Print, and end quietly when the reader stops early (`| head`)."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at nothing so that one is quiet too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def cmd_grader_train(args: argparse.Namespace) -> int:
+    from bot.grading.training import TrainingError, train
+
+    bank = _bank(_settings(), args.rubrics)
+    try:
+        card = train(bank, Path(args.corpus), Path(args.out))
+    except TrainingError as exc:
+        print(f"grader train: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"trained on {card['examples']} claims (data sha256 {card['data_sha256'][:12]}); "
+        f"stance accuracy (5-fold) {card['metrics']['stance_accuracy_cv']}; written to {args.out}"
+    )
     return 0
 
 
@@ -220,7 +274,7 @@ def cmd_db_revision(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import render_text, to_json
+    from bot.evaluation import SETS, render_text, to_json
 
     settings = _settings()
     if args.grader == "llm" and settings.openai_api_key is None:
@@ -230,7 +284,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
         return 2
     bank = _bank(settings, args.rubrics)
-    report = asyncio.run(_evaluate(settings, bank, Path(args.calibration), args.grader))
+    directory = Path(args.calibration) if args.calibration else SETS[args.set]
+    report = asyncio.run(_evaluate(settings, bank, directory, args.grader))
     print(json.dumps(to_json(report), indent=2) if args.format == "json" else render_text(report))
     return 0 if report.ok else 1  # a grader below the targets fails CI
 
@@ -280,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="grade one answer from a file or stdin")
     grade.add_argument("--question", required=True, help="question id or topic")
     grade.add_argument("--format", choices=("text", "json"), default="text")
+    grade.add_argument(
+        "--grader", choices=("rubric", "llm"), default=None, help="default: GRADER, as the bot"
+    )
     grade.add_argument("--level", choices=("entry", "mid", "senior"), default=None)
     grade.add_argument("--rubrics", default=None, help="rubric directory (default RUBRICS_DIR)")
     grade.add_argument("file", nargs="?", default="-", help="answer file, or - for stdin")
@@ -310,10 +368,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="measure a grader against the labelled calibration set")
     ev.add_argument("--grader", choices=("rubric", "llm"), default="rubric")
-    ev.add_argument("--calibration", default="tests/calibration")
+    ev.add_argument("--set", choices=("calibration", "heldout"), default="calibration")
+    ev.add_argument("--calibration", default=None, help="a directory of labelled answers")
     ev.add_argument("--format", choices=("text", "json"), default="text")
     ev.add_argument("--rubrics", default=None)
     ev.set_defaults(func=cmd_eval)
+
+    grader = sub.add_parser("grader", help="the offline grader's learned model")
+    gsub = grader.add_subparsers(dest="grader_command", required=True)
+    tr = gsub.add_parser("train", help="fit the claim models on the corpus and rubric examples")
+    tr.add_argument("--corpus", default="corpus/claims")
+    tr.add_argument("--out", default=str(Path(__file__).parent / "grading" / "model"))
+    tr.add_argument("--rubrics", default=None)
+    tr.set_defaults(func=cmd_grader_train)
     return parser
 
 

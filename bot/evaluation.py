@@ -19,6 +19,7 @@ Pure: no Slack, no database; the only I/O is reading the calibration files.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,8 +29,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import DrillError
+from bot.grading.gradable import not_an_answer
 from bot.grading.grade import Band, CriterionResult, Grader, MistakeResult, band_for, compute_score
-from bot.grading.rubric import not_an_answer
 from bot.questions import Question, QuestionBank
 
 Voice = Literal["strong", "solid", "developing", "weak", "adversarial"]
@@ -37,14 +38,19 @@ BANDS: tuple[Band, ...] = ("weak", "developing", "solid", "strong")
 ADVERSARIAL_MAX = 30  # adversarial and empty answers must score below this
 WORST = 5
 
-# The targets `deploy-drill eval` checks (issue 3).
+# The targets `deploy-drill eval` checks (grader v2).
 TARGETS: dict[str, float] = {
-    "criterion_f1": 0.85,
-    "level_agreement": 0.70,
-    "mistake_f1": 0.80,
-    "spearman": 0.85,
-    "band_within_one": 0.90,
+    "criterion_f1": 0.88,
+    "level_agreement": 0.75,
+    "mistake_f1": 0.85,
+    "spearman": 0.90,
+    "band_within_one": 0.95,
 }
+EVIDENCE_TARGET = 0.95  # share of quoted sentences that support their criterion
+COMPETENT = 55  # an answer labelled at least this …
+COMPETENT_FLOOR = 40  # … is never graded below this
+EVIDENCE_OVERLAP = 0.6  # share of a quote's words found in a labelled sentence to count as it
+SETS = {"calibration": Path("tests/calibration"), "heldout": Path("tests/heldout")}
 
 
 class CalibrationError(DrillError):
@@ -67,6 +73,9 @@ class LabelledAnswer(BaseModel):
     mistakes: tuple[str, ...] = ()
     score: int = Field(ge=0, le=100)
     band: Band
+    # Held-out sets also say which sentences earn each credited criterion (verbatim).
+    evidence: dict[str, tuple[str, ...]] | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,17 @@ def _check_item(question: Question, item: LabelledAnswer, where: str) -> list[st
         problems.append(f"{where}: mistakes: unknown mistakes {unknown_m}")
     if len(set(item.mistakes)) != len(item.mistakes):
         problems.append(f"{where}: mistakes: listed twice")
+    if item.evidence is not None:
+        credited = {k for k, v in item.levels.items() if v >= 1}
+        if set(item.evidence) != credited:
+            problems.append(f"{where}: evidence: must list exactly the criteria at level 1 or 2")
+        flat = " ".join(item.answer.split())
+        for cid, quotes in item.evidence.items():
+            problems += [
+                f"{where}: evidence: {cid}: not in the answer: {q[:60]!r}"
+                for q in quotes
+                if " ".join(q.split()) not in flat
+            ]
     if problems:
         return problems
     expected = implied_score(question, item.levels, item.mistakes)
@@ -267,6 +287,8 @@ class ItemResult:
     mistakes: tuple[str, ...]
     flags: tuple[str, ...]
     excerpt: str
+    evidence_quoted: int = 0  # quotes checked against labelled evidence
+    evidence_supported: int = 0
 
     @property
     def score_gap(self) -> int:
@@ -311,6 +333,12 @@ class EvalReport:
     adversarial_max: int | None
     per_criterion: tuple[CriterionStats, ...]
     per_question: dict[str, int] = field(default_factory=dict)
+    evidence_precision: float | None = None  # None when the set labels no evidence
+
+    def competent_failures(self) -> list[ItemResult]:
+        return [
+            r for r in self.items if r.expected_score >= COMPETENT and r.score < COMPETENT_FLOOR
+        ]
 
     @property
     def criterion_f1(self) -> float:
@@ -336,6 +364,9 @@ class EvalReport:
         """Each target, and `adversarial_below_30`, met or not."""
         checks = {k: v >= TARGETS[k] for k, v in self.metrics().items()}
         checks["adversarial_below_30"] = not self.adversarial_failures()
+        checks["competent_not_below_40"] = not self.competent_failures()
+        if self.evidence_precision is not None:
+            checks["evidence_precision"] = self.evidence_precision >= EVIDENCE_TARGET
         return checks
 
     @property
@@ -360,6 +391,12 @@ async def run_items(grader: Grader, items: Sequence[CalibrationItem]) -> list[It
     for item in items:
         label = item.label
         grade = await grader.grade(item.question, label.answer)
+        quoted = supported = 0
+        if label.evidence is not None:
+            for c in grade.criteria:
+                if c.level and c.evidence:
+                    quoted += 1
+                    supported += supports(c.evidence, label.evidence.get(c.id, ()))
         results.append(
             ItemResult(
                 id=label.id,
@@ -376,9 +413,26 @@ async def run_items(grader: Grader, items: Sequence[CalibrationItem]) -> list[It
                 mistakes=tuple(m.id for m in grade.mistakes),
                 flags=grade.flags,
                 excerpt=_excerpt(label.answer),
+                evidence_quoted=quoted,
+                evidence_supported=supported,
             )
         )
     return results
+
+
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def supports(quote: str, labelled: Sequence[str]) -> bool:
+    """Whether a quoted sentence is (mostly) one of the sentences labelled as earning it."""
+    words = _WORDS.findall(quote.lower().rstrip("…"))
+    if not words:
+        return False
+    for sentence in labelled:
+        theirs = set(_WORDS.findall(sentence.lower()))
+        if theirs and sum(w in theirs for w in words) >= EVIDENCE_OVERLAP * len(words):
+            return True
+    return False
 
 
 def build_report(grader_name: str, results: Sequence[ItemResult], bank: QuestionBank) -> EvalReport:
@@ -410,6 +464,7 @@ def build_report(grader_name: str, results: Sequence[ItemResult], bank: Question
             got_mis.append(mid in r.mistakes)
     n = len(results)
     adversarial = [r.score for r in results if r.adversarial]
+    quoted = sum(r.evidence_quoted for r in results)
     per_criterion = tuple(
         CriterionStats(q, c, f1_counts(e, g).f1, sum(same) / len(same), len(same))
         for (q, c), (e, g, same) in per.items()
@@ -429,6 +484,9 @@ def build_report(grader_name: str, results: Sequence[ItemResult], bank: Question
         adversarial_max=max(adversarial) if adversarial else None,
         per_criterion=per_criterion,
         per_question=per_question,
+        evidence_precision=(
+            sum(r.evidence_supported for r in results) / quoted if quoted else None
+        ),
     )
 
 
@@ -466,6 +524,17 @@ def render_text(report: EvalReport, worst: int = WORST) -> str:
     mark = "yes" if passed["adversarial_below_30"] else "NO"
     lines.append(
         f"{'highest adversarial/empty score':<34} {adv:>7} {'< ' + str(ADVERSARIAL_MAX):>8}  {mark}"
+    )
+    if report.evidence_precision is not None:
+        mark = "yes" if passed["evidence_precision"] else "NO"
+        lines.append(
+            f"{'evidence precision':<34} {report.evidence_precision:>7.3f} "
+            f"{'≥ ' + format(EVIDENCE_TARGET, '.2f'):>8}  {mark}"
+        )
+    competent = report.competent_failures()
+    mark = "yes" if not competent else "NO"
+    lines.append(
+        f"{f'labelled ≥ {COMPETENT} graded < {COMPETENT_FLOOR}':<34} {len(competent):>7} {'0':>8}  {mark}"
     )
     lines += [
         "",
@@ -521,6 +590,8 @@ def to_json(report: EvalReport) -> dict[str, Any]:
         "band_exact": report.band_exact,
         "mean_abs_score_gap": report.mean_abs_score_gap,
         "adversarial_max": report.adversarial_max,
+        "evidence_precision": report.evidence_precision,
+        "competent_below_40": [r.id for r in report.competent_failures()],
         "per_criterion": [asdict(c) for c in report.per_criterion],
         "worst": [
             {

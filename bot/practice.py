@@ -23,8 +23,8 @@ from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.grading.gradable import NUDGES, not_an_answer
 from bot.grading.grade import Grade, Grader
-from bot.grading.rubric import not_an_answer
 from bot.questions import Question, QuestionBank, Seniority
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head, unit_of_work
@@ -37,11 +37,6 @@ BAND_STYLE = {
     "solid": "bold blue",
     "developing": "bold yellow",
     "weak": "bold red",
-}
-NUDGES = {
-    "empty": "That was empty.",
-    "emoji_only": "Emoji are nice, but they aren't an answer yet.",
-    "too_short": "That's a little short to grade - say it as you would out loud.",
 }
 
 ReadLine = Callable[[str], str]

@@ -51,6 +51,20 @@ class Levels(_Strict):
         return (self.l0, self.l1, self.l2)[level]
 
 
+class Examples(_Strict):
+    """Sentences in the rubric's own words that do, and do not, earn a criterion."""
+
+    credit: tuple[Annotated[str, Field(min_length=8)], ...] = ()
+    no_credit: tuple[Annotated[str, Field(min_length=8)], ...] = ()
+
+    @model_validator(mode="after")
+    def _not_both(self) -> Examples:
+        both = set(self.credit) & set(self.no_credit)
+        if both:
+            raise ValueError(f"listed under both credit and no_credit: {sorted(both)}")
+        return self
+
+
 class Criterion(_Strict):
     id: Annotated[str, Field(pattern=SLUG)]
     name: str = Field(min_length=3)
@@ -64,6 +78,8 @@ class Criterion(_Strict):
     mentions: tuple[str, ...] = ()
     level2: int = Field(default=2, ge=1, le=6)
     detector: Literal["cues", "star"] = "cues"
+    # Teach the learned grader: `deploy-drill grader train` reads these with the corpus.
+    examples: Examples = Examples()
 
     @model_validator(mode="after")
     def _needs_signals(self) -> Criterion:

@@ -127,7 +127,7 @@ def test_not_an_answer_gets_a_nudge_and_a_second_chance(tmp_path: Path) -> None:
         "deploy-ml-models",
     )
     assert out.returncode == 0, out.stderr
-    assert "aren't an answer yet" in out.stdout
+    assert "don't look like an answer yet" in out.stdout
     assert out.stdout.count("/100 · ") == 1
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.errors import RubricError
+from bot.grading.claim_model import ClaimModel, load_model
+from bot.grading.claim_reader import TOOL_PREFIX, claims_of, read_text
 from bot.grading.grade import (
     MAX_LEVEL,
     CriterionResult,
@@ -31,14 +33,14 @@ from bot.grading.grade import (
     band_for,
     compute_score,
 )
+from bot.grading.judging import judge_claims
 from bot.grading.star import StarParts, find_star, is_story_opening
-from bot.grading.text import Answer, CueIndex, Hit, Sentence, Vocabulary, read_answer
+from bot.grading.text import Answer, CueIndex, Hit, Sentence, Vocabulary
 from bot.questions import Criterion, Mistake, Question, QuestionBank, Seniority
 
 QUOTE_CHARS = 280
 SALAD_CAP = 25
 TOOLS_CUE = "tools"
-TOOL_PREFIX = "tool:"  # each named tool is its own cue in the index, for counting them
 REASONING_CUE = "reasoning"
 MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for omissions
 TOPIC_OVERLAP = 3  # distinct topic words shared with the question to count as on topic
@@ -132,8 +134,6 @@ def _may_inject(tokens: Sequence[str]) -> bool:
     return "set" in words and not _SCORE_WORDS.isdisjoint(words)
 
 
-_WORD_OR_MARKUP = re.compile(r":[a-z0-9_+\-']+:|<[^>]*>|([^\W\d_]{2,})")
-_EMOJI_ONLY = re.compile(r"^(?:\s|:[a-z0-9_+\-']+:|[^\w\s])*$", re.UNICODE)
 _TOPIC_WORD = re.compile(r"[a-z][a-z0-9]{3,}")
 
 
@@ -148,32 +148,15 @@ class Prepared:
     asked: frozenset[str]  # stems of the question as put to the candidate (title, prompt, hints)
 
 
-def not_an_answer(text: str) -> str | None:
-    """Why a reply cannot be graded (`empty`, `emoji_only`, `too_short`), or None if it can."""
-    stripped = text.strip()
-    if not stripped:
-        return "empty"
-    if _EMOJI_ONLY.match(stripped):
-        return "emoji_only"
-    # Words outside emoji codes, links and mentions; three are enough, so stop there
-    # rather than read a long answer to the end.
-    words = 0
-    for m in _WORD_OR_MARKUP.finditer(stripped):
-        if m.group(1) is not None:
-            words += 1
-            if words == 3:
-                return None
-    return "too_short"
-
-
 class RubricGrader:
     """The default grader. Stateless apart from a per-question compile cache."""
 
     name = "rubric"
     cpu_bound = True  # no I/O to overlap: callers grade one answer at a time
 
-    def __init__(self, bank: QuestionBank) -> None:
+    def __init__(self, bank: QuestionBank, model: ClaimModel | None = None) -> None:
         self._bank = bank
+        self._model = model if model is not None else load_model()
         self._prepare = lru_cache(maxsize=256)(self._prepare_uncached)
 
     async def grade(
@@ -187,7 +170,7 @@ class RubricGrader:
         self, question: Question, answer: str, *, seniority: Seniority | None = None
     ) -> Grade:
         prep = self._prepare(question.id, question.version)
-        return _grade(prep, answer, seniority)
+        return _grade(prep, answer, seniority, self._model)
 
     def warm(self) -> None:
         """Compile every question's cues now (about 0.2 s a question), not on a first answer."""
@@ -198,21 +181,26 @@ class RubricGrader:
         question = self._bank.get(question_id)
         if question is None:
             raise KeyError(question_id)
-        terms = expand_references(self._bank.cue_terms(question))
-        used = question.cue_ids() | {REASONING_CUE}
-        tool_terms = terms.get(TOOLS_CUE, ())
-        indexed: dict[str, tuple[str, ...]] = {k: v for k, v in terms.items() if k in used}
-        indexed.update({TOOL_PREFIX + t: (t,) for t in tool_terms})
-        vocab_terms = [t for cue in used for t in terms.get(cue, ())]
-        vocab_terms += list(tool_terms)
-        vocab_terms += [_inflect(t) for t in vocab_terms if t.endswith("*")]
-        return Prepared(
-            question,
-            Vocabulary.from_terms(vocab_terms),
-            CueIndex(indexed),
-            _topic_words(question),
-            _stems([question.title, question.prompt, *question.hints]),
-        )
+        return prepare_question(self._bank, question)
+
+
+def prepare_question(bank: QuestionBank, question: Question) -> Prepared:
+    """Compile a question's cues, spelling vocabulary and topic words."""
+    terms = expand_references(bank.cue_terms(question))
+    used = question.cue_ids() | {REASONING_CUE}
+    tool_terms = terms.get(TOOLS_CUE, ())
+    indexed: dict[str, tuple[str, ...]] = {k: v for k, v in terms.items() if k in used}
+    indexed.update({TOOL_PREFIX + t: (t,) for t in tool_terms})
+    vocab_terms = [t for cue in used for t in terms.get(cue, ())]
+    vocab_terms += list(tool_terms)
+    vocab_terms += [_inflect(t) for t in vocab_terms if t.endswith("*")]
+    return Prepared(
+        question,
+        Vocabulary.from_terms(vocab_terms),
+        CueIndex(indexed),
+        _topic_words(question),
+        _stems([question.title, question.prompt, *question.hints]),
+    )
 
 
 def expand_references(
@@ -268,9 +256,11 @@ def _stem(word: str) -> str:
     return word[:6]
 
 
-def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
+def _grade(
+    prep: Prepared, text: str, seniority: Seniority | None, model: ClaimModel | None = None
+) -> Grade:
     question = prep.question
-    answer = read_answer(text, prep.vocab)
+    answer = read_text(text, prep.vocab)
     flags: list[str] = []
     notes: list[str] = []
 
@@ -301,13 +291,24 @@ def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
         flags.append("keyword_salad")
         notes.append("This reads as a list of keywords: say what you do, in what order, and why.")
 
-    by_cue: dict[str, list[Hit]] = {}
-    for h in hits:
-        by_cue.setdefault(h.cue, []).append(h)
-    star = find_star(kept)
-    criteria = tuple(
-        _judge(question, c, by_cue, scoped, star, salad, seniority) for c in question.criteria
-    )
+    qmodel = model.for_question(question.id, [c.id for c in question.criteria]) if model else None
+    if model is not None and qmodel is not None:
+        claims = claims_of(scoped, found)
+        judged = judge_claims(question, qmodel, model.stance, claims, seniority)
+        asserted = {c.sentence.index for c in judged.asserted}
+        # What is only imagined, asked or waved away names no cue for the mistakes either.
+        hits = [h for h in hits if h.sentence in asserted]
+        criteria = tuple(
+            _with_level(c, 0) if salad else c for c in judged.criteria
+        )
+    else:
+        by_cue: dict[str, list[Hit]] = {}
+        for h in hits:
+            by_cue.setdefault(h.cue, []).append(h)
+        star = find_star(kept)
+        criteria = tuple(
+            _judge(question, c, by_cue, scoped, star, salad, seniority) for c in question.criteria
+        )
     # Mistakes of omission only make sense for a real attempt at the question: an
     # answer about the topic, even one that mentions it only to deny it. A bare
     # list of keywords is judged as a tool pile, not as a process with gaps.
@@ -343,6 +344,13 @@ def _grade(prep: Prepared, text: str, seniority: Seniority | None) -> Grade:
         seniority=seniority,
         flags=tuple(flags),
         notes=tuple(notes),
+    )
+
+
+def _with_level(result: CriterionResult, level: int) -> CriterionResult:
+    return CriterionResult(
+        result.id, result.name, level, result.max_level, None if level == 0 else result.evidence,
+        result.tip, result.weight,
     )
 
 

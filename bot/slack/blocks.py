@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import ConfirmObject
 
+from bot.grading.gradable import NOT_ABOUT_LENGTH, NUDGES
 from bot.grading.grade import CriterionResult, Grade
 from bot.progress import Digest, Ranked, Stats
 from bot.questions import Question
@@ -34,11 +35,6 @@ BAND_EMOJI = {
     "solid": ":large_blue_circle:",
     "developing": ":large_yellow_circle:",
     "weak": ":red_circle:",
-}
-NUDGE_TEXT = {
-    "empty": "That doesn't look like an answer yet.",
-    "emoji_only": "Emoji are nice, but they don't look like an answer yet.",
-    "too_short": "That's a little short to grade.",
 }
 
 
@@ -205,10 +201,12 @@ class SlackRenderer:
         }
 
     def nudge(self, question: Question, *, user: str, reason: str) -> dict[str, Any]:
-        opening = NUDGE_TEXT.get(reason, "I couldn't grade that one.")
+        opening = NUDGES.get(reason, "I couldn't grade that one.")
         text = (
             f"<@{user}> {opening} Reply in this thread with how you'd answer "
             f"*{escape(question.title)}* out loud - a few sentences is plenty to start."
+            if reason not in NOT_ABOUT_LENGTH
+            else f"<@{user}> {opening} If you can, post it again in English and I'll grade it."
         )
         return {
             "text": text,

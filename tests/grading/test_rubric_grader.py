@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import RubricError
+from bot.grading.gradable import not_an_answer
 from bot.grading.grade import CriterionResult, Grade, MistakeResult
-from bot.grading.rubric import REASONING_CUE, RubricGrader, expand_references, not_an_answer
+from bot.grading.rubric import REASONING_CUE, RubricGrader, expand_references
 from bot.grading.star import find_star
 from bot.grading.text import (
     MAX_CHARS,

@@ -1,0 +1,124 @@
+"""The learned half of the offline grader: linear models over claim features, as plain arrays.
+
+`deploy-drill grader train` fits them with scikit-learn on the project's labelled
+corpus (`corpus/claims/*.jsonl`) and the rubric files' examples, and writes
+``bot/grading/model/claims.npz`` (arrays, loaded with ``allow_pickle=False``) and
+``claims.json`` (vocabularies, labels and the model card). Grading needs numpy only.
+
+- The stance model (one for all questions) says how a claim is held: asserted,
+  hypothetical, negated, dismissed, a question, filler, a metaphor, off topic.
+- Each question has, per criterion, a `support` model (does this claim earn the
+  criterion at all?) and a `full` one (does it alone meet level 2?).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.grading.claims import STANCES, Stance
+
+MODEL_DIR = Path(__file__).parent / "model"
+Floats = npt.NDArray[np.float32]
+
+
+def _rows(vocab: dict[str, int], features: Sequence[str]) -> list[int]:
+    return [i for f in features if (i := vocab.get(f)) is not None]
+
+
+def _sigmoid(x: Floats) -> Floats:
+    return (1.0 / (1.0 + np.exp(-x))).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class StanceModel:
+    classes: tuple[Stance, ...]
+    vocab: dict[str, int]
+    weights: Floats  # (features, classes)
+    bias: Floats
+
+    def probabilities(self, features: Sequence[str]) -> dict[Stance, float]:
+        """P(stance) for every stance (a softmax over the classes)."""
+        rows = _rows(self.vocab, features)
+        logits = self.weights[rows].sum(axis=0) + self.bias
+        exp = np.exp(logits - logits.max())
+        total = float(exp.sum())
+        return {c: float(v) / total for c, v in zip(self.classes, exp, strict=True)}
+
+
+@dataclass(frozen=True)
+class QuestionModel:
+    rubric_version: str
+    criteria: tuple[str, ...]
+    vocab: dict[str, int]
+    weights: Floats  # (features, 2 * criteria): support columns, then full columns
+    bias: Floats
+
+    def score(self, features: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
+        """Per criterion: P(the claim supports it), P(the claim alone meets level 2)."""
+        rows = _rows(self.vocab, features)
+        probs = _sigmoid(self.weights[rows].sum(axis=0) + self.bias)
+        n = len(self.criteria)
+        support = dict(zip(self.criteria, map(float, probs[:n]), strict=True))
+        full = dict(zip(self.criteria, map(float, probs[n:]), strict=True))
+        return support, full
+
+
+@dataclass(frozen=True)
+class ClaimModel:
+    card: dict[str, Any]
+    stance: StanceModel
+    questions: dict[str, QuestionModel]
+
+    def for_question(self, question_id: str, criteria: Sequence[str]) -> QuestionModel | None:
+        """The question's model, if it was trained on these very criteria."""
+        model = self.questions.get(question_id)
+        if model is None or model.criteria != tuple(criteria):
+            return None
+        return model
+
+
+def load_model(directory: Path = MODEL_DIR) -> ClaimModel | None:
+    """The trained model in `directory`, or None when none has been trained there."""
+    return _load_cached(str(directory))
+
+
+@lru_cache(maxsize=4)
+def _load_cached(directory: str) -> ClaimModel | None:
+    meta_path = Path(directory) / "claims.json"
+    arrays_path = Path(directory) / "claims.npz"
+    if not (meta_path.is_file() and arrays_path.is_file()):
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    with np.load(arrays_path, allow_pickle=False) as arrays:
+        stance_meta = meta["stance"]
+        stance = StanceModel(
+            classes=tuple(c for c in stance_meta["classes"] if c in STANCES),
+            vocab={f: i for i, f in enumerate(stance_meta["features"])},
+            weights=arrays["stance.weights"].astype(np.float32),
+            bias=arrays["stance.bias"].astype(np.float32),
+        )
+        questions = {
+            qid: QuestionModel(
+                rubric_version=q["rubric_version"],
+                criteria=tuple(q["criteria"]),
+                vocab={f: i for i, f in enumerate(q["features"])},
+                weights=arrays[f"{qid}.weights"].astype(np.float32),
+                bias=arrays[f"{qid}.bias"].astype(np.float32),
+            )
+            for qid, q in meta["questions"].items()
+        }
+    return ClaimModel(meta["card"], stance, questions)
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

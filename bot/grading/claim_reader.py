@@ -1,0 +1,55 @@
+"""Reading an answer as claims with their features: the grader and its training share this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.grading.claims import Stance, certain_stance, read_config_lines, split_clauses
+from bot.grading.features import claim_features
+from bot.grading.text import Answer, CueIndex, Hit, Sentence, Vocabulary, read_answer
+
+TOOL_PREFIX = "tool:"  # each named tool is its own cue in the index, for counting them
+TOOL_FEATURE = "tool"
+
+
+@dataclass(frozen=True)
+class Claim:
+    sentence: Sentence
+    cues: frozenset[str]  # cues the claim names and does not deny (tools as `tool`)
+    denied: frozenset[str]
+    features: tuple[str, ...]
+    certain: Stance | None  # the stance its words alone settle, if any
+
+
+def read_text(text: str, vocab: Vocabulary) -> Answer:
+    """An answer split into claims: config lines read as words, joined claims cut apart."""
+    return read_answer(split_clauses(read_config_lines(text)), vocab)
+
+
+def claims_of(answer: Answer, hits: list[Hit]) -> list[Claim]:
+    """Every sentence of `answer` as a claim, with the cues `hits` found in it."""
+    named: dict[int, set[str]] = {}
+    denied: dict[int, set[str]] = {}
+    for h in hits:
+        cue = TOOL_FEATURE if h.cue.startswith(TOOL_PREFIX) else h.cue
+        (denied if h.denied else named).setdefault(h.sentence, set()).add(cue)
+    claims = []
+    for s in answer.sentences:
+        cues = frozenset(named.get(s.index, ()))
+        negs = frozenset(denied.get(s.index, ()))
+        claims.append(
+            Claim(
+                s,
+                cues,
+                negs,
+                tuple(claim_features(s.tokens, sorted(cues), sorted(negs))),
+                certain_stance(s.display),
+            )
+        )
+    return claims
+
+
+def read_claims(text: str, vocab: Vocabulary, index: CueIndex) -> tuple[Answer, list[Hit], list[Claim]]:
+    answer = read_text(text, vocab)
+    hits = index.find(answer)
+    return answer, hits, claims_of(answer, hits)

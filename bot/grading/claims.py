@@ -1,0 +1,127 @@
+"""An answer as claims: the sentences and clauses a grader can credit, and how each is held.
+
+People answer in prose, bullets, numbered steps, commented configs and code. Before
+the answer is split into sentences, config and code lines are read as content
+(``max_error_rate: 0.5%  # abort the ramp above this`` says two things), and a
+sentence that joins two independent claims with ``;`` or ``, but`` is cut in two, so
+"we never had a canary, but every release shadows for a week" can credit the second
+half without the first.
+
+Each claim then gets a stance: asserted, or one of the ways prose says something
+without claiming it - a question, a hypothetical, a negation, a dismissal, a metaphor,
+filler. Only asserted claims earn credit. A few stances are certain from the words
+alone (a question mark, "imagine we had …"); the rest come from the learned model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Stance = Literal[
+    "asserted", "hypothetical", "negated", "dismissed", "question", "filler", "metaphor", "offtopic"
+]
+STANCES: tuple[Stance, ...] = (
+    "asserted",
+    "hypothetical",
+    "negated",
+    "dismissed",
+    "question",
+    "filler",
+    "metaphor",
+    "offtopic",
+)
+
+_CONFIG = re.compile(
+    r"^(?P<indent>[ \t]*(?:[-*][ \t]+)?)(?P<key>[A-Za-z_][\w.-]*)[ \t]*[:=][ \t]*(?P<value>[^#\n]*?)"
+    r"[ \t]*(?:(?<=[ \t])#[ \t]*(?P<comment>.*))?$"
+)
+_COMMENT = re.compile(r"^[ \t]*(?:#+|//|--)[ \t]+(?P<text>\S.*)$")
+_TRAILING_COMMENT = re.compile(r"^(?P<code>.*?\S)[ \t]+(?:#|//)[ \t]+(?P<text>\S.*)$")
+# A clause that opens with a contrast and carries its own subject and verb is a claim of its
+# own; one that points back ("but it was overkill", "but we never needed that") is not.
+_CONTRAST = re.compile(r",?[ \t]+(?=(?:but|whereas|although|though|however)[ \t])", re.IGNORECASE)
+_POINTS_BACK = re.compile(
+    r"\b(?:it|that|this|them|those|one|ones|overkill|needed|worth|nicer|better|fancy|so)\b",
+    re.IGNORECASE,
+)
+_MIN_CLAUSE_WORDS = 5
+
+_QUESTION_OPENERS = re.compile(
+    r"^(?:so |and |but |ok |okay )?(?:should|shall|do|does|did|is|are|was|were|can|could|would|"
+    r"how|what|why|when|where|which|who|isn't|aren't|don't|doesn't)\b",
+    re.IGNORECASE,
+)
+_HYPOTHETICAL = re.compile(
+    r"^(?:so |and |but |now )?(?:imagine|suppose|supposing|picture|hypothetically|in theory|"
+    r"theoretically|let'?s say|say we had|say you have|if we (?:had|were)|if i (?:had|were)|"
+    r"in an ideal world|ideally,? (?:one|you) would|in a perfect world|one day we might|"
+    r"someday|some day|maybe one day)\b",
+    re.IGNORECASE,
+)
+
+
+def read_config_lines(text: str) -> str:
+    """Config keys, values and comments as words: `canary_share: 5%  # then 25%` reads as
+    "canary share: 5%." and "then 25%" on its own line."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        comment = _COMMENT.match(line)
+        if comment:
+            lines.append(comment["text"])
+            continue
+        config = _CONFIG.match(line)
+        if config and ("_" in config["key"] or config["comment"] or not config["value"]):
+            key = config["key"].replace("_", " ").replace("-", " ").replace(".", " ")
+            value = config["value"].strip().strip("'\"")
+            lines.append(f"{config['indent']}{key}: {value}".rstrip(": ") + ".")
+            if config["comment"]:
+                lines.append(config["comment"])
+            continue
+        trailing = _TRAILING_COMMENT.match(line)
+        if trailing and _looks_like_code(trailing["code"]):
+            lines.extend((trailing["code"], trailing["text"]))
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _looks_like_code(code: str) -> bool:
+    return bool(re.search(r"[=(){}\[\]]|^\s*(?:def|return|if|for|kubectl|docker|helm)\b", code))
+
+
+def split_clauses(text: str) -> str:
+    """Cut sentences at `;` and at a contrast that opens a clause of its own (one per line)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        pieces: list[str] = []
+        for part in re.split(r";[ \t]+", line):
+            pieces.extend(_split_contrast(part))
+        out.append("\n".join(pieces))
+    return "\n".join(out)
+
+
+def _split_contrast(part: str) -> list[str]:
+    bits = _CONTRAST.split(part)
+    if len(bits) == 1:
+        return [part]
+    merged = [bits[0]]
+    for bit in bits[1:]:
+        own_claim = len(bit.split()) >= _MIN_CLAUSE_WORDS and not _POINTS_BACK.search(
+            " ".join(bit.split()[1:4])
+        )
+        if own_claim and len(merged[-1].split()) >= 3:
+            merged.append(bit)
+        else:
+            merged[-1] = f"{merged[-1]}, {bit}" if merged[-1] else bit
+    return merged
+
+
+def certain_stance(display: str) -> Stance | None:
+    """The stance the words alone settle: a question, or an imagined case."""
+    text = display.strip()
+    if text.endswith("?") or (_QUESTION_OPENERS.match(text) and "?" in text):
+        return "question"
+    if _HYPOTHETICAL.match(text):
+        return "hypothetical"
+    return None

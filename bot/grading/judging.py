@@ -1,0 +1,146 @@
+"""Judging a question's criteria from an answer's claims.
+
+1. Each claim's stance: only asserted claims earn anything.
+2. Per claim and criterion, the learned probability that the claim supports it, and
+   that it alone meets level 2. The cues a claim names are features of those models.
+3. A claim backs at most two criteria: the two it supports most.
+4. A criterion's level is 2 when one claim meets level 2 alone, or when its credited
+   claims together name the distinct cues level 2 asks for (`level2` in the rubric);
+   else 1 when any claim supports it. The evidence is the claim that supports it most.
+
+A story criterion (`detector: star`) also keeps the STAR detector, read over the
+asserted claims only: an imagined story is no story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.grading.claim_model import QuestionModel, StanceModel
+from bot.grading.claim_reader import Claim
+from bot.grading.grade import MAX_LEVEL, CriterionResult
+from bot.grading.star import find_star
+from bot.questions import Criterion, Question, Seniority
+
+QUOTE_CHARS = 280
+ASSERTED_MIN = 0.5  # P(asserted) a claim needs to earn anything
+SUPPORT_MIN = 0.5  # P(supports) for a claim to credit a criterion
+FULL_MIN = 0.6  # P(meets level 2 alone)
+CRITERIA_PER_CLAIM = 2
+CUE_BONUS = 0.6  # a claim naming one of the criterion's cues is credited unless the model objects
+
+
+def _names_cue(claim: Claim, criterion: Criterion) -> bool:
+    return not claim.cues.isdisjoint(criterion.cues) or not claim.cues.isdisjoint(
+        criterion.mentions
+    )
+
+
+@dataclass(frozen=True)
+class Judged:
+    criteria: tuple[CriterionResult, ...]
+    asserted: tuple[Claim, ...]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    claim: Claim
+    support: dict[str, float]
+    full: dict[str, float]
+
+
+def is_asserted(claim: Claim, stance: StanceModel) -> bool:
+    """Whether the writer claims it. Negation scope is the cue reader's to judge: it knows
+    that "we never ship without a canary" affirms one, which a bag of words cannot."""
+    if claim.certain is not None:
+        return False
+    p = stance.probabilities(claim.features)
+    likeliest = max(p, key=lambda s: p[s])
+    if likeliest == "asserted" or p.get("asserted", 0.0) >= ASSERTED_MIN:
+        return True
+    return likeliest in ("negated", "dismissed") and bool(claim.cues) and not claim.denied
+
+
+def quote(text: str) -> str:
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
+
+
+def judge_claims(
+    question: Question,
+    model: QuestionModel,
+    stance: StanceModel,
+    claims: Sequence[Claim],
+    seniority: Seniority | None,
+) -> Judged:
+    asserted = tuple(c for c in claims if is_asserted(c, stance))
+    scored = [_Scored(c, *model.score(c.features)) for c in asserted]
+    credited: dict[str, list[_Scored]] = {c.id: [] for c in question.criteria}
+    for s in scored:
+        strength = {
+            c.id: s.support[c.id] + (CUE_BONUS if _names_cue(s.claim, c) else 0.0)
+            for c in question.criteria
+        }
+        ranked = sorted(
+            (cid for cid, v in strength.items() if v >= SUPPORT_MIN), key=lambda cid: -strength[cid]
+        )
+        for cid in ranked[:CRITERIA_PER_CLAIM]:
+            credited[cid].append(s)
+    star = find_star([c.sentence for c in asserted])
+    results = tuple(
+        _criterion(question, c, credited[c.id], star.level, seniority) for c in question.criteria
+    )
+    if star.evidence is not None:
+        star_quote = next(
+            (c.sentence.display for c in asserted if c.sentence.index == star.evidence), None
+        )
+        results = tuple(
+            _with_evidence(r, star_quote)
+            if r.evidence is None and r.level and star_quote
+            else r
+            for r in results
+        )
+    return Judged(results, asserted)
+
+
+def _criterion(
+    question: Question,
+    criterion: Criterion,
+    credited: list[_Scored],
+    star_level: int,
+    seniority: Seniority | None,
+) -> CriterionResult:
+    level = 0
+    evidence: str | None = None
+    if credited:
+        best = max(
+            credited,
+            key=lambda s: s.support[criterion.id] + (CUE_BONUS if _names_cue(s.claim, criterion) else 0),
+        )
+        evidence = quote(best.claim.sentence.display)
+        cues = {cue for s in credited for cue in s.claim.cues if cue in criterion.cues}
+        alone = any(s.full[criterion.id] >= FULL_MIN for s in credited)
+        specific = any(not s.claim.cues.isdisjoint(criterion.cues) for s in credited)
+        learned = any(s.support[criterion.id] >= SUPPORT_MIN for s in credited)
+        if alone or len(cues) >= criterion.level2:
+            level = 2
+        elif specific or learned or criterion.detector != "star":
+            level = 1
+    if criterion.detector == "star" and star_level > level:
+        level = star_level
+    return CriterionResult(
+        id=criterion.id,
+        name=criterion.name,
+        level=level,
+        max_level=MAX_LEVEL,
+        evidence=evidence if level else None,
+        tip=criterion.tip.strip(),
+        weight=question.weight(criterion, seniority),
+    )
+
+
+def _with_evidence(result: CriterionResult, evidence: str) -> CriterionResult:
+    return CriterionResult(
+        result.id, result.name, result.level, result.max_level, quote(evidence), result.tip,
+        result.weight,
+    )

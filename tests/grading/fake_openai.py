@@ -114,6 +114,10 @@ def first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
 
 
+def all_sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s", text.strip()) if s] or [text]
+
+
 def judged(
     levels: Mapping[str, int] | None = None,
     *,
@@ -126,7 +130,7 @@ def judged(
     """A well-formed judgement built from the request: every criterion in its schema.
 
     A criterion's level is ``levels[id]`` (else ``default_level``); its quote is
-    ``quotes[id]``, else ``quote(request, id)``, else the answer's first sentence.
+    ``quotes[id]``, else ``quote(request, id)``, else the answer's sentences in turn.
     """
 
     def script(request: ChatRequest) -> Reply:
@@ -140,7 +144,10 @@ def judged(
             elif quote is not None:
                 text = quote(request, cid)
             else:
-                text = first_sentence(request.answer)
+                # A sentence of its own for each criterion, as a careful judge quotes (one
+                # sentence may earn at most two criteria); the first criterion gets the first.
+                sentences = all_sentences(request.answer)
+                text = sentences[len(criteria) % len(sentences)]
             criteria[cid] = {"quote": text, "level": level}
         found = [{"id": mid, "quote": q} for mid, q in mistakes]
         payload = json.dumps({"criteria": criteria, "mistakes": found})

@@ -615,3 +615,16 @@ async def test_sql_ledger_stops_the_llm_grader(bank, question, fake, client, dat
 
     assert grade.grader == "rubric"
     assert fake.requests == []
+
+
+async def test_one_quote_earns_at_most_two_criteria(bank, question, fake, client):
+    """The offline grader's evidence rule holds for the LLM: a sentence quoted for every
+    criterion keeps the two it is worth most to."""
+    fake.script = judged(default_level=2, quote=lambda request, cid: first_sentence(request.answer))
+
+    grade = await chain(bank, client).grade(question, GOOD)
+
+    credited = [c for c in grade.criteria if c.level]
+    assert len(credited) == 2
+    weights = sorted((c.weight for c in question.criteria), reverse=True)[:2]
+    assert sorted((c.weight for c in credited), reverse=True) == weights

@@ -1,0 +1,126 @@
+"""Grader v2 reads claims: config lines as words, stances, at most two criteria per claim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.grading.claims import certain_stance, read_config_lines, split_clauses
+from bot.grading.rubric import RubricGrader
+from bot.questions import Question, QuestionBank, load_bank
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CONFIG_ANSWER = """```yaml
+# the churn model answers inside the checkout call, so p99 must stay under 80 ms
+bundle:
+  image: churn-scorer:1.4.2   # model, scaler and feature code in one pinned image
+pre_release_checks:
+  - schema_and_range_checks_on_inputs   # block the release on a broken contract
+  - offline_auc_vs_production_model     # must not drop more than 0.5 points
+rollout:
+  canary_share: 5%            # then 25% and 100% if error rate and p99 hold
+  abort_if: error_rate > 1%   # automatic rollback to the previous image
+monitoring:
+  - feature_drift_psi         # alert when PSI > 0.2
+  - latency_and_errors
+```"""
+
+
+@pytest.fixture(scope="module")
+def bank() -> QuestionBank:
+    return load_bank(ROOT / "rubrics")
+
+
+@pytest.fixture(scope="module")
+def grader(bank: QuestionBank) -> RubricGrader:
+    return RubricGrader(bank)
+
+
+@pytest.fixture(scope="module")
+def question(bank: QuestionBank) -> Question:
+    q = bank.get("deploy-ml-models")
+    assert q is not None
+    return q
+
+
+def test_config_lines_read_as_words() -> None:
+    text = read_config_lines("canary_share: 5%   # then 25% if errors hold\n  - latency_and_errors")
+    assert text.splitlines() == ["canary share: 5%.", "then 25% if errors hold", "  - latency_and_errors"]
+
+
+def test_a_commented_config_earns_credit(grader: RubricGrader, question: Question) -> None:
+    """An answer written as a deploy config is graded on what it says, not as empty."""
+    grade = grader.grade_sync(question, CONFIG_ANSWER)
+    levels = {c.id: c.level for c in grade.criteria}
+    assert grade.score >= 50, levels
+    for cid in ("validation", "rollout", "monitoring"):
+        assert levels[cid] >= 1, (cid, levels)
+
+
+def test_joined_claims_are_cut_apart() -> None:
+    text = split_clauses("We never had a canary, but every release now shadows live traffic for a week")
+    assert text.splitlines() == [
+        "We never had a canary",
+        "but every release now shadows live traffic for a week",
+    ]
+    # A clause that points back at the first one stays with it.
+    assert split_clauses("Streaming would be nicer, but we never needed it").count("\n") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "stance"),
+    [
+        ("Should we even monitor drift?", "question"),
+        ("Imagine we had a canary on 5% of traffic.", "hypothetical"),
+        ("We run a canary on 5% of traffic.", None),
+    ],
+)
+def test_certain_stances(text: str, stance: str | None) -> None:
+    assert certain_stance(text) == stance
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Imagine we had a model that drifted and a canary on 5% of traffic with automatic rollback.",
+        "Should we roll it out with a canary on 5% of traffic and roll back automatically?",
+        "A canary would be nice in theory, but honestly we never needed one.",
+    ],
+)
+def test_what_is_not_claimed_earns_nothing(
+    grader: RubricGrader, question: Question, text: str
+) -> None:
+    grade = grader.grade_sync(question, "We deploy the churn model every week. " + text)
+    levels = {c.id: c.level for c in grade.criteria}
+    assert levels["rollout"] == 0, levels
+    assert levels["rollback"] == 0, levels
+
+
+def test_no_sentence_is_quoted_for_more_than_two_criteria(
+    grader: RubricGrader, question: Question
+) -> None:
+    answer = (
+        "We package the model with its scaler in a pinned Docker image, serve it behind a REST API, "
+        "validate the schema, canary it to 5% of traffic, monitor drift and latency with alerts, "
+        "and keep the previous version ready to roll back."
+    )
+    grade = grader.grade_sync(question, answer)
+    quotes = [c.evidence for c in grade.criteria if c.level and c.evidence]
+    assert quotes
+    assert max(quotes.count(q) for q in quotes) <= 2
+
+
+def test_the_supporting_sentence_is_quoted(grader: RubricGrader, question: Question) -> None:
+    """The evidence is the sentence that carries the credit, not the one before it."""
+    answer = (
+        "Our team owns the fraud model for card payments. "
+        "Before anyone sees a new version we compare it against the production model on last "
+        "month's data and check every input column's type and range. "
+        "Then it goes out gradually."
+    )
+    grade = grader.grade_sync(question, answer)
+    validation = next(c for c in grade.criteria if c.id == "validation")
+    assert validation.level >= 1
+    assert validation.evidence is not None and "compare it against" in validation.evidence

@@ -1,0 +1,116 @@
+"""`deploy-drill grade` and `eval` as a user runs them: the configured grader, clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tests.grading.fake_openai import FakeOpenAI, judged
+from tests.serving import clean_env
+
+CLI = [sys.executable, "-m", "bot"]
+ANSWER = (
+    "I package the model with its preprocessing in a pinned container, serve it behind an API, "
+    "validate the schema, roll out with a canary, and monitor drift and latency with alerts."
+)
+SENTENCES = (
+    "The model answers inside checkout, so it needs to reply in 50 ms. We ship it in a pinned "
+    "image with its scaler. It runs behind an API. We check the schema and compare it with the "
+    "live model. It goes to 5% of traffic first. We watch drift and latency with alerts. "
+    "The previous image stays ready to restore. At my last job this caught a broken feature."
+)
+
+
+def _grade(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "grade", "--question", "deploy-ml-models", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=clean_env(RUBRICS_DIR=str(ROOT / "rubrics"), **env),
+        timeout=120,
+    )
+
+
+async def test_grade_uses_the_llm_grader_like_the_bot() -> None:
+    """`--grader llm` (or GRADER=llm) grades through the OpenAI-compatible URL; the JSON says so."""
+    server = await FakeOpenAI(script=judged(default_level=2)).start()
+    try:
+        env = clean_env(
+            RUBRICS_DIR=str(ROOT / "rubrics"),
+            OPENAI_API_KEY="sk-test-not-real",
+            OPENAI_BASE_URL=server.base_url,
+        )
+        for args in (["--grader", "llm"], []):  # GRADER=auto with a key is the LLM too
+            proc = await asyncio.create_subprocess_exec(
+                *CLI, "grade", "--question", "deploy-ml-models", "--format", "json", *args, "-",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(SENTENCES.encode()), 120)
+            assert proc.returncode == 0, err.decode()
+            grade = json.loads(out)
+            assert grade["grader"].startswith("llm")
+            assert grade["score"] == 100
+        assert len(server.requests) == 2
+        assert "sk-test-not-real" not in err.decode()
+    finally:
+        await server.close()
+
+
+def test_grade_rubric_flag_overrides_an_llm_setting() -> None:
+    out = _grade("--grader", "rubric", "--format", "json", "-", stdin=ANSWER, GRADER="llm")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["grader"] == "rubric"
+
+
+def test_grade_llm_without_a_key_says_so() -> None:
+    out = _grade("--grader", "llm", "-", stdin=ANSWER)
+    assert out.returncode == 2
+    assert out.stderr.strip() == "grade --grader llm needs OPENAI_API_KEY"
+
+
+def test_missing_file_is_one_line_and_no_traceback(tmp_path: Path) -> None:
+    out = _grade(str(tmp_path / "nope.txt"))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip() == f"cannot read {tmp_path / 'nope.txt'}: No such file or directory"
+
+
+def test_empty_input_gets_the_nudge_not_a_zero() -> None:
+    out = _grade("-", stdin="   \n")
+    assert out.returncode == 1
+    assert out.stdout == ""
+    assert "not graded (empty)" in out.stderr
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    answer = tmp_path / "a.txt"
+    answer.write_text(ANSWER)
+    env = clean_env(RUBRICS_DIR=str(ROOT / "rubrics"))
+    grade = " ".join([*CLI, "grade", "--question", "deploy-ml-models", "--format", "json", str(answer)])
+    out = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"{grade} | head -n 1"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert out.stdout.strip() == "{"
+    assert "BrokenPipeError" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_eval_on_the_heldout_set_reports_evidence_precision() -> None:
+    out = subprocess.run(
+        [*CLI, "eval", "--set", "heldout", "--format", "json"],
+        capture_output=True, text=True, cwd=ROOT, env=clean_env(), timeout=300,
+    )
+    assert out.returncode in (0, 1), out.stderr  # 1 = below a target; still a report
+    report = json.loads(out.stdout)
+    assert report["n"] >= 100
+    assert len(report["per_question"]) >= 6
+    assert 0.0 <= report["evidence_precision"] <= 1.0
+    assert "competent_not_below_40" in report["passed"]

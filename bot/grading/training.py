@@ -206,4 +206,30 @@ def train(bank: QuestionBank, corpus_dir: Path, out_dir: Path) -> dict[str, Any]
     # np.savez writes the same bytes for the same arrays; keys are sorted for a stable order.
     np.savez_compressed(out_dir / "claims.npz", **dict(sorted(arrays.items())))  # type: ignore[arg-type]
     (out_dir / "claims.json").write_text(json.dumps(meta, sort_keys=True) + "\n", encoding="utf-8")
+    (out_dir / "MODEL_CARD.md").write_text(model_card(card, questions_meta), encoding="utf-8")
     return card
+
+
+def model_card(card: dict[str, Any], questions: dict[str, Any]) -> str:
+    """The card for people: what the model was trained on, and how to reproduce it."""
+    lines = [
+        "# The offline grader's claim model",
+        "",
+        "Written by `deploy-drill grader train`; do not edit. Reproduce with that command on a",
+        "clean clone: the same corpus and rubrics give the same arrays.",
+        "",
+        f"- data sha256: `{card['data_sha256']}` ({card['examples']} labelled claims)",
+        f"- sources: {', '.join(card['sources'])} (`corpus/claims/*.jsonl` and rubric `examples`)",
+        f"- models: {card['library']}",
+        f"- stance accuracy, 5-fold cross-validation: {card['metrics']['stance_accuracy_cv']}",
+        "- format: `claims.npz` (plain arrays, loaded with `allow_pickle=False`) and `claims.json`",
+        "",
+        "| question | rubric version | claims | criteria (positives / level-2 positives) |",
+        "|---|---|---|---|",
+    ]
+    for qid, q in sorted(questions.items()):
+        per = ", ".join(
+            f"{cid} {v['positives']}/{v['level2_positives']}" for cid, v in q["per_criterion"].items()
+        )
+        lines.append(f"| {qid} | {q['rubric_version']} | {q['examples']} | {per} |")
+    return "\n".join(lines) + "\n"

@@ -30,8 +30,20 @@ MODEL_DIR = Path(__file__).parent / "model"
 Floats = npt.NDArray[np.float32]
 
 
-def _rows(vocab: dict[str, int], features: Sequence[str]) -> list[int]:
-    return [i for f in features if (i := vocab.get(f)) is not None]
+Rows = npt.NDArray[np.int32]
+
+
+def _local(rows_of: Rows, features: Rows) -> Rows:
+    """A model's own rows for features given as indices into the shared vocabulary."""
+    rows = rows_of[features]
+    return rows[rows >= 0]
+
+
+def _rows_map(size: int, shared: dict[str, int], own: Sequence[str]) -> Rows:
+    rows = np.full(size, -1, dtype=np.int32)
+    for i, f in enumerate(own):
+        rows[shared[f]] = i
+    return rows
 
 
 def _sigmoid(x: Floats) -> Floats:
@@ -41,13 +53,13 @@ def _sigmoid(x: Floats) -> Floats:
 @dataclass(frozen=True)
 class StanceModel:
     classes: tuple[Stance, ...]
-    vocab: dict[str, int]
+    rows_of: Rows  # shared feature index -> this model's row, or -1
     weights: Floats  # (features, classes)
     bias: Floats
 
-    def probabilities(self, features: Sequence[str]) -> dict[Stance, float]:
+    def probabilities(self, features: Rows) -> dict[Stance, float]:
         """P(stance) for every stance (a softmax over the classes)."""
-        rows = _rows(self.vocab, features)
+        rows = _local(self.rows_of, features)
         logits = self.weights[rows].sum(axis=0) + self.bias
         exp = np.exp(logits - logits.max())
         total = float(exp.sum())
@@ -58,13 +70,13 @@ class StanceModel:
 class QuestionModel:
     rubric_version: str
     criteria: tuple[str, ...]
-    vocab: dict[str, int]
+    rows_of: Rows
     weights: Floats  # (features, 2 * criteria): support columns, then full columns
     bias: Floats
 
-    def score(self, features: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
+    def score(self, features: Rows) -> tuple[dict[str, float], dict[str, float]]:
         """Per criterion: P(the claim supports it), P(the claim alone meets level 2)."""
-        rows = _rows(self.vocab, features)
+        rows = _local(self.rows_of, features)
         probs = _sigmoid(self.weights[rows].sum(axis=0) + self.bias)
         n = len(self.criteria)
         support = dict(zip(self.criteria, map(float, probs[:n]), strict=True))
@@ -75,8 +87,15 @@ class QuestionModel:
 @dataclass(frozen=True)
 class ClaimModel:
     card: dict[str, Any]
+    vocab: dict[str, int]  # one vocabulary for every model: each feature string held once
     stance: StanceModel
     questions: dict[str, QuestionModel]
+
+    def index(self, features: Sequence[str]) -> Rows:
+        """A claim's features as indices into the shared vocabulary (unknown ones dropped)."""
+        return np.fromiter(
+            (i for f in features if (i := self.vocab.get(f)) is not None), dtype=np.int32
+        )
 
     def for_question(self, question_id: str, criteria: Sequence[str]) -> QuestionModel | None:
         """The question's model, if it was trained on these very criteria."""
@@ -98,11 +117,17 @@ def _load_cached(directory: str) -> ClaimModel | None:
     if not (meta_path.is_file() and arrays_path.is_file()):
         return None
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    own = [meta["stance"]["features"], *(q["features"] for q in meta["questions"].values())]
+    shared: dict[str, int] = {}
+    for features in own:
+        for f in features:
+            shared.setdefault(f, len(shared))
+    size = len(shared)
     with np.load(arrays_path, allow_pickle=False) as arrays:
         stance_meta = meta["stance"]
         stance = StanceModel(
             classes=tuple(c for c in stance_meta["classes"] if c in STANCES),
-            vocab={f: i for i, f in enumerate(stance_meta["features"])},
+            rows_of=_rows_map(size, shared, stance_meta["features"]),
             weights=arrays["stance.weights"].astype(np.float32),
             bias=arrays["stance.bias"].astype(np.float32),
         )
@@ -110,13 +135,13 @@ def _load_cached(directory: str) -> ClaimModel | None:
             qid: QuestionModel(
                 rubric_version=q["rubric_version"],
                 criteria=tuple(q["criteria"]),
-                vocab={f: i for i, f in enumerate(q["features"])},
+                rows_of=_rows_map(size, shared, q["features"]),
                 weights=arrays[f"{qid}.weights"].astype(np.float32),
                 bias=arrays[f"{qid}.bias"].astype(np.float32),
             )
             for qid, q in meta["questions"].items()
         }
-    return ClaimModel(meta["card"], stance, questions)
+    return ClaimModel(meta["card"], shared, stance, questions)
 
 
 def logit(p: float) -> float:

@@ -14,10 +14,10 @@ asserted claims only: an imagined story is no story.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.grading.claim_model import QuestionModel, StanceModel
+from bot.grading.claim_model import QuestionModel, Rows, StanceModel
 from bot.grading.claim_reader import Claim
 from bot.grading.grade import MAX_LEVEL, CriterionResult
 from bot.grading.star import find_star
@@ -50,12 +50,12 @@ class _Scored:
     full: dict[str, float]
 
 
-def is_asserted(claim: Claim, stance: StanceModel) -> bool:
+def is_asserted(claim: Claim, stance: StanceModel, features: Rows) -> bool:
     """Whether the writer claims it. Negation scope is the cue reader's to judge: it knows
     that "we never ship without a canary" affirms one, which a bag of words cannot."""
     if claim.certain is not None:
         return False
-    p = stance.probabilities(claim.features)
+    p = stance.probabilities(features)
     likeliest = max(p, key=lambda s: p[s])
     if likeliest == "asserted" or p.get("asserted", 0.0) >= ASSERTED_MIN:
         return True
@@ -70,11 +70,14 @@ def judge_claims(
     question: Question,
     model: QuestionModel,
     stance: StanceModel,
+    index: Callable[[Sequence[str]], Rows],
     claims: Sequence[Claim],
     seniority: Seniority | None,
 ) -> Judged:
-    asserted = tuple(c for c in claims if is_asserted(c, stance))
-    scored = [_Scored(c, *model.score(c.features)) for c in asserted]
+    indexed = [(c, index(c.features)) for c in claims]
+    kept = [(c, rows) for c, rows in indexed if is_asserted(c, stance, rows)]
+    asserted = tuple(c for c, _ in kept)
+    scored = [_Scored(c, *model.score(rows)) for c, rows in kept]
     credited: dict[str, list[_Scored]] = {c.id: [] for c in question.criteria}
     for s in scored:
         strength = {

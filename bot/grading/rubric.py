@@ -294,7 +294,7 @@ def _grade(
     qmodel = model.for_question(question.id, [c.id for c in question.criteria]) if model else None
     if model is not None and qmodel is not None:
         claims = claims_of(scoped, found)
-        judged = judge_claims(question, qmodel, model.stance, claims, seniority)
+        judged = judge_claims(question, qmodel, model.stance, model.index, claims, seniority)
         asserted = {c.sentence.index for c in judged.asserted}
         # What is only imagined, asked or waved away names no cue for the mistakes either.
         hits = [h for h in hits if h.sentence in asserted]

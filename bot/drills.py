@@ -33,6 +33,7 @@ from bot.progress import (
 from bot.questions import Question, QuestionBank
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
+from bot.storage.spool import Spool
 from bot.storage.tables import Attempt, MockSession, Prompt, utcnow
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class Drills:
         lease_seconds: float = 60.0,
         mock_followups: int = 2,
         give_way: Callable[[], Awaitable[None]] | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.bank = bank
         self._sessions = sessions
@@ -124,6 +126,7 @@ class Drills:
             on_message=on_message,
             lease=timedelta(seconds=lease_seconds),
             give_way=give_way,
+            spool=spool,
         )
 
     # --- asking ----------------------------------------------------------------
@@ -243,9 +246,15 @@ class Drills:
 
     # --- answering -------------------------------------------------------------
 
-    async def record_answer(self, reply: Reply) -> Recorded:
-        """Store a threaded reply to one of our prompts, once (before Slack's ack)."""
-        return await self._answering.record(reply)
+    async def record_answer(self, reply: Reply, *, last_delivery: bool = False) -> Recorded:
+        """Store a threaded reply to one of our prompts, once (before Slack's ack); raises
+        AnswerNotStored if the database cannot take it, unless it is Slack's last delivery
+        (then it is spooled until the database is back)."""
+        return await self._answering.record(reply, last_delivery=last_delivery)
+
+    async def drain_spool(self) -> int:
+        """Store the answers spooled while the database was away; returns how many."""
+        return await self._answering.drain_spool()
 
     async def grade_pending(self, limit: int | None = None) -> int:
         """Grade the attempts waiting for it (this process's share); returns how many."""

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +40,14 @@ from bot.storage.tables import Attempt, MockSession, Prompt, utcnow
 log = logging.getLogger(__name__)
 
 UNSCORED = 60.0  # where a question nobody has answered yet sorts among scored ones
+
+
+class Rated(Enum):
+    """What became of a human interviewer's rating."""
+
+    RATED = "rated"
+    ALREADY_RATED = "already_rated"  # submitted again: the first rating stands
+    REFUSED = "refused"  # not the named interviewer, or no such mock interview
 
 
 class Renderer(Protocol):
@@ -330,17 +339,19 @@ class Drills:
 
     async def rate_mock(
         self, *, team: str, mock_id: int, interviewer: str, rating: int, notes: str
-    ) -> bool:
-        """Store a human interviewer's rating and post it in the thread beside the bot's score."""
+    ) -> Rated:
+        """Store a human interviewer's rating and post it in the thread beside the bot's
+        score, once: a mock interview has one rating (the first submitted)."""
         async with unit_of_work(self._sessions) as session:
             mock = await repo.get_mock(session, team=team, mock_id=mock_id)
-            if mock is None or mock.interviewer != interviewer:
-                return False
+            if mock is None or mock.id is None or mock.interviewer != interviewer:
+                return Rated.REFUSED
             prompt = await session.get(Prompt, mock.prompt_id)
             question = self.bank.get(mock.question_id)
             if prompt is None or prompt.ts is None or question is None:
-                return False
-            mock.rating, mock.rating_notes = rating, notes
+                return Rated.REFUSED
+            if not await repo.rate_mock_once(session, mock.id, rating=rating, notes=notes):
+                return Rated.ALREADY_RATED
             key = (mock.prompt_id, mock.candidate)  # the candidate's answers in the thread
             graded = await repo.graded_attempts_in_threads(session, {key})
             grades = grades_of(graded.get(key, []))
@@ -356,14 +367,10 @@ class Drills:
             )
             payload.update(channel=mock.channel, thread_ts=prompt.ts)
             await repo.enqueue(
-                session,
-                team=team,
-                dedupe_key=f"rating:{mock.id}:{utcnow().timestamp():.0f}",
-                kind="rating",
-                payload=payload,
+                session, team=team, dedupe_key=f"rating:{mock.id}", kind="rating", payload=payload
             )
         self._on_message()
-        return True
+        return Rated.RATED
 
     async def has_answered(self, *, team: str, channel: str, thread_ts: str, user: str) -> bool:
         async with unit_of_work(self._sessions) as session:

@@ -13,7 +13,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering import Reply
-from bot.drills import Drills
+from bot.drills import Drills, Rated
 from bot.errors import AnswerNotStored, UnknownQuestion
 from bot.schedule import Schedules
 from bot.slack import blocks
@@ -250,9 +250,8 @@ class Listeners:
         if not rating.isdigit() or not 1 <= int(rating) <= 5:
             await ack(response_action="errors", errors={"rating": "Pick a rating from 1 to 5."})
             return
-        await ack()
         notes = ((values.get("notes") or {}).get("value") or {}).get("value") or ""
-        done = await self._drills.rate_mock(
+        rated = await self._drills.rate_mock(
             team=(body.get("team") or {}).get("id", "")
             or (body.get("user") or {}).get("team_id", ""),
             mock_id=int(view.get("private_metadata") or 0),
@@ -260,7 +259,16 @@ class Listeners:
             rating=int(rating),
             notes=str(notes),
         )
-        if not done:
+        if rated is Rated.ALREADY_RATED:
+            await ack(
+                response_action="errors",
+                errors={
+                    "rating": "You already rated this mock interview; the first rating stands."
+                },
+            )
+            return
+        await ack()
+        if rated is Rated.REFUSED:
             log.warning(
                 "rating for mock %s was not stored (not the interviewer, or unknown)",
                 view.get("private_metadata"),

@@ -578,6 +578,16 @@ async def save_mock_progress(session: AsyncSession, mock: MockSession) -> None:
     )
 
 
+async def rate_mock_once(session: AsyncSession, mock_id: int, *, rating: int, notes: str) -> bool:
+    """Record the interviewer's rating unless the mock interview has one; False if it had."""
+    rated = await session.execute(
+        sa.update(MockSession)
+        .where(col(MockSession.id) == mock_id, col(MockSession.rating).is_(None))
+        .values(rating=rating, rating_notes=notes)
+    )
+    return bool(rated.rowcount)  # type: ignore[attr-defined]
+
+
 async def get_mock(session: AsyncSession, *, team: str, mock_id: int) -> MockSession | None:
     result = await session.execute(
         select(MockSession).where(col(MockSession.id) == mock_id, col(MockSession.team) == team)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 import urllib.parse
 
 import aiohttp
@@ -81,3 +82,22 @@ async def test_answers_quoting_mentions_cannot_ping_anyone(
     for live in ("<!channel", "<!here", "<@U0BOSS", "<!subteam", "<https://evil"):
         assert live not in rendered
     assert "<@U0ALICE>" in rendered  # the bot's own mention of the answerer stays
+
+
+async def test_control_characters_in_a_command_are_not_echoed(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    """A null byte (or any control character) typed into a command never comes back in a reply."""
+    for text in (
+        "deploy\x00-ml-models-nope",
+        "foo\x00 bar\x1b[31m",
+        "schedule fort\x00nightly",
+        "schedule daily 2\x007:00",
+        "mock @bo\x00b",
+    ):
+        status, body = await slack.send_command(bot.url, text)
+        assert status == 200, text
+        reply = json.loads(body)["text"] if body.startswith("{") else body
+        controls = [c for c in reply if unicodedata.category(c) in ("Cc", "Cf") and c != "\n"]
+        assert controls == [], (text, reply)
+    assert slack.posts("drill_prompt") == []

@@ -137,6 +137,11 @@ class Runtime:
             metrics=self.metrics,
             max_body_bytes=settings.max_body_bytes,
             foreground=self.foreground,
+            signing_secret=(
+                settings.slack_signing_secret.get_secret_value()
+                if settings.slack_signing_secret
+                else None
+            ),
         )
         self.web.add_routes(self.installs.routes(self.bolt))  # OAuth install (multi-workspace)
         self._stop = asyncio.Event()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import unicodedata
 import urllib.parse
 
 import aiohttp
+import pytest
 
 from bot.slack.standin import SlackStandIn
 from tests.conftest import RunningBot
@@ -82,6 +84,60 @@ async def test_answers_quoting_mentions_cannot_ping_anyone(
     for live in ("<!channel", "<!here", "<@U0BOSS", "<!subteam", "<https://evil"):
         assert live not in rendered
     assert "<@U0ALICE>" in rendered  # the bot's own mention of the answerer stays
+
+
+MALFORMED = {
+    "not JSON": ("application/json", b"{not json"),
+    "a JSON array": ("application/json", b"[1, 2]"),
+    "JSON null": ("application/json", b"null"),
+    "an event that is not an object": (
+        "application/json",
+        b'{"type": "event_callback", "team_id": "T0TEAM", "event": "message"}',
+    ),
+    "a payload that is not JSON": ("application/x-www-form-urlencoded", b"payload=%7Bnot"),
+    "a payload that is a list": ("application/x-www-form-urlencoded", b"payload=%5B1%5D"),
+    "actions that are not a list": (
+        "application/x-www-form-urlencoded",
+        b"payload=" + urllib.parse.quote('{"type": "block_actions", "actions": "x"}').encode(),
+    ),
+    "mistyped event fields": (
+        "application/json",
+        b'{"type": "event_callback", "event": {"type": "message", "user": 5, "ts": [1]}}',
+    ),
+}
+
+
+async def test_a_signed_malformed_body_gets_400_and_one_log_line(
+    bot: RunningBot, slack: SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack-signed but malformed: 400 and one line in the log, no traceback; unsigned: 401."""
+    for name, (content_type, raw) in MALFORMED.items():
+        caplog.clear()
+        headers = {"Content-Type": content_type, **slack.sign(raw.decode())}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(bot.url, data=raw, headers=headers) as response,
+        ):
+            assert response.status == 400, name
+        problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(problems) == 1, (name, [r.getMessage() for r in problems])
+        assert problems[0].exc_info is None, name
+        assert "malformed" in problems[0].getMessage(), name
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(bot.url, data=raw, headers={"Content-Type": content_type}) as response,
+        ):
+            assert response.status == 401, name
+    # Slack signs UTF-8 only: other bytes cannot carry its signature.
+    caplog.clear()
+    raw = b'{"type": "\xff"}'
+    headers = {"Content-Type": "application/json", **slack.sign(raw.decode(errors="replace"))}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(bot.url, data=raw, headers=headers) as response,
+    ):
+        assert response.status == 401
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_control_characters_in_a_command_are_not_echoed(

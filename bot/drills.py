@@ -40,6 +40,9 @@ from bot.storage.tables import Attempt, MockSession, Prompt, utcnow
 log = logging.getLogger(__name__)
 
 UNSCORED = 60.0  # where a question nobody has answered yet sorts among scored ones
+# How long a handled command is remembered: Slack accepts a signed request for five
+# minutes either side of its timestamp.
+COMMAND_MEMORY = timedelta(minutes=10)
 
 
 class Rated(Enum):
@@ -137,6 +140,16 @@ class Drills:
             give_way=give_way,
             spool=spool,
         )
+
+    # --- commands ----------------------------------------------------------------
+
+    async def claim_command(self, *, team: str, trigger_id: str) -> bool:
+        """True the first time a command (by its trigger id) arrives, on any replica;
+        False for a replay of it."""
+        async with unit_of_work(self._sessions) as session:
+            return await repo.claim_command(
+                session, team=team, trigger_id=trigger_id, now=utcnow(), keep=COMMAND_MEMORY
+            )
 
     # --- asking ----------------------------------------------------------------
 

@@ -96,6 +96,14 @@ class Listeners:
             command.get("channel_id", ""),
             command.get("user_id", ""),
         )
+        trigger_id = str(command.get("trigger_id") or "")
+        if trigger_id and not await self._drills.claim_command(team=team, trigger_id=trigger_id):
+            # The same signed request again: a replay (Slack sends a command once).
+            log.warning(
+                "a command from %s was received again (trigger %s); ignored", user, trigger_id
+            )
+            await ack(text="That command was already handled.")
+            return
         parsed = parse_command(command.get("text", ""))
         if isinstance(parsed, Usage):
             await ack(

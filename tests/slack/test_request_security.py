@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -11,8 +12,10 @@ import urllib.parse
 import aiohttp
 import pytest
 
+from bot.questions import QuestionBank
+from bot.runtime import Runtime
 from bot.slack.standin import SlackStandIn
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, make_settings
 from tests.slack import payloads as p
 
 
@@ -84,6 +87,53 @@ async def test_answers_quoting_mentions_cannot_ping_anyone(
     for live in ("<!channel", "<!here", "<@U0BOSS", "<!subteam", "<https://evil"):
         assert live not in rendered
     assert "<@U0ALICE>" in rendered  # the bot's own mention of the answerer stays
+
+
+async def _post_with(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body.encode(), headers=headers) as response,
+    ):
+        return response.status, await response.text()
+
+
+async def test_a_replayed_command_is_handled_once_even_on_another_replica(
+    database_url: str, slack: SlackStandIn, bank: QuestionBank
+) -> None:
+    """A signed command captured and sent again within Slack's five-minute window (to the same
+    replica or another on the database) posts nothing more and shows nothing private."""
+    replicas = [Runtime(make_settings(database_url, slack), bank=bank) for _ in range(2)]
+    urls = []
+    for runtime in replicas:
+        await runtime.start()
+        urls.append(
+            f"http://127.0.0.1:{await runtime.serve_http(host='127.0.0.1', port=0)}/slack/events"
+        )
+    try:
+        for text in ("deploy-ml-models", "stats"):
+            form = {
+                "team_id": "T0TEAM",
+                "channel_id": "C0DRILL",
+                "user_id": "U0ALICE",
+                "command": "/deploy-question",
+                "text": text,
+                "response_url": slack.response_url(),
+                "trigger_id": slack.trigger("U0ALICE"),
+            }
+            body = urllib.parse.urlencode(form)
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **slack.sign(body)}
+            first = await _post_with(urls[0], body, headers)
+            again = await _post_with(urls[0], body, headers)
+            elsewhere = await _post_with(urls[1], body, headers)
+            assert first[0] == again[0] == elsewhere[0] == 200
+            assert "already handled" not in first[1]
+            assert "already handled" in again[1] and "already handled" in elsewhere[1]
+        await slack.wait_for(lambda: slack.posts("drill_prompt"))
+        await asyncio.sleep(0.5)  # time for a second prompt to be posted
+    finally:
+        for runtime in replicas:
+            await runtime.stop()
+    assert len(slack.posts("drill_prompt")) == 1
 
 
 MALFORMED = {

@@ -19,6 +19,7 @@ RUN pip install --no-cache-dir --no-deps . \
 
 USER drill
 ENV DATABASE_URL=sqlite:////data/deploy_drill.db \
+    SPOOL_PATH=/data/deploy_drill_spool.db \
     RUBRICS_DIR=/app/rubrics \
     HOST=0.0.0.0 \
     PORT=3000

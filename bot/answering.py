@@ -7,6 +7,9 @@ Throughput comes from doing the database work in batches:
   by side), and records every grade and its queued reply in one transaction.
 
 A batch that fails to record is left pending: its lease expires and it is graded again.
+A reply the database cannot take is refused (Slack delivers it again), except on Slack's
+last delivery: that one is kept in the local spool (storage/spool.py) until the database
+is back.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.batching import GroupCommit
+from bot.errors import AnswerNotStored
 from bot.grading.gradable import not_an_answer
 from bot.grading.grade import BatchGrader, Grade, Grader
 from bot.metrics import Metrics
@@ -32,6 +36,7 @@ from bot.mock import combine, next_probe, scorecard
 from bot.questions import Question, QuestionBank, Seniority
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
+from bot.storage.spool import Spool
 from bot.storage.tables import Attempt, MockSession, utcnow
 
 if TYPE_CHECKING:
@@ -42,6 +47,7 @@ log = logging.getLogger(__name__)
 PROMPT_CACHE = 10_000  # thread roots remembered on the ack path
 BATCH = 20  # attempts claimed by one grading pass
 PROCESS_BATCH = 40  # ... when a worker process grades them (see grading/worker.py)
+SPOOL_BATCH = 500  # spooled answers stored per transaction once the database is back
 ThreadKey = tuple[str, str, str]  # team, channel, thread_ts
 UserThread = tuple[int, str]  # prompt id (a thread is its prompt), user
 
@@ -63,6 +69,7 @@ class Recorded(Enum):
     STORED = "stored"
     DUPLICATE = "duplicate"  # the same message again (Slack retry, second replica)
     NOT_A_DRILL = "not_a_drill"  # the thread is not one of our prompts
+    SPOOLED = "spooled"  # the database could not take it: kept locally until it can
 
 
 @dataclass
@@ -98,6 +105,13 @@ def _user_thread(attempt: Attempt) -> UserThread:
     return (attempt.prompt_id, attempt.user)
 
 
+def _first_line(error: BaseException) -> str:
+    """What went wrong, briefly (a database error's text goes on with the statement and
+    its parameters: the answer itself)."""
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:200]
+
+
 class Answering:
     """The answer path's use cases: `record` on the ack path, `grade_pending` in the worker."""
 
@@ -113,8 +127,10 @@ class Answering:
         on_message: Callable[[], None],
         lease: timedelta,
         give_way: Callable[[], Awaitable[None]] | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self._bank = bank
+        self._spool = spool
         self._sessions = sessions
         self._grader = grader
         self._renderer = renderer
@@ -130,15 +146,65 @@ class Answering:
 
     # --- storing (on Slack's 3-second ack path) ------------------------------------------
 
-    async def record(self, reply: Reply) -> Recorded:
-        """Store a threaded reply to one of our prompts, once. Grading happens later."""
-        recorded = await self._recorder.submit(reply)
+    async def record(self, reply: Reply, *, last_delivery: bool = False) -> Recorded:
+        """Store a threaded reply to one of our prompts, once. Grading happens later.
+
+        Raises AnswerNotStored when the database cannot take it, so that Slack delivers it
+        again; on Slack's `last_delivery` it is spooled instead (SPOOLED).
+        """
+        try:
+            recorded = await self._recorder.submit(reply)
+        except Exception as exc:
+            return await self._spool_or_refuse(reply, exc, last_delivery=last_delivery)
         if recorded is Recorded.STORED:
             self._metrics.answers.inc()
             self._on_answer()
         elif recorded is Recorded.DUPLICATE:
             self._metrics.duplicates.inc()
         return recorded
+
+    async def _spool_or_refuse(
+        self, reply: Reply, error: Exception, *, last_delivery: bool
+    ) -> Recorded:
+        what = f"answer {reply.ts} in {reply.channel}"
+        if not last_delivery or self._spool is None:
+            self._metrics.answers_refused.inc()
+            raise AnswerNotStored(f"{what} not stored: {_first_line(error)}") from error
+        try:
+            await self._spool.put(f"{reply.team}/{reply.channel}/{reply.ts}", asdict(reply))
+        except Exception as spool_error:
+            self._metrics.answers_refused.inc()
+            raise AnswerNotStored(
+                f"{what} neither stored ({_first_line(error)}) nor spooled "
+                f"({_first_line(spool_error)})"
+            ) from spool_error
+        self._metrics.answers_spooled.inc()
+        log.warning(
+            "%s: the database cannot take it (%s); Slack's last delivery is kept in %s",
+            what,
+            _first_line(error),
+            self._spool.path,
+        )
+        return Recorded.SPOOLED
+
+    async def drain_spool(self) -> int:
+        """Store answers kept in the spool (raises while the database is still away);
+        returns how many were taken out of it."""
+        if self._spool is None:
+            return 0
+        kept = await self._spool.peek(SPOOL_BATCH)
+        if not kept:
+            return 0
+        outcome = await self._record_batch([Reply(**row) for _, row in kept])
+        await self._spool.remove([spool_id for spool_id, _ in kept])
+        stored = outcome.count(Recorded.STORED)
+        if stored:
+            self._metrics.answers.inc(stored)
+            self._on_answer()
+        log.info(
+            "stored %d answer(s) kept in the spool (%d already stored)", stored, len(kept) - stored
+        )
+        return len(kept)
 
     async def _record_batch(self, replies: Sequence[Reply]) -> list[Recorded]:
         outcome = [Recorded.NOT_A_DRILL] * len(replies)

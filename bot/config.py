@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     answer_retention_days: int = Field(default=0, ge=0)  # 0 keeps answers forever
     max_body_bytes: int = Field(default=1_000_000, ge=10_000)
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    # Where an answer goes when the database cannot take it on Slack's last delivery
+    # (storage/spool.py); drained into the database when it is back.
+    spool_path: Path = Path("./deploy_drill_spool.db")
     # Worker processes for the offline grader (it is CPU-bound: a process uses another
     # core, a thread would not); 0 grades in the event loop's own process.
     grading_processes: int = Field(default=1, ge=0, le=32)

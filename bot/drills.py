@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,11 +34,23 @@ from bot.progress import (
 from bot.questions import Question, QuestionBank
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
+from bot.storage.spool import Spool
 from bot.storage.tables import Attempt, MockSession, Prompt, utcnow
 
 log = logging.getLogger(__name__)
 
 UNSCORED = 60.0  # where a question nobody has answered yet sorts among scored ones
+# How long a handled command is remembered: Slack accepts a signed request for five
+# minutes either side of its timestamp.
+COMMAND_MEMORY = timedelta(minutes=10)
+
+
+class Rated(Enum):
+    """What became of a human interviewer's rating."""
+
+    RATED = "rated"
+    ALREADY_RATED = "already_rated"  # submitted again: the first rating stands
+    REFUSED = "refused"  # not the named interviewer, or no such mock interview
 
 
 class Renderer(Protocol):
@@ -107,6 +120,7 @@ class Drills:
         lease_seconds: float = 60.0,
         mock_followups: int = 2,
         give_way: Callable[[], Awaitable[None]] | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.bank = bank
         self._sessions = sessions
@@ -124,7 +138,18 @@ class Drills:
             on_message=on_message,
             lease=timedelta(seconds=lease_seconds),
             give_way=give_way,
+            spool=spool,
         )
+
+    # --- commands ----------------------------------------------------------------
+
+    async def claim_command(self, *, team: str, trigger_id: str) -> bool:
+        """True the first time a command (by its trigger id) arrives, on any replica;
+        False for a replay of it."""
+        async with unit_of_work(self._sessions) as session:
+            return await repo.claim_command(
+                session, team=team, trigger_id=trigger_id, now=utcnow(), keep=COMMAND_MEMORY
+            )
 
     # --- asking ----------------------------------------------------------------
 
@@ -243,9 +268,15 @@ class Drills:
 
     # --- answering -------------------------------------------------------------
 
-    async def record_answer(self, reply: Reply) -> Recorded:
-        """Store a threaded reply to one of our prompts, once (before Slack's ack)."""
-        return await self._answering.record(reply)
+    async def record_answer(self, reply: Reply, *, last_delivery: bool = False) -> Recorded:
+        """Store a threaded reply to one of our prompts, once (before Slack's ack); raises
+        AnswerNotStored if the database cannot take it, unless it is Slack's last delivery
+        (then it is spooled until the database is back)."""
+        return await self._answering.record(reply, last_delivery=last_delivery)
+
+    async def drain_spool(self) -> int:
+        """Store the answers spooled while the database was away; returns how many."""
+        return await self._answering.drain_spool()
 
     async def grade_pending(self, limit: int | None = None) -> int:
         """Grade the attempts waiting for it (this process's share); returns how many."""
@@ -321,17 +352,19 @@ class Drills:
 
     async def rate_mock(
         self, *, team: str, mock_id: int, interviewer: str, rating: int, notes: str
-    ) -> bool:
-        """Store a human interviewer's rating and post it in the thread beside the bot's score."""
+    ) -> Rated:
+        """Store a human interviewer's rating and post it in the thread beside the bot's
+        score, once: a mock interview has one rating (the first submitted)."""
         async with unit_of_work(self._sessions) as session:
             mock = await repo.get_mock(session, team=team, mock_id=mock_id)
-            if mock is None or mock.interviewer != interviewer:
-                return False
+            if mock is None or mock.id is None or mock.interviewer != interviewer:
+                return Rated.REFUSED
             prompt = await session.get(Prompt, mock.prompt_id)
             question = self.bank.get(mock.question_id)
             if prompt is None or prompt.ts is None or question is None:
-                return False
-            mock.rating, mock.rating_notes = rating, notes
+                return Rated.REFUSED
+            if not await repo.rate_mock_once(session, mock.id, rating=rating, notes=notes):
+                return Rated.ALREADY_RATED
             key = (mock.prompt_id, mock.candidate)  # the candidate's answers in the thread
             graded = await repo.graded_attempts_in_threads(session, {key})
             grades = grades_of(graded.get(key, []))
@@ -347,14 +380,10 @@ class Drills:
             )
             payload.update(channel=mock.channel, thread_ts=prompt.ts)
             await repo.enqueue(
-                session,
-                team=team,
-                dedupe_key=f"rating:{mock.id}:{utcnow().timestamp():.0f}",
-                kind="rating",
-                payload=payload,
+                session, team=team, dedupe_key=f"rating:{mock.id}", kind="rating", payload=payload
             )
         self._on_message()
-        return True
+        return Rated.RATED
 
     async def has_answered(self, *, team: str, channel: str, thread_ts: str, user: str) -> bool:
         async with unit_of_work(self._sessions) as session:

@@ -4,6 +4,7 @@
      ├── ConfigError        a setting is missing or malformed (names the variable)
      ├── RubricError        rubric files are broken (every `file:line: field: reason`)
      ├── UnknownQuestion    a question id or topic that is not in the bank
+     ├── AnswerNotStored    an answer could not be stored (the database is unreachable)
      ├── GradingError       a grader could not produce a grade (the chain falls back)
      │    └── LLMGradingFailed   the LLM call failed or its reply was unusable (grading/llm.py)
      └── DeliveryError      posting to Slack failed
@@ -40,6 +41,10 @@ class UnknownQuestion(DrillError):
         self.wanted = wanted
         self.known = known
         super().__init__(f"unknown question {wanted!r}")
+
+
+class AnswerNotStored(DrillError):
+    """An answer could neither be stored nor spooled; Slack must deliver it again."""
 
 
 class GradingError(DrillError):

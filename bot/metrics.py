@@ -18,6 +18,16 @@ class Metrics:
             "Answers delivered again (Slack retries)",
             registry=r,
         )
+        self.answers_refused = Counter(
+            "drill_answers_refused_total",
+            "Answer deliveries answered 503 (not stored: the database is unreachable)",
+            registry=r,
+        )
+        self.answers_spooled = Counter(
+            "drill_answers_spooled_total",
+            "Answers kept in the local spool on Slack's last delivery (database unreachable)",
+            registry=r,
+        )
         self.graded = Counter(
             "drill_graded_total", "Answers graded", ["grader", "band"], registry=r
         )

@@ -32,6 +32,7 @@ from bot.slack.installs import build_installs
 from bot.slack.poster import SlackPoster
 from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head, ping
 from bot.storage.ledger import SqlTokenLedger
+from bot.storage.spool import Spool
 from bot.web import build_web
 from bot.workspaces import Workspaces
 
@@ -117,6 +118,7 @@ class Runtime:
             lease_seconds=settings.lease_seconds,
             mock_followups=settings.mock_followups,
             give_way=self.foreground.give_way,
+            spool=Spool(settings.spool_path),
         )
         self.scheduler = DrillScheduler(
             sessions=self.sessions,
@@ -135,6 +137,11 @@ class Runtime:
             metrics=self.metrics,
             max_body_bytes=settings.max_body_bytes,
             foreground=self.foreground,
+            signing_secret=(
+                settings.slack_signing_secret.get_secret_value()
+                if settings.slack_signing_secret
+                else None
+            ),
         )
         self.web.add_routes(self.installs.routes(self.bolt))  # OAuth install (multi-workspace)
         self._stop = asyncio.Event()
@@ -190,6 +197,7 @@ class Runtime:
         self._tasks = [
             *(asyncio.create_task(self._grading_loop(), name="grading") for _ in range(passes)),
             asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
+            asyncio.create_task(self._spool_loop(), name="spool"),
         ]
         await self.scheduler.start()
         self._tasks.append(asyncio.create_task(self.workspaces.run(self._stop), name="workspaces"))
@@ -270,6 +278,17 @@ class Runtime:
                 await asyncio.wait_for(
                     self._grade_wake.wait(), timeout=self.settings.outbox_poll_seconds
                 )
+
+    async def _spool_loop(self) -> None:
+        """Store the answers spooled while the database was away, as soon as it is back."""
+        while not self._stop.is_set():
+            try:
+                while await self.drills.drain_spool():
+                    pass
+            except Exception as exc:
+                log.warning("spooled answers wait for the database: %s", str(exc).splitlines()[0])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self.settings.outbox_poll_seconds)
 
     async def _retention_loop(self) -> None:
         while not self._stop.is_set():

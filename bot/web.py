@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.request.async_internals import build_async_context
-from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.foreground import Foreground
 from bot.metrics import Metrics
+from bot.slack.requests import MalformedRequest, signed_by_slack, to_bolt_request
+
+log = logging.getLogger(__name__)
 
 # None while starting (503); otherwise the details /healthz shows with its 200.
 HealthCheck = Callable[[], Awaitable[dict[str, str] | None]]
-
-
-async def to_bolt_request(request: web.Request) -> AsyncBoltRequest:
-    """Like Bolt's adapter, but keeps slash commands whose text contains "payload".
-
-    Bolt's form parser takes any body containing the substring "payload" for an
-    interactivity payload and parses it to {} (see slack-reference.md §1.6).
-    """
-    raw = await request.text()
-    bolt_request = AsyncBoltRequest(
-        body=raw, query=request.query_string, headers=dict(request.headers)
-    )
-    if not bolt_request.body and "command=" in raw and not raw.startswith("payload="):
-        bolt_request.body = dict(parse_qsl(raw, keep_blank_values=True))
-        bolt_request.context = build_async_context(AsyncBoltContext({}), bolt_request.body)
-    return bolt_request
 
 
 def build_web(
@@ -43,14 +27,28 @@ def build_web(
     metrics: Metrics,
     max_body_bytes: int,
     foreground: Foreground | None = None,
+    signing_secret: str | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=max_body_bytes)
 
     async def slack_events(request: web.Request) -> web.Response:
         assert bolt is not None
         with foreground.request() if foreground else contextlib.nullcontext():
-            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+            raw = await request.read()
+            try:
+                bolt_request = to_bolt_request(raw, request.query_string, request.headers)
+            except MalformedRequest as exc:
+                return malformed(raw, request, str(exc))
+            bolt_response = await bolt.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)
+
+    def malformed(raw: bytes, request: web.Request, reason: str) -> web.Response:
+        """400 for Slack's (signed) request that cannot be handled; 401, as Bolt answers,
+        when it is not Slack's either."""
+        if not signed_by_slack(signing_secret, raw, request.headers):
+            return web.json_response({"error": "invalid request"}, status=401)
+        log.warning("refused a malformed Slack request (400): %s", reason)
+        return web.json_response({"error": "malformed request"}, status=400)
 
     async def healthz(_: web.Request) -> web.Response:
         details = await health()

@@ -64,6 +64,11 @@ class Workspaces:
         if cancelled:
             log.info("workspace %s installed again: its data is kept", team)
 
+    async def purge_expired_states(self) -> int:
+        """Delete the OAuth install states that expired unused; returns how many."""
+        async with unit_of_work(self._sessions) as session:
+            return await repo.purge_expired_oauth_states(session, now=self._clock())
+
     async def stored_bot_token(self, team: str, *, client_id: str) -> str | None:
         """The bot token of `team`'s latest installation as stored (encrypted), or None."""
         async with self._sessions() as session:

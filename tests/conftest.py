@@ -17,6 +17,9 @@ from bot.runtime import Runtime
 from bot.slack.standin import SlackStandIn
 from bot.storage.db import make_engine, make_sessionmaker, upgrade_async
 
+# The `private_postgres` fixture: a PostgreSQL server of a test's own, to stop and start.
+pytest_plugins = ("tests.pgserver",)
+
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-0000-secret-token"

@@ -24,6 +24,7 @@ from bot.grading.gradable import NOT_ABOUT_LENGTH, NUDGES
 from bot.grading.grade import CriterionResult, Grade
 from bot.progress import Digest, Ranked, Stats
 from bot.questions import Question
+from bot.slack.commands import printable
 
 if TYPE_CHECKING:
     from bot.storage.tables import Schedule
@@ -44,8 +45,8 @@ def escape(text: str) -> str:
 
 
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """A short, escaped, single-line quote of user text."""
-    flat = " ".join(text.split())
+    """A short, escaped, single-line quote of user text (no control characters)."""
+    flat = " ".join(printable(text).split())
     if len(flat) > limit:
         flat = flat[: limit - 1].rstrip() + "…"
     # Backticks and formatting characters would re-style the quote; keep it literal-ish.

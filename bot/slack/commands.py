@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 SUBCOMMANDS = frozenset("help list schedule stats leaderboard mock level forget-me".split())
@@ -23,8 +24,18 @@ class Usage:
     usage: str
 
 
+def printable(text: str) -> str:
+    """`text` without control and format characters (a null byte, terminal escapes, bidi
+    overrides), which replies must never echo back; tabs and line breaks become spaces."""
+    return "".join(
+        " " if c in "\t\n\r" else c
+        for c in text
+        if c in "\t\n\r" or unicodedata.category(c) not in ("Cc", "Cf")
+    )
+
+
 def parse_command(text: str) -> Command | Usage:
-    words = text[:MAX_TEXT].split()
+    words = printable(text[:MAX_TEXT]).split()
     if not words:
         return Command("ask")
     head, rest = words[0].lower(), tuple(words[1:])

@@ -178,11 +178,20 @@ class SignedStateStore(AsyncOAuthStateStore):
 
     A callback whose state was not issued by this deployment (another app sharing
     the database, a forged or truncated value) is refused before the database is asked.
+    Issuing a state first deletes the expired ones (`purge_expired`): the install page
+    needs no login, and slack-sdk deletes a state only when it is used.
     """
 
-    def __init__(self, inner: AsyncSQLAlchemyOAuthStateStore, secret: str) -> None:
+    def __init__(
+        self,
+        inner: AsyncSQLAlchemyOAuthStateStore,
+        secret: str,
+        *,
+        purge_expired: Callable[[], Awaitable[int]] | None = None,
+    ) -> None:
         self.inner = inner
         self._key = secret.encode()
+        self._purge_expired = purge_expired
 
     @property
     def logger(self) -> logging.Logger:
@@ -193,6 +202,8 @@ class SignedStateStore(AsyncOAuthStateStore):
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        if self._purge_expired is not None:
+            await self._purge_expired()
         state = await self.inner.async_issue(*args, **kwargs)
         return f"{state}.{self._sign(state)}"
 
@@ -310,6 +321,7 @@ def build_installs(settings: Settings, *, engine: Any, workspaces: Workspaces) -
             logger=logging.getLogger("bot.slack.oauth"),
         ),
         settings.slack_state_secret.get_secret_value(),
+        purge_expired=workspaces.purge_expired_states,
     )
     oauth_settings = AsyncOAuthSettings(
         client_id=client_id,

@@ -8,12 +8,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering import Reply
-from bot.drills import Drills
-from bot.errors import UnknownQuestion
+from bot.drills import Drills, Rated
+from bot.errors import AnswerNotStored, UnknownQuestion
 from bot.schedule import Schedules
 from bot.slack import blocks
 from bot.slack.commands import Command, Usage, parse_command
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 GRADED_SUBTYPES = (None, "thread_broadcast", "file_share")
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+# Slack delivers an event at most four times: the first delivery and three retries, each
+# numbered in X-Slack-Retry-Num (slack-reference.md §1.3). After the last, none follows.
+LAST_RETRY = 3
 
 
 def reply_from_event(body: dict[str, Any]) -> Reply | None:
@@ -45,6 +49,12 @@ def reply_from_event(body: dict[str, Any]) -> Reply | None:
         text=str(event.get("text") or ""),
         event_id=body.get("event_id"),
     )
+
+
+def slack_retry(request: AsyncBoltRequest) -> int:
+    """Which retry of an event this delivery is (X-Slack-Retry-Num); 0 for the first."""
+    value = (request.headers.get("x-slack-retry-num") or ["0"])[0]
+    return int(value) if value.isdigit() else 0
 
 
 def _action_value(body: dict[str, Any]) -> str:
@@ -71,10 +81,12 @@ class Listeners:
         app.event("app_home_opened")(self.on_home_opened)
         app.error(self.on_error)
 
-    async def on_message(self, body: dict[str, Any]) -> None:
+    async def on_message(self, body: dict[str, Any], request: AsyncBoltRequest) -> None:
         reply = reply_from_event(body)
         if reply is not None:
-            await self._drills.record_answer(reply)
+            # Retries are answers like any other (stored once, by message): never skipped.
+            last = slack_retry(request) >= LAST_RETRY
+            await self._drills.record_answer(reply, last_delivery=last)
 
     async def on_command(
         self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient
@@ -84,6 +96,14 @@ class Listeners:
             command.get("channel_id", ""),
             command.get("user_id", ""),
         )
+        trigger_id = str(command.get("trigger_id") or "")
+        if trigger_id and not await self._drills.claim_command(team=team, trigger_id=trigger_id):
+            # The same signed request again: a replay (Slack sends a command once).
+            log.warning(
+                "a command from %s was received again (trigger %s); ignored", user, trigger_id
+            )
+            await ack(text="That command was already handled.")
+            return
         parsed = parse_command(command.get("text", ""))
         if isinstance(parsed, Usage):
             await ack(
@@ -238,9 +258,8 @@ class Listeners:
         if not rating.isdigit() or not 1 <= int(rating) <= 5:
             await ack(response_action="errors", errors={"rating": "Pick a rating from 1 to 5."})
             return
-        await ack()
         notes = ((values.get("notes") or {}).get("value") or {}).get("value") or ""
-        done = await self._drills.rate_mock(
+        rated = await self._drills.rate_mock(
             team=(body.get("team") or {}).get("id", "")
             or (body.get("user") or {}).get("team_id", ""),
             mock_id=int(view.get("private_metadata") or 0),
@@ -248,7 +267,16 @@ class Listeners:
             rating=int(rating),
             notes=str(notes),
         )
-        if not done:
+        if rated is Rated.ALREADY_RATED:
+            await ack(
+                response_action="errors",
+                errors={
+                    "rating": "You already rated this mock interview; the first rating stands."
+                },
+            )
+            return
+        await ack()
+        if rated is Rated.REFUSED:
             log.warning(
                 "rating for mock %s was not stored (not the interviewer, or unknown)",
                 view.get("private_metadata"),
@@ -286,6 +314,10 @@ class Listeners:
         if isinstance(error, BoltUnhandledRequestError):
             # Events we don't subscribe to on purpose: a 200 stops Slack retrying them.
             return BoltResponse(status=200, body="")
+        if isinstance(error, AnswerNotStored):
+            # Not acknowledged, so Slack delivers it again (the database may be back by then).
+            log.warning("%s; answered 503 so that Slack delivers it again", error)
+            return BoltResponse(status=503, body="")
         kind = body.get("type") or ("command" if body.get("command") else "unknown")
         log.error("listener failed on a %s request: %s", kind, error, exc_info=error)
         if body.get("command"):

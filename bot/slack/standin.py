@@ -27,6 +27,9 @@ from bot.slack.workspace import Workspace
 
 BOT_USER_ID = "U0DRILLBOT"
 BOT_ID = "B0DRILLBOT"
+# When Slack delivers an event again after anything but a 2xx (or no answer): at once, a
+# minute later, five minutes after that, then never (slack-reference.md §1.3).
+SLACK_RETRY_DELAYS = (0.0, 60.0, 300.0)
 
 
 @dataclass
@@ -451,6 +454,7 @@ class SlackStandIn:
         content_type: str,
         *,
         retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
         headers: dict[str, str] | None = None,
         signed: bool = True,
     ) -> tuple[int, str]:
@@ -461,7 +465,7 @@ class SlackStandIn:
         }
         if retry_num is not None:
             all_headers["X-Slack-Retry-Num"] = str(retry_num)
-            all_headers["X-Slack-Retry-Reason"] = "http_timeout"
+            all_headers["X-Slack-Retry-Reason"] = retry_reason
         async with (
             aiohttp.ClientSession() as session,
             session.post(url, data=body.encode(), headers=all_headers) as response,
@@ -475,6 +479,7 @@ class SlackStandIn:
         *,
         event_id: str | None = None,
         retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
         team: str | None = None,
     ) -> tuple[int, str]:
         envelope = {
@@ -495,8 +500,45 @@ class SlackStandIn:
             ],
         }
         return await self.post_to_bot(
-            url, json.dumps(envelope), "application/json", retry_num=retry_num
+            url,
+            json.dumps(envelope),
+            "application/json",
+            retry_num=retry_num,
+            retry_reason=retry_reason,
         )
+
+    async def deliver_event(
+        self,
+        url: str,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        team: str | None = None,
+        retry_delays: tuple[float, ...] = SLACK_RETRY_DELAYS,
+    ) -> list[int]:
+        """Deliver an event as Slack does: after anything but a 2xx (or no answer at all),
+        again with X-Slack-Retry-Num 1, 2, 3 after `retry_delays`, until one is acknowledged.
+        Returns the HTTP status of each delivery (0: the connection failed)."""
+        event_id = event_id or f"Ev{next(self._ts):08d}"
+        statuses: list[int] = []
+        for retry, delay in enumerate((0.0, *retry_delays)):
+            await asyncio.sleep(delay)
+            reason = "http_error" if statuses and statuses[-1] else "connection_failed"
+            try:
+                status, _ = await self.send_event(
+                    url,
+                    event,
+                    event_id=event_id,
+                    retry_num=retry or None,
+                    retry_reason=reason,
+                    team=team,
+                )
+            except aiohttp.ClientError:
+                status = 0
+            statuses.append(status)
+            if 200 <= status < 300:
+                break
+        return statuses
 
     async def send_command(
         self,

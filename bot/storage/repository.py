@@ -19,6 +19,7 @@ from sqlmodel import SQLModel, col, select
 
 from bot.storage.tables import (
     Attempt,
+    CommandClaim,
     MockSession,
     OutboxMessage,
     Prompt,
@@ -33,6 +34,7 @@ from bot.storage.tables import (
 ATTEMPT = SQLModel.metadata.tables["attempt"]
 OUTBOX = SQLModel.metadata.tables["outbox_message"]
 PROMPT = SQLModel.metadata.tables["prompt"]
+COMMAND_CLAIM = SQLModel.metadata.tables["command_claim"]
 
 
 # The hot path's write statements, built once: a statement object reused keeps its cache
@@ -56,6 +58,7 @@ _STORE_ATTEMPTS = _insert_skipping(
     ATTEMPT.c.message_ts,
 )
 _QUEUE_MESSAGES = _insert_skipping(OUTBOX, ["dedupe_key"], OUTBOX.c.dedupe_key)
+_CLAIM_COMMAND = _insert_skipping(COMMAND_CLAIM, ["trigger_id"], COMMAND_CLAIM.c.id)
 _FINISH_ATTEMPT = (
     sa.update(ATTEMPT)
     .where(ATTEMPT.c.id == sa.bindparam("attempt_id"), ATTEMPT.c.status == "pending")
@@ -189,6 +192,22 @@ async def recent_question_ids(
         .limit(limit)
     )
     return [r[0] for r in result.all()]
+
+
+# --- commands ------------------------------------------------------------------
+
+
+async def claim_command(
+    session: AsyncSession, *, team: str, trigger_id: str, now: datetime, keep: timedelta
+) -> bool:
+    """Claim a slash command by its trigger id; False when it was claimed before. Claims
+    older than `keep` are deleted first (a replay that old fails Slack's signature check)."""
+    await session.execute(sa.delete(CommandClaim).where(col(CommandClaim.received_at) < now - keep))
+    claimed = await session.execute(
+        _CLAIM_COMMAND[_dialect(session)],
+        {"team": team, "trigger_id": trigger_id, "received_at": now},
+    )
+    return claimed.first() is not None
 
 
 # --- attempts ------------------------------------------------------------------
@@ -576,6 +595,16 @@ async def save_mock_progress(session: AsyncSession, mock: MockSession) -> None:
         .where(col(MockSession.id) == mock.id)
         .values(asked=mock.asked, status=mock.status)
     )
+
+
+async def rate_mock_once(session: AsyncSession, mock_id: int, *, rating: int, notes: str) -> bool:
+    """Record the interviewer's rating unless the mock interview has one; False if it had."""
+    rated = await session.execute(
+        sa.update(MockSession)
+        .where(col(MockSession.id) == mock_id, col(MockSession.rating).is_(None))
+        .values(rating=rating, rating_notes=notes)
+    )
+    return bool(rated.rowcount)  # type: ignore[attr-defined]
 
 
 async def get_mock(session: AsyncSession, *, team: str, mock_id: int) -> MockSession | None:

@@ -173,3 +173,15 @@ class MockSession(SQLModel, table=True):
     rating: int | None = None  # the human interviewer's 1-5
     rating_notes: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CommandClaim(SQLModel, table=True):
+    """A slash command handled, by Slack's trigger id: a replay of its signed request
+    (Slack accepts one for five minutes) finds the claim and does nothing."""
+
+    __tablename__ = "command_claim"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    trigger_id: str = Field(max_length=120, unique=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -142,6 +142,19 @@ async def count_installations(session: AsyncSession, *, team: str) -> int:
     return total
 
 
+# --- OAuth states --------------------------------------------------------------
+
+
+async def purge_expired_oauth_states(session: AsyncSession, *, now: datetime) -> int:
+    """Delete the install flow's states that expired unused (slack-sdk deletes a state only
+    when it is used, and anyone can have one issued by opening the install page)."""
+    naive_utc = now.astimezone(UTC).replace(tzinfo=None)  # how slack-sdk stores expire_at
+    deleted = await session.execute(
+        sa.delete(oauth_states_table).where(oauth_states_table.c.expire_at < naive_utc)
+    )
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
+
+
 # --- removal ---------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,3 +34,11 @@ def test_any_text_parses_without_error(text: str) -> None:
     """Any Unicode up to Slack's limit yields a command or a usage reply."""
     result = parse_command(text)
     assert isinstance(result, Command | Usage)
+
+
+@given(st.text(max_size=400))
+def test_no_control_character_survives_parsing(text: str) -> None:
+    """What a reply may echo (the arguments, the problem named) holds no control character."""
+    result = parse_command(text)
+    echoed = result.problem if isinstance(result, Usage) else " ".join(result.args)
+    assert [c for c in echoed if unicodedata.category(c) in ("Cc", "Cf")] == []

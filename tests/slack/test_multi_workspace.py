@@ -6,7 +6,7 @@ import base64
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -169,6 +169,34 @@ async def test_a_callback_with_a_state_this_app_did_not_issue_is_refused(
         assert response.status == 401
     assert slack.calls_to("oauth.v2.access") == []
     assert await multi.runtime.installs.token_for(ALPHA) is None
+
+
+async def _oauth_states(bot: RunningBot) -> int:
+    async with unit_of_work(bot.runtime.sessions) as session:
+        result = await session.execute(
+            sa.select(sa.func.count()).select_from(ws.oauth_states_table)
+        )
+        return int(result.scalar_one())
+
+
+async def test_install_page_views_leave_no_expired_state_behind(
+    multi: RunningBot, slack: SlackStandIn
+) -> None:
+    """Every GET /slack/install (no login needed) stores a state; expired ones are deleted, so
+    page views cannot grow the table beyond the states of the last ten minutes."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(3):
+            async with http.get(multi.base + "/slack/install") as page:
+                assert page.status == 200
+        assert await _oauth_states(multi) == 3
+        async with unit_of_work(multi.runtime.sessions) as session:  # ten minutes pass
+            expired = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
+            await session.execute(sa.update(ws.oauth_states_table).values(expire_at=expired))
+        async with http.get(multi.base + "/slack/install") as page:
+            assert page.status == 200
+    assert await _oauth_states(multi) == 1
+    await install(multi, slack, ALPHA)  # and a state issued now still completes an install
+    assert await multi.runtime.installs.token_for(ALPHA) is not None
 
 
 async def test_two_workspaces_drill_side_by_side_each_with_its_own_token(

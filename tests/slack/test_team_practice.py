@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from sqlmodel import select
@@ -125,6 +126,29 @@ async def test_paired_mock_with_interviewer_rating(bot: RunningBot, slack: Slack
     assert "<!here>" not in json.dumps(rating["blocks"])
     followups = slack.posts("drill_followup") + slack.posts("drill_summary")
     assert all(m["metadata"]["event_payload"]["user"] == "U0ALICE" for m in followups)
+
+
+async def test_a_resubmitted_rating_is_posted_once(bot: RunningBot, slack: SlackStandIn) -> None:
+    """Submitting the rating modal again (a double click, or the button used twice) stores
+    and posts nothing new: the first rating stands and the modal says so."""
+    await _mock_root(slack, bot, "mock <@U0BOB|bob>")
+    await slack.wait_for(lambda: slack.calls_to("chat.postEphemeral"))
+    mock_id = _button_value(slack.calls_to("chat.postEphemeral")[0].body["blocks"], "mock_rate")
+    for rating in ("4", "4", "2"):
+        values = {"rating": {"value": {"selected_option": {"value": rating}}}}
+        status, body = await slack.send_view_submission(
+            bot.url, "mock_rating", private_metadata=mock_id, values=values, user="U0BOB"
+        )
+        assert status == 200
+    assert "already rated" in body
+    await slack.wait_for(lambda: slack.posts("drill_rating"))
+    await asyncio.sleep(0.5)  # time for a second rating to be posted
+    [posted] = slack.posts("drill_rating")
+    assert posted["metadata"]["event_payload"]["rating"] == 4
+    async with unit_of_work(bot.runtime.sessions) as session:
+        mock = await repo.get_mock(session, team="T0TEAM", mock_id=int(mock_id))
+    assert mock is not None and mock.rating == 4
+    assert [m.kind for m in await _outbox(bot)] == ["prompt", "brief", "rating"]
 
 
 async def test_rating_by_someone_else_is_refused(bot: RunningBot, slack: SlackStandIn) -> None:

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -195,7 +195,9 @@ class Answering:
         kept = await self._spool.peek(SPOOL_BATCH)
         if not kept:
             return 0
-        outcome = await self._record_batch([Reply(**row) for _, row in kept])
+        known = {f.name for f in fields(Reply)}  # a row spooled by an older version may differ
+        replies = [Reply(**{k: v for k, v in row.items() if k in known}) for _, row in kept]
+        outcome = await self._record_batch(replies)
         await self._spool.remove([spool_id for spool_id, _ in kept])
         stored = outcome.count(Recorded.STORED)
         if stored:

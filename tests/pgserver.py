@@ -96,8 +96,16 @@ class PrivatePostgres:
         )
         output, _ = await proc.communicate()
         if proc.returncode != 0:
-            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-            raise RuntimeError(f"{Path(args[0]).name} failed: {output.decode()[-2000:]}\n{log}")
+            raise RuntimeError(
+                f"{Path(args[0]).name} failed: {output.decode()[-2000:]}\n{self.log_tail()}"
+            )
+
+    def log_tail(self) -> str:
+        """The end of the server's log (for a failing test's output)."""
+        try:
+            return self.log.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
 
     async def init(self) -> PrivatePostgres:
         await self._run(
@@ -183,11 +191,3 @@ async def private_postgres() -> AsyncIterator[PrivatePostgres]:
         yield server
     finally:
         await server.remove()
-
-
-def server_log(server: PrivatePostgres) -> str:
-    """The end of the server's log (for a failing test's output)."""
-    try:
-        return server.log.read_text(errors="replace")[-3000:]
-    except OSError:
-        return ""

@@ -44,6 +44,17 @@ class Failure:
     retry_after: int | None
     times: int
     delay: float = 0.0  # seconds before answering: a slow Slack
+    page: str | None = None  # answer an HTML page with this content type, as Slack's edge may
+
+
+@dataclass
+class Stall:
+    """Calls that hang: answered only after `seconds` (a client has long given up by then)."""
+
+    seconds: float
+    times: int
+    channel: str | None  # only calls for this channel; None: every call of the method
+    accepted: bool  # done on arrival (the answer is what hangs), else never done at all
 
 
 @dataclass
@@ -65,6 +76,7 @@ class SlackStandIn:
     client_secret: str = "test-client-secret"
     installs: dict[str, dict[str, str]] = field(default_factory=dict)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
+    _stalls: dict[str, list[Stall]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
@@ -114,15 +126,36 @@ class SlackStandIn:
         retry_after: int | None = 1,
         times: int = 1,
         delay: float = 0.0,
+        page: str | None = None,
     ) -> None:
-        """Make the next `times` calls of `method` fail this way (after `delay` seconds)."""
+        """Make the next `times` calls of `method` fail this way (after `delay` seconds).
+        With `page` (a content type: text/html, text/plain, even application/json) the body
+        is an HTML error page instead of Slack's JSON."""
         self._failures.setdefault(method, []).append(
-            Failure(status, error, retry_after, times, delay)
+            Failure(status, error, retry_after, times, delay, page)
         )
 
+    def stall(
+        self,
+        method: str,
+        *,
+        seconds: float = 3600.0,
+        times: int = 1,
+        channel: str | None = None,
+        accepted: bool = False,
+    ) -> None:
+        """Make the next `times` calls of `method` (to `channel`, if given) hang for `seconds`.
+
+        `accepted=False`: the call is never carried out (answered 504 when the stall ends).
+        `accepted=True`: it is carried out on arrival and only the answer hangs, as when
+        Slack posted a message but its reply was lost on the way.
+        """
+        self._stalls.setdefault(method, []).append(Stall(seconds, times, channel, accepted))
+
     def recover(self) -> None:
-        """Forget every scripted failure."""
+        """Forget every scripted failure and stall."""
         self._failures.clear()
+        self._stalls.clear()
 
     def add_workspace(self, team_id: str, *, code: str | None = None) -> str:
         """A workspace that can install the app: Slack's redirect carries `code`, and
@@ -211,15 +244,32 @@ class SlackStandIn:
             body = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
             body.update(dict(request.query))
         call = await self._record(method, body, request)
+        stall = self._take_stall(method, body)
         queue = self._failures.get(method)
         delay = queue[0].delay if queue else 0.0
         try:
+            if stall is not None and not stall.accepted:
+                await self._notify()
+                await asyncio.sleep(stall.seconds)
+                return web.json_response({"ok": False, "error": "timeout"}, status=504)
             response = self._answer(method, body, call, request)  # decided on arrival
+            if stall is not None:
+                await self._notify()
+                delay = stall.seconds
             if delay:
                 await asyncio.sleep(delay)
             return response
         finally:
             await self._notify()
+
+    def _take_stall(self, method: str, body: dict[str, Any]) -> Stall | None:
+        for stall in self._stalls.get(method, []):
+            if stall.channel is None or stall.channel == body.get("channel"):
+                stall.times -= 1
+                if stall.times <= 0:
+                    self._stalls[method].remove(stall)
+                return stall
+        return None
 
     def _answer(
         self, method: str, body: dict[str, Any], call: Call, request: web.Request
@@ -233,6 +283,13 @@ class SlackStandIn:
             headers = (
                 {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             )
+            if failure.page is not None:
+                return web.Response(
+                    text=f"<html><body><h1>{failure.status} {failure.error}</h1></body></html>",
+                    status=failure.status,
+                    headers=headers,
+                    content_type=failure.page,
+                )
             return web.json_response(
                 {"ok": False, "error": failure.error}, status=failure.status, headers=headers
             )
@@ -329,10 +386,50 @@ class SlackStandIn:
             if files is None:
                 return web.json_response({"ok": False, "error": "file_not_found"})
             return web.json_response({"ok": True, "files": files})
+        if method in ("conversations.replies", "conversations.history"):
+            return self._conversation(method, body)
         if method == "users.info":
             user = self.users.get(str(body.get("user")), {"id": body.get("user"), "tz": "UTC"})
             return web.json_response({"ok": True, "user": user})
         return web.json_response({"ok": True})
+
+    def _conversation(self, method: str, body: dict[str, Any]) -> web.Response:
+        """conversations.replies (a thread: its root, then the replies) or .history (the
+        channel's top-level messages, newest first), a page at a time. Message metadata is
+        included only with `include_all_metadata`, as Slack does."""
+        channel = str(body.get("channel", ""))
+        visible = [
+            m for m in self.workspace.messages if m.channel == channel and not m.ephemeral_to
+        ]
+        if method == "conversations.replies":
+            ts = str(body.get("ts", ""))
+            found = [m for m in visible if ts in (m.ts, m.thread_ts)]
+            if not found:
+                return web.json_response({"ok": False, "error": "thread_not_found"})
+            found.sort(key=lambda m: float(m.ts))
+        else:
+            oldest = float(body.get("oldest") or 0)
+            found = [m for m in visible if not m.is_reply and float(m.ts) > oldest]
+            found.sort(key=lambda m: -float(m.ts))
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = found[start : start + limit]
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = []
+        for message in page:
+            shown = message.to_payload()
+            if not with_metadata:
+                shown.pop("metadata", None)
+            messages.append(shown)
+        more = start + limit < len(found)
+        return web.json_response(
+            {
+                "ok": True,
+                "messages": messages,
+                "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+            }
+        )
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

@@ -26,6 +26,20 @@ _TRANSIENT = frozenset(
 )
 
 
+def slack_failure(exc: SlackApiError) -> tuple[int, str, str | None]:
+    """(HTTP status, Slack's error code, Retry-After) of a failed call. Slack's edge may answer
+    an HTML page, labelled text/html, text/plain or even JSON: slack-sdk then hands back the
+    page as a string, or the raw aiohttp response, instead of Slack's JSON."""
+    response = exc.response
+    # AsyncSlackResponse has status_code; aiohttp's ClientResponse has status.
+    status = int(getattr(response, "status_code", None) or getattr(response, "status", 0) or 0)
+    data = getattr(response, "data", None)
+    error = str(data.get("error") or "") if isinstance(data, dict) else ""
+    headers = getattr(response, "headers", None) or {}
+    retry_after = headers.get("Retry-After") or headers.get("retry-after")
+    return status, error, None if retry_after is None else str(retry_after)
+
+
 class SlackPoster:
     """outbox.Poster over an AsyncWebClient (which already retries short faults).
 
@@ -77,13 +91,9 @@ class SlackPoster:
                 return str(payload["channel"]), str(files[0].get("id", ""))
             response = await self.client.chat_postMessage(**payload)
         except SlackApiError as exc:
-            status = exc.response.status_code
-            error = str(exc.response.get("error", "")) if exc.response.data else ""
+            status, error, retry_after = slack_failure(exc)
             if status == 429 or status >= 500 or error in _TRANSIENT:
-                retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
-                    "retry-after"
-                )
-                delay = float(retry_after) if retry_after and str(retry_after).isdigit() else 0.0
+                delay = float(retry_after) if retry_after and retry_after.isdigit() else 0.0
                 raise RetryLater(f"slack {status} {error}".strip(), delay) from exc
             raise Undeliverable(f"slack error: {error or status}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -51,19 +51,23 @@ class SlackPoster:
         self._base = client
         self._client: AsyncWebClient | None = None
         self._tokens = tokens  # each message goes out with its own workspace's token
+        # The poster's own connection pool and timeout (the runtime sets it); without it,
+        # the base client's.
+        self.session: aiohttp.ClientSession | None = None
 
     @property
     def client(self) -> AsyncWebClient:
         """The base client minus the rate-limit handler: it would sleep Retry-After inside the
         post and hold up every other channel (the outbox reschedules a 429 itself). Made on
-        first use, so it shares the connection pool the runtime gives the base client."""
+        first use, so it uses the session the runtime gives the poster or the base client."""
         base = self._base
-        if self._client is None or self._client.session is not base.session:
+        session = self.session or base.session
+        if self._client is None or self._client.session is not session:
             self._client = AsyncWebClient(
                 token=base.token,
                 base_url=base.base_url,
                 timeout=base.timeout,
-                session=base.session,
+                session=session,
                 retry_handlers=[
                     h
                     for h in base.retry_handlers

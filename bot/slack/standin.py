@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import time
@@ -80,6 +81,7 @@ class SlackStandIn:
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
+    _unstalled: asyncio.Event = field(default_factory=asyncio.Event)  # set: hung calls end
     port: int = 0
 
     # --- lifecycle -----------------------------------------------------------------
@@ -102,6 +104,7 @@ class SlackStandIn:
         return self
 
     async def close(self) -> None:
+        self.recover()  # hung calls end now, not when their stall would
         for ws in list(self.sockets):
             await ws.close()
         if self._runner is not None:
@@ -153,9 +156,11 @@ class SlackStandIn:
         self._stalls.setdefault(method, []).append(Stall(seconds, times, channel, accepted))
 
     def recover(self) -> None:
-        """Forget every scripted failure and stall."""
+        """Forget every scripted failure and stall; calls hanging now are answered."""
         self._failures.clear()
         self._stalls.clear()
+        self._unstalled.set()
+        self._unstalled = asyncio.Event()
 
     def add_workspace(self, team_id: str, *, code: str | None = None) -> str:
         """A workspace that can install the app: Slack's redirect carries `code`, and
@@ -250,17 +255,22 @@ class SlackStandIn:
         try:
             if stall is not None and not stall.accepted:
                 await self._notify()
-                await asyncio.sleep(stall.seconds)
+                await self._hang(stall.seconds)
                 return web.json_response({"ok": False, "error": "timeout"}, status=504)
             response = self._answer(method, body, call, request)  # decided on arrival
             if stall is not None:
                 await self._notify()
-                delay = stall.seconds
-            if delay:
+                await self._hang(stall.seconds)
+            elif delay:
                 await asyncio.sleep(delay)
             return response
         finally:
             await self._notify()
+
+    async def _hang(self, seconds: float) -> None:
+        """Wait `seconds`, or until `recover()` (or `close()`) ends every stall."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._unstalled.wait(), seconds)
 
     def _take_stall(self, method: str, body: dict[str, Any]) -> Stall | None:
         for stall in self._stalls.get(method, []):
@@ -525,7 +535,7 @@ class SlackStandIn:
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
-        await self._record("respond", body, request)
+        await self._record("respond", {**body, "_key": request.match_info["key"]}, request)
         self.workspace.responded(
             request.match_info["key"], body, ts=self._next_ts(), user=BOT_USER_ID, bot_id=BOT_ID
         )
@@ -623,6 +633,23 @@ class SlackStandIn:
         return await self.post_to_bot(
             url, urllib.parse.urlencode(form), "application/x-www-form-urlencoded"
         )
+
+    async def command_reply(self, url: str, text: str, **kwargs: Any) -> str:
+        """Run a slash command and return the reply its user sees: the ack's text, or, when
+        the ack is empty (the bot answers once it has asked Slack something), the text it
+        sends to the command's response_url."""
+        key = f"cmd-{next(self._ts)}"
+        status, body = await self.send_command(url, text, response_key=key, **kwargs)
+        if status != 200:
+            raise AssertionError(f"/deploy-question {text}: HTTP {status}")
+        if body:
+            return str(json.loads(body)["text"]) if body.startswith("{") else body
+
+        def answered() -> list[Call]:
+            return [c for c in self.calls_to("respond") if c.body.get("_key") == key]
+
+        await self.wait_for(answered)
+        return str(answered()[0].body.get("text", ""))
 
     async def send_view_submission(
         self,

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Seconds one Web API call may take before it is given up (and retried later).
+    slack_timeout_seconds: float = Field(default=10.0, gt=0)
     # Multi-workspace (OAuth) mode: these three instead of SLACK_BOT_TOKEN; each
     # workspace's bot token comes from its installation, encrypted at rest.
     slack_client_id: str | None = None
@@ -177,6 +179,12 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return driver + url[len(prefix) :]
         return url
+
+    @property
+    def web_api_timeout(self) -> float:
+        """SLACK_TIMEOUT_SECONDS, but at most half the lease: a sender starts a post only
+        while half its lease is left, so every post ends before the lease does."""
+        return min(self.slack_timeout_seconds, self.lease_seconds / 2)
 
     @property
     def effective_grader(self) -> Literal["rubric", "llm"]:

@@ -3,15 +3,21 @@
 Every message is an `OutboxMessage` row before it is posted. A sender leases a
 row (a conditional UPDATE, so replicas never post the same row twice), posts it,
 and records the Slack `ts`. Transient failures (429 with Retry-After, 5xx,
-network) reschedule the row with backoff; permanent ones mark it failed.
+network, timeouts) reschedule the row with backoff; permanent ones mark it failed.
+
+Each channel's messages are posted by a sender of their own: a channel whose posts
+hang (until the Web API timeout) holds up its own later messages, never another
+channel's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -42,11 +48,15 @@ PACE_INTERVAL = timedelta(seconds=1)
 CHANNEL_LIMIT_WINDOW = timedelta(seconds=2)
 # Channels remembered before expired pacing state is dropped.
 FORGET_ABOVE = 10_000
+# A post still waiting for Slack after this long gives its place among the `parallel` up,
+# so a channel whose posts hang cannot hold the others back.
+SLOW_POST_SECONDS = 1.0
 
 
 # A message and its parsed payload; the key of the messages that must keep their order.
 Due = tuple[OutboxMessage, dict[str, Any]]
 Conversation = tuple[str | None, str | None]
+ChannelKey = tuple[str, str]  # team, channel
 
 
 def conversation(payload: dict[str, Any]) -> Conversation:
@@ -94,20 +104,23 @@ class Outbox:
         self._marks: GroupCommit[dict[str, Any], None] = GroupCommit(
             self._record_sent, linger=MARK_LINGER_SECONDS
         )
+        self._posts = asyncio.Semaphore(parallel)  # posts in flight (slow ones not counted)
+        self._senders: dict[ChannelKey, asyncio.Task[None]] = {}  # channels being posted to
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send until `stop` is set; wakes early when something is queued in-process."""
+        """Send until `stop` is set; wakes early when something is queued in-process or a
+        channel's sender finishes (its next messages may be due)."""
         while not stop.is_set():
             self._wake.clear()  # before the pass: a message queued during it wakes the next
             try:
-                sent = await self.send_due()
+                claimed = await self.dispatch()
             except Exception:
                 log.exception("outbox pass failed")
-                sent = 0
-            if sent >= self._batch or self._wake.is_set():
+                claimed = 0
+            if claimed >= self._batch or self._wake.is_set():
                 continue  # a full batch (more may be due), or new messages meanwhile
             waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
             _, pending = await asyncio.wait(
@@ -115,12 +128,13 @@ class Outbox:
             )
             for task in pending:
                 task.cancel()
+        await self.settle()
 
     async def _idle_seconds(self) -> float:
         """How long to sleep: until the next held-back message is due, at most one poll."""
         try:
             async with unit_of_work(self._sessions, read_only=True) as session:
-                due = await repo.next_outbox_due(session)
+                due = await repo.next_outbox_due(session, busy=self._busy())
         except Exception:
             log.exception("outbox: cannot read the next due time")
             return self._poll
@@ -128,8 +142,23 @@ class Outbox:
             return self._poll
         return max(0.02, min(self._poll, (due - utcnow()).total_seconds()))
 
+    def _busy(self) -> list[str]:
+        return [channel for _, channel in self._senders]
+
     async def send_due(self) -> int:
-        """One pass: lease the due messages and post them; returns how many were tried.
+        """One pass, waited for: post what is due now; returns how many were claimed."""
+        claimed = await self.dispatch()
+        await self.settle()
+        return claimed
+
+    async def settle(self) -> None:
+        """Wait for every channel's sender in flight (each post ends by the Web API timeout)."""
+        while self._senders:
+            await asyncio.wait(list(self._senders.values()))
+
+    async def dispatch(self) -> int:
+        """Lease the due messages of the channels not being posted to, and start a sender
+        for each channel; returns how many were claimed.
 
         Up to `parallel` posts are in flight at once, across channels and within one.
         Messages to one person in one thread (see `conversation`) go out in order, one
@@ -142,35 +171,70 @@ class Outbox:
         """
         async with unit_of_work(self._sessions) as session:
             due = await repo.claim_outbox(
-                session, now=utcnow(), lease=self._lease, limit=self._batch
+                session, now=utcnow(), lease=self._lease, limit=self._batch, busy=self._busy()
             )
-        by_channel: dict[tuple[str, str], dict[Conversation, list[Due]]] = {}
+        by_channel: dict[ChannelKey, dict[Conversation, list[Due]]] = {}
         for message in due:
             payload = json.loads(message.payload)  # parsed once, for grouping and posting
             key = (message.team, str(payload.get("channel", "")))
             lanes = by_channel.setdefault(key, {})
             lanes.setdefault(conversation(payload), []).append((message, payload))
-        posts = asyncio.Semaphore(self._parallel)
-        held_back: list[tuple[OutboxMessage, datetime]] = []
-        try:
-            await asyncio.gather(
-                *(self._send_channel(k, lanes, posts, held_back) for k, lanes in by_channel.items())
-            )
-        finally:
-            await self._marks.drain()
-            await self._release(held_back)
-            self._forget()
+        now = utcnow()
+        for key, lanes in by_channel.items():
+            if key in self._senders:
+                # Rows queued before channels were recorded: they wait for the sender.
+                await self._release([(m, now) for lane in lanes.values() for m, _ in lane])
+                continue
+            sender = asyncio.create_task(self._send_channel(key, lanes), name="outbox-channel")
+            self._senders[key] = sender
+            sender.add_done_callback(functools.partial(self._sender_done, key))
+        self._forget()
         return len(due)
 
-    async def _send_channel(
+    def _sender_done(self, key: ChannelKey, _: asyncio.Task[None]) -> None:
+        del self._senders[key]
+        self._wake.set()  # the channel's later messages may be due now
+
+    async def _send_channel(self, key: ChannelKey, lanes: dict[Conversation, list[Due]]) -> None:
+        """One channel's messages: each conversation in order, side by side as the channel
+        allows; what cannot go now is given back with the time it may."""
+        held_back: list[tuple[OutboxMessage, datetime]] = []
+        try:
+            await self._post_lanes(key, lanes, held_back)
+        except Exception:
+            log.exception("outbox: sending to channel %s failed", key[1])
+        finally:
+            await self._marks.drain()
+            try:
+                await self._release(held_back)
+            except Exception:  # the rows stay leased: they are taken again after the lease
+                log.exception("outbox: could not give %d message(s) back", len(held_back))
+
+    @contextlib.asynccontextmanager
+    async def _place(self) -> AsyncIterator[None]:
+        """One of the `parallel` places for a post, given up early if the post is slow."""
+        await self._posts.acquire()
+        held = True
+
+        def give_up() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._posts.release()
+
+        slow = asyncio.get_running_loop().call_later(SLOW_POST_SECONDS, give_up)
+        try:
+            yield
+        finally:
+            slow.cancel()
+            give_up()
+
+    async def _post_lanes(
         self,
-        key: tuple[str, str],
+        key: ChannelKey,
         lanes: dict[Conversation, list[Due]],
-        posts: asyncio.Semaphore,
         held_back: list[tuple[OutboxMessage, datetime]],
     ) -> None:
-        """One channel's messages: each conversation in order, side by side as the channel
-        allows; what cannot go now is added to `held_back` with the time it may."""
         team = key[0]
         window = asyncio.Semaphore(1)  # conversations of this channel posting at once
         width = 1
@@ -178,7 +242,7 @@ class Outbox:
         async def send_lane(messages: list[Due]) -> None:
             nonlocal width
             for i, (message, payload) in enumerate(messages):
-                async with window, posts:
+                async with window, self._place():
                     now = utcnow()
                     # The batch shares one lease. Once less than half of it is left, stop:
                     # past the lease another replica may claim the rest and post them too.
@@ -240,25 +304,15 @@ class Outbox:
         try:
             channel, ts = await self._poster.post(message.team, payload)
         except RetryLater as exc:
-            # Slack's Retry-After when it gives one; otherwise back off exponentially.
-            backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** min(message.attempts, 9))
-            delay = exc.delay if exc.delay > 0 else backoff
-            self._metrics.send_retries.labels(reason=exc.reason[:40]).inc()
-            if message.attempts >= MAX_ATTEMPTS:
-                await self._give_up(
-                    message, f"gave up after {message.attempts} tries: {exc.reason}"
-                )
-                return None
-            log.warning(
-                "outbox %s (%s): %s; retrying in %.1fs", message.id, message.kind, exc.reason, delay
-            )
-            retry_at = utcnow() + timedelta(seconds=delay)
-            async with unit_of_work(self._sessions) as session:
-                await repo.reschedule(session, message.id, at=retry_at, error=exc.reason)
-            return retry_at
+            return await self._retry(message, exc)
         except Undeliverable as exc:
             await self._give_up(message, str(exc))
             return None
+        except Exception as exc:
+            # Nothing a poster should raise: tried again later like a 5xx, and the channel's
+            # other messages go on.
+            log.exception("outbox %s (%s): posting failed unexpectedly", message.id, message.kind)
+            return await self._retry(message, RetryLater(f"unexpected {type(exc).__name__}", 0))
         # Recorded by group commit with the other sends of the moment; send_due waits for it
         # before its pass ends, and holds the next post while too many are unrecorded.
         self._marks.submit_nowait(
@@ -275,6 +329,24 @@ class Outbox:
         if self._marks.pending >= MAX_UNRECORDED:
             await self._marks.drain()
         return None
+
+    async def _retry(self, message: OutboxMessage, exc: RetryLater) -> datetime | None:
+        """Reschedule a message after a transient failure; returns when it is due again."""
+        assert message.id is not None
+        # Slack's Retry-After when it gives one; otherwise back off exponentially.
+        backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** min(message.attempts, 9))
+        delay = exc.delay if exc.delay > 0 else backoff
+        self._metrics.send_retries.labels(reason=exc.reason[:40]).inc()
+        if message.attempts >= MAX_ATTEMPTS:
+            await self._give_up(message, f"gave up after {message.attempts} tries: {exc.reason}")
+            return None
+        log.warning(
+            "outbox %s (%s): %s; retrying in %.1fs", message.id, message.kind, exc.reason, delay
+        )
+        retry_at = utcnow() + timedelta(seconds=delay)
+        async with unit_of_work(self._sessions) as session:
+            await repo.reschedule(session, message.id, at=retry_at, error=exc.reason)
+        return retry_at
 
     async def _record_sent(self, sent: Sequence[dict[str, Any]]) -> list[None]:
         try:

@@ -13,7 +13,6 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from aiohttp import web
 
 from bot.config import Settings
@@ -26,7 +25,7 @@ from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.questions import QuestionBank, load_bank
 from bot.schedule import DrillScheduler, Schedules
-from bot.slack.app import build_app, build_client
+from bot.slack.app import ACK_PATH_TIMEOUT_SECONDS, build_app, build_client, web_api_session
 from bot.slack.blocks import FullRenderer
 from bot.slack.installs import build_installs
 from bot.slack.poster import SlackPoster
@@ -91,9 +90,10 @@ class Runtime:
             sessions=self.sessions, retention_days=settings.answer_retention_days
         )
         self.installs = build_installs(settings, engine=self.engine, workspaces=self.workspaces)
+        self.poster = SlackPoster(self.client, self.installs.token_for)
         self.outbox = Outbox(
             sessions=self.sessions,
-            poster=SlackPoster(self.client, self.installs.token_for),
+            poster=self.poster,
             metrics=self.metrics,
             poll_seconds=settings.outbox_poll_seconds,
             lease_seconds=settings.lease_seconds,
@@ -178,10 +178,14 @@ class Runtime:
         if migrate:
             await migrate_to_head(self.engine, self.settings.async_database_url)
         self._stop.clear()
+        # Every Web API call is bounded: those made for Slack's requests (Bolt's auth.test,
+        # then listeners' calls after the ack) within the ack's 3 s, the outbox's posts by
+        # SLACK_TIMEOUT_SECONDS.
+        timeout = self.settings.web_api_timeout
         if self.client.session is None or self.client.session.closed:
-            # One connection pool for every Web API call: without it slack-sdk opens a new
-            # session (and SSL context) per call, about a millisecond of CPU each.
-            self.client.session = aiohttp.ClientSession()
+            self.client.session = web_api_session(min(timeout, ACK_PATH_TIMEOUT_SECONDS))
+        if self.poster.session is None or self.poster.session.closed:
+            self.poster.session = web_api_session(timeout)
         # Compile the rubrics in a thread (or the worker processes), so no first answer
         # blocks the loop (and acks) on it.
         for grader in (self.grader, getattr(self.grader, "fallback", None)):
@@ -251,9 +255,9 @@ class Runtime:
         close_grader = getattr(self.grader, "aclose", None)
         if close_grader is not None:
             await close_grader()
-        session = getattr(self.client, "session", None)
-        if session is not None and not session.closed:
-            await session.close()
+        for session in (self.client.session, self.poster.session):
+            if session is not None and not session.closed:
+                await session.close()
         await self.engine.dispose()
 
     async def wait_stopped(self) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -19,14 +21,22 @@ from bot.schedule import Schedules
 from bot.slack.installs import Installs
 from bot.slack.listeners import Listeners
 
+# Slack waits 3 s for an ack, and Bolt calls auth.test before the listener runs (on a
+# process's first request; on every request in multi-workspace mode). The requests'
+# client is given this long per call, so a hung Slack still leaves time to answer.
+ACK_PATH_TIMEOUT_SECONDS = 2.0
+
 
 def build_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client every request copies (base URL and retry handlers included)."""
+    """The Web API client every request copies (base URL and retry handlers included).
+
+    Its timeout holds only for calls made without a session; `web_api_session` gives the
+    shared session the same bound."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=15,
+        timeout=math.ceil(settings.web_api_timeout),
         # Short faults are retried here; the outbox takes over for long ones.
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=1),
@@ -34,6 +44,14 @@ def build_client(settings: Settings) -> AsyncWebClient:
             AsyncServerErrorRetryHandler(max_retry_count=1),
         ],
     )
+
+
+def web_api_session(timeout: float) -> aiohttp.ClientSession:
+    """A connection pool for Web API calls (without one slack-sdk opens a session, and an
+    SSL context, per call: about a millisecond of CPU each). slack-sdk ignores its own
+    `timeout` for a session it is given, so the session carries the bound: aiohttp's
+    default is five minutes, far past any lease."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
 
 
 def build_app(

@@ -1,9 +1,17 @@
-"""Thin Slack listeners: parse the payload, call one use case, reply. One routing table."""
+"""Thin Slack listeners: parse the payload, call one use case, reply. One routing table.
+
+Bolt answers Slack only when a listener returns (the app runs listeners before the
+response, so an answer is stored before Slack hears 200). So a listener never waits for
+the Web API or a response_url: a call there may hang until its timeout, longer than the
+3 seconds Slack waits for an ack. Such calls run after the ack (`_after_ack`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -65,6 +73,20 @@ class Listeners:
     def __init__(self, drills: Drills, schedules: Schedules, admins: tuple[str, ...] = ()) -> None:
         self._drills = drills
         self._schedule_commands = ScheduleCommands(schedules, admins)
+        self._later: set[asyncio.Task[None]] = set()  # work after the ack, kept from the GC
+
+    def _after_ack(self, work: Awaitable[object], what: str) -> None:
+        """Run `work` once the listener has returned and Bolt has answered Slack."""
+
+        async def logged() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("%s failed after the ack", what)
+
+        task = asyncio.create_task(logged(), name=what)
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
     def register(self, app: AsyncApp) -> None:
         # Bolt tries listeners in the order they were added, building arguments for each
@@ -89,7 +111,7 @@ class Listeners:
             await self._drills.record_answer(reply, last_delivery=last)
 
     async def on_command(
-        self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient
+        self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         team, channel, user = (
             command.get("team_id", ""),
@@ -111,10 +133,15 @@ class Listeners:
             )
             return
         if parsed.name == "schedule":
-            reply = await self._schedule_commands.handle(
+            answer = self._schedule_commands.handle(
                 client, parsed.args, team=team, channel=channel, user=user
             )
-            await ack(text=reply)
+            if not self._schedule_commands.asks_slack(parsed.args):
+                await ack(text=await answer)
+                return
+            # A change asks Slack who the user is (users.info) first: answered after the ack.
+            await ack()
+            self._after_ack(self._respond(respond, answer), "schedule command")
             return
         await self._run(ack, parsed, team=team, channel=channel, user=user)
 
@@ -150,6 +177,9 @@ class Listeners:
             await ack(text=await self._leaderboard(cmd.args, team=team, channel=channel, user=user))
         elif cmd.name == "mock":
             await ack(text=await self._mock(cmd.args, team=team, channel=channel, user=user))
+
+    async def _respond(self, respond: AsyncRespond, answer: Awaitable[str]) -> None:
+        await respond(text=await answer, response_type="ephemeral")
 
     async def _leaderboard(
         self, args: tuple[str, ...], *, team: str, channel: str, user: str
@@ -203,8 +233,13 @@ class Listeners:
         await ack()
         question = self._drills.bank.get(_action_value(body))
         if question is not None:
-            await respond(
-                text=blocks.hint_text(question), response_type="ephemeral", replace_original=False
+            self._after_ack(
+                respond(
+                    text=blocks.hint_text(question),
+                    response_type="ephemeral",
+                    replace_original=False,
+                ),
+                "hint",
             )
 
     async def on_show_answer(
@@ -226,18 +261,19 @@ class Listeners:
             user=(body.get("user") or {}).get("id", ""),
         )
         if answered or action == "drill_show_answer_confirmed":
-            await respond(
+            reply = respond(
                 text=blocks.model_answer_text(question),
                 response_type="ephemeral",
                 replace_original=False,
             )
         else:
-            await respond(
+            reply = respond(
                 text="Show the model answer before answering?",
                 blocks=blocks.reveal_confirm(question.id),
                 response_type="ephemeral",
                 replace_original=False,
             )
+        self._after_ack(reply, "model answer")
 
     async def on_rate_button(
         self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
@@ -245,8 +281,9 @@ class Listeners:
         await ack()
         value = _action_value(body)
         if value.isdigit():
-            await client.views_open(
-                trigger_id=body["trigger_id"], view=blocks.rating_modal(int(value))
+            view = blocks.rating_modal(int(value))
+            self._after_ack(
+                client.views_open(trigger_id=body["trigger_id"], view=view), "rating modal"
             )
 
     async def on_rating_submitted(
@@ -289,13 +326,16 @@ class Listeners:
         team = (body.get("team") or {}).get("id", "")
         user = (body.get("user") or {}).get("id", "")
         deleted = await self._drills.forget(team=team, user=user)
-        await respond(
-            replace_original=True, text=f"Done: deleted {deleted} answers and your profile."
+        self._after_ack(
+            respond(
+                replace_original=True, text=f"Done: deleted {deleted} answers and your profile."
+            ),
+            "forget-me",
         )
 
     async def on_forget_me_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
         await ack()
-        await respond(replace_original=True, text="Nothing was deleted.")
+        self._after_ack(respond(replace_original=True, text="Nothing was deleted."), "forget-me")
 
     async def on_home_opened(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
@@ -306,9 +346,8 @@ class Listeners:
         user = event["user"]
         stats = await self._drills.stats(team=team, user=user)
         suggestion = await self._drills.suggestion(team=team, user=user)
-        await client.views_publish(
-            user_id=user, view=blocks.home_view(len(self._drills.bank.questions), stats, suggestion)
-        )
+        view = blocks.home_view(len(self._drills.bank.questions), stats, suggestion)
+        self._after_ack(client.views_publish(user_id=user, view=view), "App Home")
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):

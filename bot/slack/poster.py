@@ -26,6 +26,20 @@ _TRANSIENT = frozenset(
 )
 
 
+def slack_failure(exc: SlackApiError) -> tuple[int, str, str | None]:
+    """(HTTP status, Slack's error code, Retry-After) of a failed call. Slack's edge may answer
+    an HTML page, labelled text/html, text/plain or even JSON: slack-sdk then hands back the
+    page as a string, or the raw aiohttp response, instead of Slack's JSON."""
+    response = exc.response
+    # AsyncSlackResponse has status_code; aiohttp's ClientResponse has status.
+    status = int(getattr(response, "status_code", None) or getattr(response, "status", 0) or 0)
+    data = getattr(response, "data", None)
+    error = str(data.get("error") or "") if isinstance(data, dict) else ""
+    headers = getattr(response, "headers", None) or {}
+    retry_after = headers.get("Retry-After") or headers.get("retry-after")
+    return status, error, None if retry_after is None else str(retry_after)
+
+
 class SlackPoster:
     """outbox.Poster over an AsyncWebClient (which already retries short faults).
 
@@ -37,19 +51,23 @@ class SlackPoster:
         self._base = client
         self._client: AsyncWebClient | None = None
         self._tokens = tokens  # each message goes out with its own workspace's token
+        # The poster's own connection pool and timeout (the runtime sets it); without it,
+        # the base client's.
+        self.session: aiohttp.ClientSession | None = None
 
     @property
     def client(self) -> AsyncWebClient:
         """The base client minus the rate-limit handler: it would sleep Retry-After inside the
         post and hold up every other channel (the outbox reschedules a 429 itself). Made on
-        first use, so it shares the connection pool the runtime gives the base client."""
+        first use, so it uses the session the runtime gives the poster or the base client."""
         base = self._base
-        if self._client is None or self._client.session is not base.session:
+        session = self.session or base.session
+        if self._client is None or self._client.session is not session:
             self._client = AsyncWebClient(
                 token=base.token,
                 base_url=base.base_url,
                 timeout=base.timeout,
-                session=base.session,
+                session=session,
                 retry_handlers=[
                     h
                     for h in base.retry_handlers
@@ -77,13 +95,9 @@ class SlackPoster:
                 return str(payload["channel"]), str(files[0].get("id", ""))
             response = await self.client.chat_postMessage(**payload)
         except SlackApiError as exc:
-            status = exc.response.status_code
-            error = str(exc.response.get("error", "")) if exc.response.data else ""
+            status, error, retry_after = slack_failure(exc)
             if status == 429 or status >= 500 or error in _TRANSIENT:
-                retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
-                    "retry-after"
-                )
-                delay = float(retry_after) if retry_after and str(retry_after).isdigit() else 0.0
+                delay = float(retry_after) if retry_after and retry_after.isdigit() else 0.0
                 raise RetryLater(f"slack {status} {error}".strip(), delay) from exc
             raise Undeliverable(f"slack error: {error or status}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:

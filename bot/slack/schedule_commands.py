@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,6 +14,8 @@ from bot.schedule import ScheduleProblem, Schedules, next_fire, parse_day, parse
 from bot.slack import blocks
 
 log = logging.getLogger(__name__)
+
+CHANGES = ("daily", "weekdays", "remove", "pause", "resume", "skip")
 
 
 def _valid_zone(name: object) -> str | None:
@@ -42,6 +45,11 @@ class ScheduleCommands:
         self._schedules = schedules
         self._admins = frozenset(admins)
 
+    @staticmethod
+    def asks_slack(args: tuple[str, ...]) -> bool:
+        """Whether `handle` calls the Web API for these arguments (a change: users.info)."""
+        return bool(args) and args[0].lower() in CHANGES
+
     async def handle(
         self, client: AsyncWebClient, args: tuple[str, ...], *, team: str, channel: str, user: str
     ) -> str:
@@ -51,7 +59,7 @@ class ScheduleCommands:
             return blocks.schedule_list(
                 await self._schedules.for_channel(team=team, channel=channel), datetime.now(UTC)
             )
-        if verb not in ("daily", "weekdays", "remove", "pause", "resume", "skip"):
+        if verb not in CHANGES:
             problem = (
                 f"“{blocks.quote(verb, 30)}” is not a day choice or schedule command.\n"
                 if verb
@@ -59,6 +67,12 @@ class ScheduleCommands:
             )
             return problem + blocks.SCHEDULE_USAGE
         profile = await self._user(client, user)
+        if profile is None and user not in self._admins:
+            return (
+                "I couldn't check with Slack that you may change schedules (it did not answer). "
+                "Please try again in a minute."
+            )
+        profile = profile or {}
         if not (user in self._admins or profile.get("is_admin") or profile.get("is_owner")):
             return (
                 "Only workspace admins and owners (or people in DRILL_ADMINS) can change schedules. "
@@ -111,10 +125,14 @@ class ScheduleCommands:
             return f"There is no schedule #{schedule_id} in this channel. `/deploy-question schedule list` shows them."
         return f"Schedule #{schedule_id} {dict(remove='removed', pause='paused', resume='resumed')[verb]}."
 
-    async def _user(self, client: AsyncWebClient, user: str) -> dict[str, Any]:
+    async def _user(self, client: AsyncWebClient, user: str) -> dict[str, Any] | None:
+        """The user's Slack profile; None when Slack cannot say (an error, a timeout)."""
         try:
             response = await client.users_info(user=user)
         except SlackApiError as exc:
-            log.warning("users.info failed (HTTP %s)", exc.response.status_code)
-            return {}
+            log.warning("users.info failed: %s", exc)
+            return None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("users.info failed: %s", type(exc).__name__)
+            return None
         return dict(response.get("user") or {})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import time
@@ -47,6 +48,17 @@ class Failure:
     retry_after: int | None
     times: int
     delay: float = 0.0  # seconds before answering: a slow Slack
+    page: str | None = None  # answer an HTML page with this content type, as Slack's edge may
+
+
+@dataclass
+class Stall:
+    """Calls that hang: answered only after `seconds` (a client has long given up by then)."""
+
+    seconds: float
+    times: int
+    channel: str | None  # only calls for this channel; None: every call of the method
+    accepted: bool  # done on arrival (the answer is what hangs), else never done at all
 
 
 @dataclass
@@ -68,9 +80,11 @@ class SlackStandIn:
     client_secret: str = "test-client-secret"
     installs: dict[str, dict[str, str]] = field(default_factory=dict)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
+    _stalls: dict[str, list[Stall]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
+    _unstalled: asyncio.Event = field(default_factory=asyncio.Event)  # set: hung calls end
     port: int = 0
 
     # --- lifecycle -----------------------------------------------------------------
@@ -93,6 +107,7 @@ class SlackStandIn:
         return self
 
     async def close(self) -> None:
+        self.recover()  # hung calls end now, not when their stall would
         for ws in list(self.sockets):
             await ws.close()
         if self._runner is not None:
@@ -117,15 +132,38 @@ class SlackStandIn:
         retry_after: int | None = 1,
         times: int = 1,
         delay: float = 0.0,
+        page: str | None = None,
     ) -> None:
-        """Make the next `times` calls of `method` fail this way (after `delay` seconds)."""
+        """Make the next `times` calls of `method` fail this way (after `delay` seconds).
+        With `page` (a content type: text/html, text/plain, even application/json) the body
+        is an HTML error page instead of Slack's JSON."""
         self._failures.setdefault(method, []).append(
-            Failure(status, error, retry_after, times, delay)
+            Failure(status, error, retry_after, times, delay, page)
         )
 
+    def stall(
+        self,
+        method: str,
+        *,
+        seconds: float = 3600.0,
+        times: int = 1,
+        channel: str | None = None,
+        accepted: bool = False,
+    ) -> None:
+        """Make the next `times` calls of `method` (to `channel`, if given) hang for `seconds`.
+
+        `accepted=False`: the call is never carried out (answered 504 when the stall ends).
+        `accepted=True`: it is carried out on arrival and only the answer hangs, as when
+        Slack posted a message but its reply was lost on the way.
+        """
+        self._stalls.setdefault(method, []).append(Stall(seconds, times, channel, accepted))
+
     def recover(self) -> None:
-        """Forget every scripted failure."""
+        """Forget every scripted failure and stall; calls hanging now are answered."""
         self._failures.clear()
+        self._stalls.clear()
+        self._unstalled.set()
+        self._unstalled = asyncio.Event()
 
     def add_workspace(self, team_id: str, *, code: str | None = None) -> str:
         """A workspace that can install the app: Slack's redirect carries `code`, and
@@ -214,15 +252,37 @@ class SlackStandIn:
             body = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
             body.update(dict(request.query))
         call = await self._record(method, body, request)
+        stall = self._take_stall(method, body)
         queue = self._failures.get(method)
         delay = queue[0].delay if queue else 0.0
         try:
+            if stall is not None and not stall.accepted:
+                await self._notify()
+                await self._hang(stall.seconds)
+                return web.json_response({"ok": False, "error": "timeout"}, status=504)
             response = self._answer(method, body, call, request)  # decided on arrival
-            if delay:
+            if stall is not None:
+                await self._notify()
+                await self._hang(stall.seconds)
+            elif delay:
                 await asyncio.sleep(delay)
             return response
         finally:
             await self._notify()
+
+    async def _hang(self, seconds: float) -> None:
+        """Wait `seconds`, or until `recover()` (or `close()`) ends every stall."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._unstalled.wait(), seconds)
+
+    def _take_stall(self, method: str, body: dict[str, Any]) -> Stall | None:
+        for stall in self._stalls.get(method, []):
+            if stall.channel is None or stall.channel == body.get("channel"):
+                stall.times -= 1
+                if stall.times <= 0:
+                    self._stalls[method].remove(stall)
+                return stall
+        return None
 
     def _answer(
         self, method: str, body: dict[str, Any], call: Call, request: web.Request
@@ -236,6 +296,13 @@ class SlackStandIn:
             headers = (
                 {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             )
+            if failure.page is not None:
+                return web.Response(
+                    text=f"<html><body><h1>{failure.status} {failure.error}</h1></body></html>",
+                    status=failure.status,
+                    headers=headers,
+                    content_type=failure.page,
+                )
             return web.json_response(
                 {"ok": False, "error": failure.error}, status=failure.status, headers=headers
             )
@@ -332,10 +399,50 @@ class SlackStandIn:
             if files is None:
                 return web.json_response({"ok": False, "error": "file_not_found"})
             return web.json_response({"ok": True, "files": files})
+        if method in ("conversations.replies", "conversations.history"):
+            return self._conversation(method, body)
         if method == "users.info":
             user = self.users.get(str(body.get("user")), {"id": body.get("user"), "tz": "UTC"})
             return web.json_response({"ok": True, "user": user})
         return web.json_response({"ok": True})
+
+    def _conversation(self, method: str, body: dict[str, Any]) -> web.Response:
+        """conversations.replies (a thread: its root, then the replies) or .history (the
+        channel's top-level messages, newest first), a page at a time. Message metadata is
+        included only with `include_all_metadata`, as Slack does."""
+        channel = str(body.get("channel", ""))
+        visible = [
+            m for m in self.workspace.messages if m.channel == channel and not m.ephemeral_to
+        ]
+        if method == "conversations.replies":
+            ts = str(body.get("ts", ""))
+            found = [m for m in visible if ts in (m.ts, m.thread_ts)]
+            if not found:
+                return web.json_response({"ok": False, "error": "thread_not_found"})
+            found.sort(key=lambda m: float(m.ts))
+        else:
+            oldest = float(body.get("oldest") or 0)
+            found = [m for m in visible if not m.is_reply and float(m.ts) > oldest]
+            found.sort(key=lambda m: -float(m.ts))
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = found[start : start + limit]
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = []
+        for message in page:
+            shown = message.to_payload()
+            if not with_metadata:
+                shown.pop("metadata", None)
+            messages.append(shown)
+        more = start + limit < len(found)
+        return web.json_response(
+            {
+                "ok": True,
+                "messages": messages,
+                "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+            }
+        )
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -431,7 +538,7 @@ class SlackStandIn:
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
-        await self._record("respond", body, request)
+        await self._record("respond", {**body, "_key": request.match_info["key"]}, request)
         self.workspace.responded(
             request.match_info["key"], body, ts=self._next_ts(), user=BOT_USER_ID, bot_id=BOT_ID
         )
@@ -568,6 +675,23 @@ class SlackStandIn:
         return await self.post_to_bot(
             url, urllib.parse.urlencode(form), "application/x-www-form-urlencoded"
         )
+
+    async def command_reply(self, url: str, text: str, **kwargs: Any) -> str:
+        """Run a slash command and return the reply its user sees: the ack's text, or, when
+        the ack is empty (the bot answers once it has asked Slack something), the text it
+        sends to the command's response_url."""
+        key = f"cmd-{next(self._ts)}"
+        status, body = await self.send_command(url, text, response_key=key, **kwargs)
+        if status != 200:
+            raise AssertionError(f"/deploy-question {text}: HTTP {status}")
+        if body:
+            return str(json.loads(body)["text"]) if body.startswith("{") else body
+
+        def answered() -> list[Call]:
+            return [c for c in self.calls_to("respond") if c.body.get("_key") == key]
+
+        await self.wait_for(answered)
+        return str(answered()[0].body.get("text", ""))
 
     async def send_view_submission(
         self,

@@ -80,7 +80,7 @@ _MARK_MESSAGE_SENT = (
     # The rendered payload is not needed once Slack has it; dropping it keeps the table small.
     .values(
         status="sent",
-        sent_channel=sa.bindparam("channel"),
+        sent_channel=sa.bindparam("posted_channel"),
         sent_ts=sa.bindparam("ts"),
         sent_at=sa.bindparam("when"),
         lease_until=None,
@@ -129,12 +129,18 @@ _CLAIM_ATTEMPTS = _claim(
     ),
     (col(Attempt.id),),
 )
+# Channels a sender of this process is still posting to: their messages wait for it.
+_NOT_BUSY = sa.or_(
+    col(OutboxMessage.channel).is_(None),
+    col(OutboxMessage.channel).not_in(sa.bindparam("busy", expanding=True)),
+)
 _CLAIM_MESSAGES = _claim(
     OutboxMessage,
     (
         col(OutboxMessage.status) == "pending",
         col(OutboxMessage.next_try_at) <= _NOW,
         sa.or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < _NOW),
+        _NOT_BUSY,
     ),
     (col(OutboxMessage.next_try_at), col(OutboxMessage.id)),
     attempts=OutboxMessage.attempts + 1,
@@ -366,6 +372,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]
             "dedupe_key": m["dedupe_key"],
             "kind": m["kind"],
             "payload": json.dumps(m["payload"]),
+            "channel": str(m["payload"].get("channel") or "")[:32] or None,
             "prompt_id": m.get("prompt_id"),
             "attempt_id": m.get("attempt_id"),
             "status": "pending",
@@ -380,12 +387,18 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]
 
 
 async def claim_outbox(
-    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    busy: Sequence[str] = (),
 ) -> list[OutboxMessage]:
-    """Lease up to `limit` due messages, oldest first, in one statement (see _claim)."""
+    """Lease up to `limit` due messages, oldest first, in one statement (see _claim),
+    leaving out those to the `busy` channels."""
     result = await session.execute(
         _CLAIM_MESSAGES[_dialect(session)],
-        {"now": now, "until": now + lease, "limit": limit},
+        {"now": now, "until": now + lease, "limit": limit, "busy": list(busy)},
         execution_options={"synchronize_session": False},
     )
     return sorted(result.scalars().all(), key=lambda m: (m.next_try_at, m.id or 0))
@@ -398,7 +411,15 @@ async def mark_sent(session: AsyncSession, sent: Sequence[dict[str, Any]]) -> No
         return
     await session.execute(
         _MARK_MESSAGE_SENT,
-        [{k: s[k] for k in ("message_id", "channel", "ts", "when")} for s in sent],
+        [
+            {
+                "message_id": s["message_id"],
+                "posted_channel": s["channel"],
+                "ts": s["ts"],
+                "when": s["when"],
+            }
+            for s in sent
+        ],
     )
     prompts = [
         {"prompt": s["prompt_id"], "ts": s["ts"], "when": s["when"]}
@@ -441,9 +462,13 @@ async def mark_failed(session: AsyncSession, message_id: int, *, error: str) -> 
     )
 
 
-async def next_outbox_due(session: AsyncSession) -> datetime | None:
+async def next_outbox_due(session: AsyncSession, *, busy: Sequence[str] = ()) -> datetime | None:
+    """When the next pending message is due, leaving out those to the `busy` channels."""
     result = await session.execute(
-        select(sa.func.min(OutboxMessage.next_try_at)).where(col(OutboxMessage.status) == "pending")
+        select(sa.func.min(OutboxMessage.next_try_at)).where(
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.channel).is_(None) | col(OutboxMessage.channel).not_in(busy),
+        )
     )
     value: datetime | None = result.scalar_one_or_none()
     return value

@@ -80,6 +80,7 @@ class Attempt(SQLModel, table=True):
     tokens_used: int = 0
     event_id: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    owner: str | None = Field(default=None, max_length=36)  # the LeaseOwner holding the lease
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     graded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -127,10 +128,15 @@ class OutboxMessage(SQLModel, table=True):
     dedupe_key: str = Field(max_length=120, unique=True)
     kind: str = Field(max_length=16)  # prompt | feedback | nudge
     payload: str = Field(sa_type=sa.Text)  # JSON kwargs for chat.postMessage
+    channel: str | None = Field(default=None, max_length=32)  # the payload's (None: older rows)
     status: str = Field(default="pending", max_length=16)  # pending | sent | failed
     attempts: int = 0
     next_try_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    owner: str | None = Field(default=None, max_length=36)  # the LeaseOwner holding the lease
+    # A try that may have reached Slack without our hearing back (a crash, a timeout): the
+    # next one looks for the message in Slack before posting it again.
+    maybe_sent: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     last_error: str | None = Field(default=None, max_length=200)
     prompt_id: int | None = None
     attempt_id: int | None = None
@@ -138,6 +144,19 @@ class OutboxMessage(SQLModel, table=True):
     sent_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LeaseOwner(SQLModel, table=True):
+    """A running process that holds leases, alive while its heartbeat is fresh. Another
+    process takes over a lease only when its owner's heartbeat has stopped."""
+
+    __tablename__ = "lease_owner"
+
+    id: str = Field(primary_key=True, max_length=36)
+    host: str = Field(max_length=255)
+    pid: int
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class UserProfile(SQLModel, table=True):

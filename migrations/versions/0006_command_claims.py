@@ -4,9 +4,8 @@ One row per slash command handled, by Slack's trigger id, kept for ten minutes: 
 replay of a captured signed command (Slack's signature stays valid for five) finds its
 claim and does nothing, on any replica.
 
-Revision ID: 0006 (numbered after 0005, made on another branch at the same time: on
-merging, set down_revision to "0005")
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07 00:37:39.678685
 """
 
@@ -19,7 +18,7 @@ from alembic import op
 
 
 revision: str = '0006'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

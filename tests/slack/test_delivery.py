@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlmodel import select
 
 from bot.questions import QuestionBank
@@ -127,4 +128,26 @@ async def test_pending_work_resumes_after_restart(
         await slack.wait_for(lambda: slack.posts("drill_feedback"), within=20)
     finally:
         await second.stop()
+    assert len(slack.posts("drill_feedback")) == 1
+
+
+@pytest.mark.parametrize("page", ["text/html", "text/plain", "application/json"])
+async def test_an_html_server_error_is_retried_with_backoff(
+    bot: RunningBot, slack: SlackStandIn, page: str
+) -> None:
+    """A 503 whose body is an HTML page (as Slack's edge may answer, whatever its content
+    type says) is a transient error: the feedback follows after the usual backoff of a few
+    seconds, not after the lease has run out."""
+    root = await p.ask(slack, bot)
+    slack.fail(
+        "chat.postMessage",
+        status=503,
+        error="Service Unavailable",
+        retry_after=None,
+        times=2,
+        page=page,
+    )
+    await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER))
+    await slack.wait_for(lambda: slack.posts("drill_feedback"), within=10)
+    await asyncio.sleep(0.5)
     assert len(slack.posts("drill_feedback")) == 1

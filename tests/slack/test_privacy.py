@@ -77,13 +77,13 @@ async def test_workspaces_are_isolated(bot: RunningBot, slack: SlackStandIn) -> 
     _, body = await slack.send_command(bot.url, "stats", user="U0MALLORY", team="T0OTHER")
     assert "*1* answers" in body
     slack.add_user("U0ADMIN", is_admin=True)
-    await slack.send_command(bot.url, "schedule daily 09:00 UTC", user="U0ADMIN", team="T0OTHER")
+    await slack.command_reply(bot.url, "schedule daily 09:00 UTC", user="U0ADMIN", team="T0OTHER")
     _, body = await slack.send_command(bot.url, "schedule list", user="U0ADMIN")
     assert "No scheduled drills" in body
     _, body = await slack.send_command(bot.url, "schedule list", user="U0ADMIN", team="T0OTHER")
     assert "#1" in body
-    _, body = await slack.send_command(bot.url, "schedule remove 1", user="U0ADMIN")
-    assert "no schedule #1" in body  # another workspace cannot touch it
+    reply = await slack.command_reply(bot.url, "schedule remove 1", user="U0ADMIN")
+    assert "no schedule #1" in reply  # another workspace cannot touch it
     # forget-me in one workspace leaves the same user id in another alone.
     async with unit_of_work(bot.runtime.sessions) as session:
         assert await repo.delete_user_data(session, team="T0OTHER", user="U0ALICE") == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,10 +14,6 @@ from bot.slack.standin import SlackStandIn
 from tests.conftest import RunningBot, make_settings
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def _text(body: str) -> str:
-    return str(json.loads(body)["text"]) if body.startswith("{") else body
 
 
 def _scheduled(slack: SlackStandIn) -> list[dict]:
@@ -33,22 +28,22 @@ async def test_only_admins_change_schedules(bot: RunningBot, slack: SlackStandIn
     """A member gets a polite refusal; an admin creates, lists, pauses, resumes and removes."""
     slack.add_user("U0MEMBER")
     slack.add_user("U0ADMIN", is_admin=True, tz="America/New_York")
-    _, body = await slack.send_command(bot.url, "schedule daily 09:00", user="U0MEMBER")
-    assert "Only workspace admins" in _text(body)
-    _, body = await slack.send_command(bot.url, "schedule weekdays 9:30", user="U0ADMIN")
-    assert "#1" in _text(body) and "America/New_York" in _text(body)  # the admin's own timezone
-    _, body = await slack.send_command(bot.url, "schedule list", user="U0MEMBER")
-    assert "#1" in _text(body) and "weekdays at 09:30" in _text(body) and "next " in _text(body)
-    _, body = await slack.send_command(bot.url, "schedule pause 1", user="U0ADMIN")
-    assert "paused" in _text(body)
-    _, body = await slack.send_command(bot.url, "schedule list", user="U0ADMIN")
-    assert "paused" in _text(body)
-    _, body = await slack.send_command(bot.url, "schedule skip 2026-12-24", user="U0ADMIN")
-    assert "2026-12-24" in _text(body)
-    _, body = await slack.send_command(bot.url, "schedule remove 1", user="U0ADMIN")
-    assert "removed" in _text(body)
-    _, body = await slack.send_command(bot.url, "schedule remove 1", user="U0ADMIN")
-    assert "no schedule #1" in _text(body)
+    reply = await slack.command_reply(bot.url, "schedule daily 09:00", user="U0MEMBER")
+    assert "Only workspace admins" in reply
+    reply = await slack.command_reply(bot.url, "schedule weekdays 9:30", user="U0ADMIN")
+    assert "#1" in reply and "America/New_York" in reply  # the admin's own timezone
+    reply = await slack.command_reply(bot.url, "schedule list", user="U0MEMBER")
+    assert "#1" in reply and "weekdays at 09:30" in reply and "next " in reply
+    reply = await slack.command_reply(bot.url, "schedule pause 1", user="U0ADMIN")
+    assert "paused" in reply
+    reply = await slack.command_reply(bot.url, "schedule list", user="U0ADMIN")
+    assert "paused" in reply
+    reply = await slack.command_reply(bot.url, "schedule skip 2026-12-24", user="U0ADMIN")
+    assert "2026-12-24" in reply
+    reply = await slack.command_reply(bot.url, "schedule remove 1", user="U0ADMIN")
+    assert "removed" in reply
+    reply = await slack.command_reply(bot.url, "schedule remove 1", user="U0ADMIN")
+    assert "no schedule #1" in reply
 
 
 async def test_invalid_schedule_input_names_the_bad_part(
@@ -62,8 +57,7 @@ async def test_invalid_schedule_input_names_the_bad_part(
         ("schedule daily 09:00 Moon/Base", "Moon/Base"),
         ("schedule", "schedule daily|weekdays"),
     ]:
-        _, body = await slack.send_command(bot.url, text, user="U0ADMIN")
-        assert part in _text(body), text
+        assert part in await slack.command_reply(bot.url, text, user="U0ADMIN"), text
 
 
 async def test_schedule_fires_at_its_minute_once_across_restarts(
@@ -76,10 +70,10 @@ async def test_schedule_fires_at_its_minute_once_across_restarts(
     port = await first.serve_http(host="127.0.0.1", port=0)
     url = f"http://127.0.0.1:{port}/slack/events"
     fire_local = (datetime.now(BERLIN) + timedelta(minutes=3)).replace(second=0, microsecond=0)
-    _, body = await slack.send_command(
+    reply = await slack.command_reply(
         url, f"schedule daily {fire_local:%H:%M} Europe/Berlin", user="U0ADMIN"
     )
-    assert "#1" in _text(body)
+    assert "#1" in reply
     await first.stop()
 
     # Jump to two seconds before the fire; APScheduler then waits in real time.

@@ -103,6 +103,7 @@ async def test_paired_mock_with_interviewer_rating(bot: RunningBot, slack: Slack
 
     status, _ = await slack.send_action(bot.url, "mock_rate", user="U0BOB", value=mock_id)
     assert status == 200
+    await slack.wait_for(lambda: slack.calls_to("views.open"))
     [opened] = slack.calls_to("views.open")
     assert opened.body["view"]["callback_id"] == "mock_rating"
     values = {

@@ -81,7 +81,7 @@ async def test_button_in_an_ephemeral_reply_replaces_it(people: LocalClient) -> 
         {"type": "button", "action_id": cancel["action_id"], "value": cancel["value"]},
         ts=confirm.ts,
     )
-    assert confirm.text == "Nothing was deleted."
+    await people.standin.wait_for(lambda: confirm.text == "Nothing was deleted.")
     assert confirm.blocks == []
     assert people.workspace.message(confirm.ts) is confirm
 

@@ -36,6 +36,8 @@ TABLES = {
     "slack_bots",
     "slack_oauth_states",
     "workspace_removal",
+    # the running processes that hold leases, with their heartbeats (0005)
+    "lease_owner",
     # slash commands handled, for ten minutes (0006): a replayed command does nothing
     "command_claim",
 }

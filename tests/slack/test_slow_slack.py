@@ -1,0 +1,94 @@
+"""A Slack that hangs: every Web API call is bounded, a slow channel holds up no other,
+and Slack's requests are acked in time whatever the Web API does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.questions import QuestionBank
+from bot.runtime import Runtime
+from bot.slack.standin import SlackStandIn
+from tests.conftest import RunningBot, make_settings
+from tests.slack import payloads as p
+
+TIMEOUT = 3.0  # SLACK_TIMEOUT_SECONDS in these tests
+
+
+@pytest.fixture
+async def bot(
+    database_url: str, slack: SlackStandIn, bank: QuestionBank
+) -> AsyncIterator[RunningBot]:
+    runtime = Runtime(
+        make_settings(database_url, slack, slack_timeout_seconds=TIMEOUT, drill_admins="U0ADMIN"),
+        bank=bank,
+    )
+    await runtime.start()
+    port = await runtime.serve_http(host="127.0.0.1", port=0)
+    yield RunningBot(runtime, f"http://127.0.0.1:{port}/slack/events")
+    await runtime.stop()
+
+
+def feedback_for(slack: SlackStandIn, user: str) -> list[dict[str, object]]:
+    return [
+        m for m in slack.posts("drill_feedback") if m["metadata"]["event_payload"]["user"] == user
+    ]
+
+
+async def test_a_hung_post_holds_up_no_other_channel(bot: RunningBot, slack: SlackStandIn) -> None:
+    """A chat.postMessage that never returns holds up only its own channel: another
+    channel's feedback goes out at once, and the hung one is given up after
+    SLACK_TIMEOUT_SECONDS and posted (once) on a later try."""
+    slow_root = await p.ask(slack, bot, channel="C0SLOW")
+    quick_root = await p.ask(slack, bot, channel="C0QUICK")
+    slack.stall("chat.postMessage", channel="C0SLOW")
+    await slack.send_event(
+        bot.url, p.reply(slow_root, p.STRONG_ANSWER, channel="C0SLOW", user="U0SLOW")
+    )
+    await slack.wait_for(
+        lambda: any(
+            c.body.get("thread_ts") and c.body.get("channel") == "C0SLOW"
+            for c in slack.calls_to("chat.postMessage")
+        )
+    )
+    started = time.monotonic()
+    await slack.send_event(
+        bot.url, p.reply(quick_root, p.STRONG_ANSWER, channel="C0QUICK", user="U0QUICK")
+    )
+    await slack.wait_for(lambda: feedback_for(slack, "U0QUICK"), within=10)
+    assert time.monotonic() - started < TIMEOUT - 1  # it did not wait for the hung post
+    await slack.wait_for(lambda: feedback_for(slack, "U0SLOW"), within=TIMEOUT + 10)
+    await asyncio.sleep(0.5)
+    assert (len(feedback_for(slack, "U0SLOW")), len(feedback_for(slack, "U0QUICK"))) == (1, 1)
+
+
+async def test_a_slash_command_is_acked_within_3s_when_the_web_api_hangs(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    """Slack waits 3 s for an ack. With auth.test (which Bolt calls before the first
+    listener) hanging, the command is still answered in time, with an apology; with
+    users.info hanging, it is acked at once and answered through its response_url."""
+    slack.stall("auth.test")
+    slack.stall("users.info", times=2)
+
+    async def command(text: str) -> tuple[float, int, str]:
+        started = time.monotonic()
+        status, body = await asyncio.wait_for(
+            slack.send_command(bot.url, text, user="U0ADMIN"), timeout=10
+        )
+        return time.monotonic() - started, status, body
+
+    took, status, body = await command("schedule daily 09:00 Europe/Berlin")
+    assert took < 3 and status == 200
+    assert "try again" in body
+
+    took, status, body = await command("schedule daily 09:00 Europe/Berlin")
+    assert took < 3 and status == 200 and body == ""
+    await slack.wait_for(lambda: slack.calls_to("respond"), within=10)
+    assert slack.calls_to("respond")[-1].body["text"].startswith("Scheduled drill #1: daily")
+
+    took, status, body = await command("schedule list")  # no Web API call: answered in the ack
+    assert took < 3 and status == 200 and "09:00" in body

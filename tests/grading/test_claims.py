@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.grading.claims import certain_stance, read_config_lines, split_clauses
 from bot.grading.rubric import RubricGrader
-from bot.questions import Question, QuestionBank, load_bank
-
-ROOT = Path(__file__).resolve().parents[2]
+from bot.questions import Question
 
 CONFIG_ANSWER = """```yaml
 # the churn model answers inside the checkout call, so p99 must stay under 80 ms
@@ -26,23 +22,6 @@ monitoring:
   - feature_drift_psi         # alert when PSI > 0.2
   - latency_and_errors
 ```"""
-
-
-@pytest.fixture(scope="module")
-def bank() -> QuestionBank:
-    return load_bank(ROOT / "rubrics")
-
-
-@pytest.fixture(scope="module")
-def grader(bank: QuestionBank) -> RubricGrader:
-    return RubricGrader(bank)
-
-
-@pytest.fixture(scope="module")
-def question(bank: QuestionBank) -> Question:
-    q = bank.get("deploy-ml-models")
-    assert q is not None
-    return q
 
 
 def test_config_lines_read_as_words() -> None:

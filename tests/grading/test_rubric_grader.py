@@ -43,18 +43,6 @@ GOOD = (
 )
 
 
-@pytest.fixture(scope="module")
-def grader(bank: QuestionBank) -> RubricGrader:
-    return RubricGrader(bank)
-
-
-@pytest.fixture(scope="module")
-def question(bank: QuestionBank) -> Question:
-    q = bank.get("deploy-ml-models")
-    assert q is not None
-    return q
-
-
 def grade(grader: RubricGrader, question: Question, text: str) -> Grade:
     return grader.grade_sync(question, text)
 

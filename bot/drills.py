@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.answering import Answering, Recorded, Reply, grades_of
 from bot.errors import UnknownQuestion
 from bot.grading.grade import CriterionResult, Grade, Grader
+from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.mock import combine
 from bot.progress import (
@@ -107,6 +108,7 @@ class Drills:
         lease_seconds: float = 60.0,
         mock_followups: int = 2,
         give_way: Callable[[], Awaitable[None]] | None = None,
+        owner: Liveness | None = None,
     ) -> None:
         self.bank = bank
         self._sessions = sessions
@@ -124,6 +126,7 @@ class Drills:
             on_message=on_message,
             lease=timedelta(seconds=lease_seconds),
             give_way=give_way,
+            owner=owner,
         )
 
     # --- asking ----------------------------------------------------------------

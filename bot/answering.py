@@ -31,6 +31,7 @@ from bot.batching import GroupCommit
 from bot.errors import AnswerNotStored
 from bot.grading.gradable import not_an_answer
 from bot.grading.grade import BatchGrader, Grade, Grader
+from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.mock import combine, next_probe, scorecard
 from bot.questions import Question, QuestionBank, Seniority
@@ -128,9 +129,11 @@ class Answering:
         lease: timedelta,
         give_way: Callable[[], Awaitable[None]] | None = None,
         spool: Spool | None = None,
+        owner: Liveness | None = None,
     ) -> None:
         self._bank = bank
         self._spool = spool
+        self._owner = owner  # this process, as the owner of its leases
         self._sessions = sessions
         self._grader = grader
         self._renderer = renderer
@@ -280,7 +283,12 @@ class Answering:
         await self._give_way()
         async with unit_of_work(self._sessions) as session:
             claimed = await repo.claim_attempts(
-                session, now=utcnow(), lease=self._lease, limit=limit
+                session,
+                now=utcnow(),
+                lease=self._lease,
+                limit=limit,
+                owner=None if self._owner is None else self._owner.id,
+                dead_before=None if self._owner is None else self._owner.dead_before(),
             )
             if not claimed:
                 return 0

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.answering import Answering, Recorded, Reply, grades_of
 from bot.errors import UnknownQuestion
 from bot.grading.grade import CriterionResult, Grade, Grader
+from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.mock import combine
 from bot.progress import (
@@ -121,6 +122,7 @@ class Drills:
         mock_followups: int = 2,
         give_way: Callable[[], Awaitable[None]] | None = None,
         spool: Spool | None = None,
+        owner: Liveness | None = None,
     ) -> None:
         self.bank = bank
         self._sessions = sessions
@@ -139,6 +141,7 @@ class Drills:
             lease=timedelta(seconds=lease_seconds),
             give_way=give_way,
             spool=spool,
+            owner=owner,
         )
 
     # --- commands ----------------------------------------------------------------

@@ -56,11 +56,13 @@ class DeliveryError(DrillError):
 
 
 class RetryLater(DeliveryError):
-    """A transient failure; try again after `delay` seconds."""
+    """A transient failure; try again after `delay` seconds. `maybe_done`: the request may
+    have been carried out all the same (it timed out, or the connection broke)."""
 
-    def __init__(self, reason: str, delay: float) -> None:
+    def __init__(self, reason: str, delay: float, *, maybe_done: bool = False) -> None:
         self.reason = reason
         self.delay = delay
+        self.maybe_done = maybe_done
         super().__init__(f"{reason} (retry in {delay:.1f}s)")
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.batching import GroupCommit
 from bot.errors import RetryLater, Undeliverable
+from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
@@ -85,8 +86,10 @@ class Outbox:
         lease_seconds: float = 60.0,
         batch: int = 50,
         parallel: int = 8,
+        owner: Liveness | None = None,
     ) -> None:
         self._sessions = sessions
+        self._owner = owner  # this process, as the owner of its leases
         self._poster = poster
         self._metrics = metrics
         self._poll = poll_seconds
@@ -134,7 +137,7 @@ class Outbox:
         """How long to sleep: until the next held-back message is due, at most one poll."""
         try:
             async with unit_of_work(self._sessions, read_only=True) as session:
-                due = await repo.next_outbox_due(session, busy=self._busy())
+                due = await repo.next_outbox_due(session, now=utcnow(), busy=self._busy())
         except Exception:
             log.exception("outbox: cannot read the next due time")
             return self._poll
@@ -171,7 +174,13 @@ class Outbox:
         """
         async with unit_of_work(self._sessions) as session:
             due = await repo.claim_outbox(
-                session, now=utcnow(), lease=self._lease, limit=self._batch, busy=self._busy()
+                session,
+                now=utcnow(),
+                lease=self._lease,
+                limit=self._batch,
+                busy=self._busy(),
+                owner=None if self._owner is None else self._owner.id,
+                dead_before=None if self._owner is None else self._owner.dead_before(),
             )
         by_channel: dict[ChannelKey, dict[Conversation, list[Due]]] = {}
         for message in due:
@@ -247,6 +256,11 @@ class Outbox:
                     # The batch shares one lease. Once less than half of it is left, stop:
                     # past the lease another replica may claim the rest and post them too.
                     if message.lease_until is None or now > message.lease_until - self._lease / 2:
+                        held_back.extend((m, now) for m, _ in messages[i:])
+                        return
+                    # Nor while this process's heartbeat lags (its database unreachable?):
+                    # another may soon think it dead and take its messages over.
+                    if self._owner is not None and not self._owner.fresh():
                         held_back.extend((m, now) for m, _ in messages[i:])
                         return
                     # This channel, or its whole workspace, is being held back.
@@ -345,7 +359,9 @@ class Outbox:
         )
         retry_at = utcnow() + timedelta(seconds=delay)
         async with unit_of_work(self._sessions) as session:
-            await repo.reschedule(session, message.id, at=retry_at, error=exc.reason)
+            await repo.reschedule(
+                session, message.id, at=retry_at, error=exc.reason, maybe_sent=exc.maybe_done
+            )
         return retry_at
 
     async def _record_sent(self, sent: Sequence[dict[str, Any]]) -> list[None]:

@@ -21,6 +21,7 @@ from bot.foreground import Foreground
 from bot.grading.grade import Grader
 from bot.grading.rubric import RubricGrader
 from bot.grading.worker import ProcessGrader
+from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.questions import QuestionBank, load_bank
@@ -90,6 +91,7 @@ class Runtime:
             sessions=self.sessions, retention_days=settings.answer_retention_days
         )
         self.installs = build_installs(settings, engine=self.engine, workspaces=self.workspaces)
+        self.liveness = Liveness(self.sessions)
         self.poster = SlackPoster(self.client, self.installs.token_for)
         self.outbox = Outbox(
             sessions=self.sessions,
@@ -97,6 +99,7 @@ class Runtime:
             metrics=self.metrics,
             poll_seconds=settings.outbox_poll_seconds,
             lease_seconds=settings.lease_seconds,
+            owner=self.liveness,
         )
         self._grade_wake = asyncio.Event()
         self.grader = build_grader(
@@ -119,6 +122,7 @@ class Runtime:
             mock_followups=settings.mock_followups,
             give_way=self.foreground.give_way,
             spool=Spool(settings.spool_path),
+            owner=self.liveness,
         )
         self.scheduler = DrillScheduler(
             sessions=self.sessions,
@@ -178,6 +182,7 @@ class Runtime:
         if migrate:
             await migrate_to_head(self.engine, self.settings.async_database_url)
         self._stop.clear()
+        await self.liveness.start()
         # Every Web API call is bounded: those made for Slack's requests (Bolt's auth.test,
         # then listeners' calls after the ack) within the ack's 3 s, the outbox's posts by
         # SLACK_TIMEOUT_SECONDS.
@@ -199,6 +204,7 @@ class Runtime:
         # processes: while a batch is graded, the next is claimed and the last recorded.
         passes = 1 + (self.grader.processes if isinstance(self.grader, ProcessGrader) else 0)
         self._tasks = [
+            asyncio.create_task(self.liveness.run(self._stop), name="heartbeat"),
             *(asyncio.create_task(self._grading_loop(), name="grading") for _ in range(passes)),
             asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
             asyncio.create_task(self._spool_loop(), name="spool"),
@@ -252,6 +258,7 @@ class Runtime:
             for task in pending:
                 task.cancel()
             self._tasks = []
+        await self.liveness.retire()
         close_grader = getattr(self.grader, "aclose", None)
         if close_grader is not None:
             await close_grader()

@@ -101,5 +101,7 @@ class SlackPoster:
                 raise RetryLater(f"slack {status} {error}".strip(), delay) from exc
             raise Undeliverable(f"slack error: {error or status}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RetryLater(f"network: {type(exc).__name__}", 0.0) from exc
+            # Unless it never connected, Slack may have posted it before the answer was lost.
+            maybe_done = not isinstance(exc, aiohttp.ClientConnectorError)
+            raise RetryLater(f"network: {type(exc).__name__}", 0.0, maybe_done=maybe_done) from exc
         return str(response["channel"]), str(response["ts"])

@@ -20,6 +20,7 @@ from sqlmodel import SQLModel, col, select
 from bot.storage.tables import (
     Attempt,
     CommandClaim,
+    LeaseOwner,
     MockSession,
     OutboxMessage,
     Prompt,
@@ -35,6 +36,7 @@ ATTEMPT = SQLModel.metadata.tables["attempt"]
 OUTBOX = SQLModel.metadata.tables["outbox_message"]
 PROMPT = SQLModel.metadata.tables["prompt"]
 COMMAND_CLAIM = SQLModel.metadata.tables["command_claim"]
+LEASE_OWNER = SQLModel.metadata.tables["lease_owner"]
 
 
 # The hot path's write statements, built once: a statement object reused keeps its cache
@@ -66,6 +68,7 @@ _FINISH_ATTEMPT = (
         status="graded",
         graded_at=sa.bindparam("now"),
         lease_until=None,
+        owner=None,
         reason=sa.bindparam("reason"),
         grade_json=sa.bindparam("grade_json"),
         grader=sa.bindparam("grader"),
@@ -84,6 +87,7 @@ _MARK_MESSAGE_SENT = (
         sent_ts=sa.bindparam("ts"),
         sent_at=sa.bindparam("when"),
         lease_until=None,
+        owner=None,
         payload="{}",
     )
 )
@@ -95,8 +99,27 @@ _MARK_PROMPT_POSTED = (
 _MARK_ATTEMPT_POSTED = (
     sa.update(ATTEMPT)
     .where(ATTEMPT.c.id == sa.bindparam("attempt"))
-    .values(status="posted", posted_at=sa.bindparam("when"), lease_until=None)
+    .values(status="posted", posted_at=sa.bindparam("when"), lease_until=None, owner=None)
 )
+
+
+_NOW = sa.bindparam("now", type_=UTCDateTime())
+_CLAIMANT = sa.bindparam("claimant", type_=sa.String())
+_DEAD_BEFORE = sa.bindparam("dead_before", type_=UTCDateTime())
+
+
+def _claimable(model: Any) -> Any:
+    """A row nobody is working on: never leased, or given back; or its lease ran out and
+    was this process's own (a pass that failed) or from before lease owners (migration
+    0005); or its owner's heartbeat has stopped (see liveness.py). A live owner's lease
+    is never taken, however long ago it ran out."""
+    lease, owner = col(model.lease_until), col(model.owner)
+    alive = sa.exists().where(LEASE_OWNER.c.id == owner, LEASE_OWNER.c.heartbeat_at >= _DEAD_BEFORE)
+    return sa.or_(
+        lease.is_(None),
+        sa.and_(lease < _NOW, sa.or_(owner.is_(None), owner == _CLAIMANT)),
+        sa.and_(owner.is_not(None), ~alive),
+    )
 
 
 def _claim(
@@ -110,25 +133,22 @@ def _claim(
     once), so two claims at once take different rows: each row goes to exactly one, and
     the second claim gets the next rows rather than none.
     """
+    free = (*free, _claimable(model))
     first = select(model.id).where(*free).order_by(*order).limit(sa.bindparam("limit"))
     locked = first.with_for_update(skip_locked=True).cte("claimable")
     # `also`: more columns to set
-    claim = sa.update(model).values(lease_until=sa.bindparam("until"), **also).returning(model)
+    claim = (
+        sa.update(model)
+        .values(lease_until=sa.bindparam("until"), owner=_CLAIMANT, **also)
+        .returning(model)
+    )
     return {
         "sqlite": claim.where(col(model.id).in_(first.scalar_subquery()), *free),
         "postgresql": claim.where(col(model.id) == locked.c.id, *free),
     }
 
 
-_NOW = sa.bindparam("now", type_=UTCDateTime())
-_CLAIM_ATTEMPTS = _claim(
-    Attempt,
-    (
-        col(Attempt.status) == "pending",
-        sa.or_(col(Attempt.lease_until).is_(None), col(Attempt.lease_until) < _NOW),
-    ),
-    (col(Attempt.id),),
-)
+_CLAIM_ATTEMPTS = _claim(Attempt, (col(Attempt.status) == "pending",), (col(Attempt.id),))
 # Channels a sender of this process is still posting to: their messages wait for it.
 _NOT_BUSY = sa.or_(
     col(OutboxMessage.channel).is_(None),
@@ -139,12 +159,27 @@ _CLAIM_MESSAGES = _claim(
     (
         col(OutboxMessage.status) == "pending",
         col(OutboxMessage.next_try_at) <= _NOW,
-        sa.or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < _NOW),
         _NOT_BUSY,
     ),
     (col(OutboxMessage.next_try_at), col(OutboxMessage.id)),
     attempts=OutboxMessage.attempts + 1,
+    # A lease still set was not ended by a record of the try (sent, failed, rescheduled,
+    # given back): its process died, or a pass of this one failed, maybe after posting.
+    maybe_sent=sa.or_(col(OutboxMessage.maybe_sent), col(OutboxMessage.lease_until).is_not(None)),
 )
+
+
+def _claim_params(
+    *, now: datetime, lease: timedelta, limit: int, owner: str | None, dead_before: datetime | None
+) -> dict[str, Any]:
+    return {
+        "now": now,
+        "until": now + lease,
+        "limit": limit,
+        "claimant": owner,
+        # Without it (tests), an owner that has not beaten since `now` counts as dead.
+        "dead_before": now if dead_before is None else dead_before,
+    }
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -256,12 +291,19 @@ async def insert_attempts(
 
 
 async def claim_attempts(
-    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    owner: str | None = None,
+    dead_before: datetime | None = None,
 ) -> list[Attempt]:
-    """Lease up to `limit` pending attempts whose lease is free or expired (see _claim)."""
+    """Lease up to `limit` pending attempts nobody is working on (see _claimable) to
+    `owner`; owners whose heartbeat is older than `dead_before` are dead."""
     result = await session.execute(
         _CLAIM_ATTEMPTS[_dialect(session)],
-        {"now": now, "until": now + lease, "limit": limit},
+        _claim_params(now=now, lease=lease, limit=limit, owner=owner, dead_before=dead_before),
         execution_options={"synchronize_session": False},
     )
     return sorted(result.scalars().all(), key=lambda a: a.id or 0)
@@ -292,7 +334,7 @@ async def mark_attempt_failed(session: AsyncSession, attempt_id: int) -> None:
     await session.execute(
         sa.update(Attempt)
         .where(col(Attempt.id) == attempt_id)
-        .values(status="failed", lease_until=None)
+        .values(status="failed", lease_until=None, owner=None)
     )
 
 
@@ -393,12 +435,15 @@ async def claim_outbox(
     lease: timedelta,
     limit: int,
     busy: Sequence[str] = (),
+    owner: str | None = None,
+    dead_before: datetime | None = None,
 ) -> list[OutboxMessage]:
-    """Lease up to `limit` due messages, oldest first, in one statement (see _claim),
-    leaving out those to the `busy` channels."""
+    """Lease up to `limit` due messages nobody is working on (see _claimable) to `owner`,
+    oldest first, in one statement, leaving out those to the `busy` channels."""
+    params = _claim_params(now=now, lease=lease, limit=limit, owner=owner, dead_before=dead_before)
     result = await session.execute(
         _CLAIM_MESSAGES[_dialect(session)],
-        {"now": now, "until": now + lease, "limit": limit, "busy": list(busy)},
+        {**params, "busy": list(busy)},
         execution_options={"synchronize_session": False},
     )
     return sorted(result.scalars().all(), key=lambda m: (m.next_try_at, m.id or 0))
@@ -437,11 +482,17 @@ async def mark_sent(session: AsyncSession, sent: Sequence[dict[str, Any]]) -> No
         await session.execute(_MARK_ATTEMPT_POSTED, attempts)
 
 
-async def reschedule(session: AsyncSession, message_id: int, *, at: datetime, error: str) -> None:
+async def reschedule(
+    session: AsyncSession, message_id: int, *, at: datetime, error: str, maybe_sent: bool = False
+) -> None:
+    """Try again at `at`; `maybe_sent`: this try may have reached Slack (a timeout)."""
+    values: dict[str, Any] = {"next_try_at": at, "lease_until": None, "owner": None}
+    if maybe_sent:
+        values["maybe_sent"] = True
     await session.execute(
         sa.update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
-        .values(next_try_at=at, lease_until=None, last_error=error[:200])
+        .values(**values, last_error=error[:200])
     )
 
 
@@ -450,7 +501,7 @@ async def release(session: AsyncSession, message_id: int, *, at: datetime) -> No
     await session.execute(
         sa.update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
-        .values(next_try_at=at, lease_until=None, attempts=OutboxMessage.attempts - 1)
+        .values(next_try_at=at, lease_until=None, owner=None, attempts=OutboxMessage.attempts - 1)
     )
 
 
@@ -458,20 +509,52 @@ async def mark_failed(session: AsyncSession, message_id: int, *, error: str) -> 
     await session.execute(
         sa.update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
-        .values(status="failed", lease_until=None, last_error=error[:200])
+        .values(status="failed", lease_until=None, owner=None, last_error=error[:200])
     )
 
 
-async def next_outbox_due(session: AsyncSession, *, busy: Sequence[str] = ()) -> datetime | None:
-    """When the next pending message is due, leaving out those to the `busy` channels."""
+async def next_outbox_due(
+    session: AsyncSession, *, now: datetime, busy: Sequence[str] = ()
+) -> datetime | None:
+    """When the next pending message nobody holds is due, leaving out those to the `busy`
+    channels. (A message a dead process holds is found by the next poll.)"""
+    lease = col(OutboxMessage.lease_until)
     result = await session.execute(
         select(sa.func.min(OutboxMessage.next_try_at)).where(
             col(OutboxMessage.status) == "pending",
             col(OutboxMessage.channel).is_(None) | col(OutboxMessage.channel).not_in(busy),
+            lease.is_(None) | (lease < now),
         )
     )
     value: datetime | None = result.scalar_one_or_none()
     return value
+
+
+# --- lease owners ------------------------------------------------------------------
+
+
+async def add_owner(
+    session: AsyncSession, *, owner: str, host: str, pid: int, now: datetime
+) -> None:
+    session.add(LeaseOwner(id=owner, host=host[:255], pid=pid, started_at=now, heartbeat_at=now))
+    await session.flush()
+
+
+async def beat(session: AsyncSession, *, owner: str, now: datetime) -> bool:
+    """An owner's heartbeat; False if the owner is not registered (any more)."""
+    result = await session.execute(
+        sa.update(LEASE_OWNER).where(LEASE_OWNER.c.id == owner).values(heartbeat_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def remove_owner(session: AsyncSession, *, owner: str) -> None:
+    await session.execute(sa.delete(LEASE_OWNER).where(LEASE_OWNER.c.id == owner))
+
+
+async def forget_owners(session: AsyncSession, *, before: datetime) -> None:
+    """Remove owners whose last heartbeat is older than `before` (their leases stay free)."""
+    await session.execute(sa.delete(LEASE_OWNER).where(LEASE_OWNER.c.heartbeat_at < before))
 
 
 # --- profiles ------------------------------------------------------------------

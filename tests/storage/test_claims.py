@@ -6,13 +6,16 @@ first's commit and skips the rows it leased."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.config import Settings
+from bot.liveness import OWNER_TIMEOUT_SECONDS
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
-from bot.storage.tables import utcnow
+from bot.storage.tables import OutboxMessage, utcnow
 
 LEASE = timedelta(seconds=60)
 
@@ -77,3 +80,64 @@ async def test_two_claims_take_different_rows(database_url: str) -> None:
             assert {row.id for row in a}.isdisjoint({row.id for row in b})
     finally:
         await engine.dispose()
+
+
+async def test_a_lease_is_taken_over_when_its_owner_dies_and_never_while_it_beats(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """An answer and a message leased by a live owner stay its own long after the lease has
+    run out (its own next claim takes them again); the moment its heartbeat is older than
+    the owner timeout, another owner takes them, the message marked as maybe posted."""
+    async with unit_of_work(sessions) as session:
+        prompt = await repo.add_prompt(
+            session, team="T1", channel="C1", question_id="deploy-ml-models", source="command"
+        )
+        await repo.insert_attempts(
+            session,
+            [
+                {
+                    "team": "T1",
+                    "channel": "C1",
+                    "thread_ts": "1.0",
+                    "message_ts": "1.1",
+                    "user": "U1",
+                    "prompt_id": prompt.id,
+                    "question_id": "deploy-ml-models",
+                    "answer": "we ship behind a canary",
+                    "event_id": None,
+                }
+            ],
+        )
+        await repo.enqueue_many(
+            session, [{"team": "T1", "dedupe_key": "m", "kind": "feedback", "payload": {}}]
+        )
+    timeout = timedelta(seconds=OWNER_TIMEOUT_SECONDS)
+
+    async def claim(owner: str, now: datetime) -> tuple[int, list[OutboxMessage]]:
+        async with unit_of_work(sessions) as session:
+            attempts = await repo.claim_attempts(
+                session, now=now, lease=LEASE, limit=5, owner=owner, dead_before=now - timeout
+            )
+            messages = await repo.claim_outbox(
+                session, now=now, lease=LEASE, limit=5, owner=owner, dead_before=now - timeout
+            )
+        return len(attempts), messages
+
+    async def beat(owner: str, now: datetime) -> None:
+        async with unit_of_work(sessions) as session:
+            if not await repo.beat(session, owner=owner, now=now):
+                await repo.add_owner(session, owner=owner, host="h", pid=1, now=now)
+
+    start = utcnow()
+    await beat("A", start)
+    await beat("B", start)
+    assert (await claim("A", start))[0] == 1
+    later = start + 2 * LEASE  # A's lease ran out long ago, but A is alive
+    await beat("A", later)
+    assert await claim("B", later) == (0, [])
+    attempts, messages = await claim("A", later)  # its own: taken again
+    assert (attempts, len(messages)) == (1, 1)
+    dead = later + timeout + timedelta(seconds=1)  # A's last beat: `later`
+    attempts, messages = await claim("B", dead)
+    assert (attempts, len(messages)) == (1, 1)
+    assert messages[0].owner == "B" and messages[0].maybe_sent

@@ -3,9 +3,9 @@
 Two `serve` processes share the database. Scheduled fires are caught up by both at
 once; commands and threaded answers alternate between them, Slack's retries of an
 event land on the other replica, and one replica is SIGKILLed in the middle of the
-burst while Slack is failing (so it dies holding claims, not between a successful
-post and recording it - the one window no Slack app can close, see README). The
-survivor takes over once the lease passes; a replacement joining later re-posts
+burst while Slack is failing (so it dies holding claims; test_faults_together.py kills
+one between Slack taking posts and the replica recording them). The survivor takes
+over once the dead one's heartbeat stops; a replacement joining later re-posts
 nothing. Every answer gets exactly one feedback; every fire posts one prompt.
 """
 

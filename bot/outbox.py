@@ -355,6 +355,9 @@ class Outbox:
         assert message.id is not None
         try:
             found = await self._already_posted(message, payload, lookups)
+        except Undeliverable as exc:
+            await self._give_up(message, str(exc))
+            return None
         except Exception as exc:
             # Slack cannot say yet whether an earlier try posted it: ask again later (a
             # refused read says nothing about posting to this channel).

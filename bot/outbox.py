@@ -200,11 +200,11 @@ class Outbox:
             key = (message.team, str(payload.get("channel", "")))
             lanes = by_channel.setdefault(key, {})
             lanes.setdefault(conversation(payload), []).append((message, payload))
-        now = utcnow()
+        later = utcnow() + timedelta(seconds=1)
         for key, lanes in by_channel.items():
             if key in self._senders:
-                # Rows queued before channels were recorded: they wait for the sender.
-                await self._release([(m, now) for lane in lanes.values() for m, _ in lane])
+                # A row without its channel (the claim could not leave it out): it waits.
+                await self._release([(m, later) for lane in lanes.values() for m, _ in lane])
                 continue
             sender = asyncio.create_task(self._send_channel(key, lanes), name="outbox-channel")
             self._senders[key] = sender

@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     # Worker processes for the offline grader (it is CPU-bound: a process uses another
     # core, a thread would not); 0 grades in the event loop's own process.
     grading_processes: int = Field(default=1, ge=0, le=32)
-    # How long a process may hold an answer or a message it is working on; after a
-    # crash, another process (or the restarted one) takes it over once this passes.
+    # How long one claim of answers or messages may be worked on by its process. A crashed
+    # process's work is taken over when its heartbeat stops (liveness.py), not after this.
     lease_seconds: float = Field(default=60.0, ge=1)
     # A scheduled fire missed while the bot was down is posted on start if it is at
     # most this old; older misses are skipped and logged. Seconds, or "90m", "1h".

@@ -70,9 +70,21 @@ def conversation(payload: dict[str, Any]) -> Conversation:
 
 
 class Poster(Protocol):
-    """Posts one message; returns (channel, ts); raises RetryLater or Undeliverable."""
+    """Posts one message; returns (channel, ts); raises RetryLater or Undeliverable.
+    `payload["_key"]` is the message's key: the message carries it, for `posted`."""
 
     async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]: ...
+
+    async def posted(
+        self, team: str, payload: dict[str, Any], since: datetime
+    ) -> dict[str, tuple[str, str]]:
+        """(channel, ts) by key of the messages already posted where `payload` would go
+        (queued since `since`); raises RetryLater when it cannot say yet."""
+        ...
+
+
+# Where messages are looked for after a try that may have posted: team, channel, thread.
+Place = tuple[str, str, str | None]
 
 
 class Outbox:
@@ -188,11 +200,11 @@ class Outbox:
             key = (message.team, str(payload.get("channel", "")))
             lanes = by_channel.setdefault(key, {})
             lanes.setdefault(conversation(payload), []).append((message, payload))
-        now = utcnow()
+        later = utcnow() + timedelta(seconds=1)
         for key, lanes in by_channel.items():
             if key in self._senders:
-                # Rows queued before channels were recorded: they wait for the sender.
-                await self._release([(m, now) for lane in lanes.values() for m, _ in lane])
+                # A row without its channel (the claim could not leave it out): it waits.
+                await self._release([(m, later) for lane in lanes.values() for m, _ in lane])
                 continue
             sender = asyncio.create_task(self._send_channel(key, lanes), name="outbox-channel")
             self._senders[key] = sender
@@ -247,6 +259,7 @@ class Outbox:
         team = key[0]
         window = asyncio.Semaphore(1)  # conversations of this channel posting at once
         width = 1
+        lookups: dict[Place, asyncio.Future[dict[str, tuple[str, str]]]] = {}
 
         async def send_lane(messages: list[Due]) -> None:
             nonlocal width
@@ -268,7 +281,7 @@ class Outbox:
                     if held > now:
                         held_back.extend((m, held) for m, _ in messages[i:])
                         return
-                    held_until = await self._send(message, payload)
+                    held_until = await self._send(message, payload, lookups)
                     if held_until is None:
                         self._sent_at[key] = now
                         if self._paced_until.get(key, now) > now:
@@ -312,11 +325,55 @@ class Outbox:
                 assert message.id is not None
                 await repo.release(session, message.id, at=at)
 
-    async def _send(self, message: OutboxMessage, payload: dict[str, Any]) -> datetime | None:
-        """Post one message; returns when its channel may be tried again if Slack said 429."""
+    async def _already_posted(
+        self,
+        message: OutboxMessage,
+        payload: dict[str, Any],
+        lookups: dict[Place, asyncio.Future[dict[str, tuple[str, str]]]],
+    ) -> tuple[str, str] | None:
+        """Where Slack already has the message, if an earlier try may have posted it (its
+        process died, or its answer timed out). A thread or channel is read once for all
+        its messages in this sender's batch."""
+        if not message.maybe_sent:
+            return None
+        place = (message.team, str(payload.get("channel", "")), payload.get("thread_ts"))
+        if place not in lookups:
+            lookups[place] = lookup = asyncio.ensure_future(
+                self._poster.posted(message.team, payload, since=message.created_at)
+            )
+            lookup.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen
+        return (await asyncio.shield(lookups[place])).get(message.dedupe_key)
+
+    async def _send(
+        self,
+        message: OutboxMessage,
+        payload: dict[str, Any],
+        lookups: dict[Place, asyncio.Future[dict[str, tuple[str, str]]]],
+    ) -> datetime | None:
+        """Post one message (unless Slack has it already); returns when its channel may be
+        tried again if Slack said 429."""
         assert message.id is not None
         try:
-            channel, ts = await self._poster.post(message.team, payload)
+            found = await self._already_posted(message, payload, lookups)
+        except Undeliverable as exc:
+            await self._give_up(message, str(exc))
+            return None
+        except Exception as exc:
+            # Slack cannot say yet whether an earlier try posted it: ask again later (a
+            # refused read says nothing about posting to this channel).
+            retry = exc if isinstance(exc, RetryLater) else RetryLater(repr(exc)[:80], 0)
+            await self._retry(message, retry)
+            return None
+        try:
+            if found is None:
+                channel, ts = await self._poster.post(
+                    message.team, {**payload, "_key": message.dedupe_key}
+                )
+            else:
+                channel, ts = found
+                log.info(
+                    "outbox %s (%s): already in Slack, not posted again", message.id, message.kind
+                )
         except RetryLater as exc:
             return await self._retry(message, exc)
         except Undeliverable as exc:

@@ -3,9 +3,9 @@
 Two `serve` processes share the database. Scheduled fires are caught up by both at
 once; commands and threaded answers alternate between them, Slack's retries of an
 event land on the other replica, and one replica is SIGKILLed in the middle of the
-burst while Slack is failing (so it dies holding claims, not between a successful
-post and recording it - the one window no Slack app can close, see README). The
-survivor takes over once the lease passes; a replacement joining later re-posts
+burst while Slack is failing (so it dies holding claims; test_faults_together.py kills
+one between Slack taking posts and the replica recording them). The survivor takes
+over once the dead one's heartbeat stops; a replacement joining later re-posts
 nothing. Every answer gets exactly one feedback; every fire posts one prompt.
 """
 
@@ -13,25 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
 from bot.config import Settings
 from bot.slack.standin import SlackStandIn
-from bot.storage import repository as repo
 from bot.storage.db import make_engine, make_sessionmaker, unit_of_work
-from bot.storage.tables import Attempt, OutboxMessage, utcnow
+from bot.storage.tables import OutboxMessage, utcnow
 from tests.serving import (
-    became_healthy,
-    free_port,
+    Replica,
+    burst,
+    deliver_event,
+    recorded_roots,
     seed_missed_fires,
-    serve_env,
-    start_serve,
+    settled,
 )
 from tests.slack import payloads as p
 
@@ -40,60 +38,6 @@ ANSWERS = 30
 FIRE_CHANNELS = ("C0FIREA", "C0FIREB", "C0FIREC")
 COMMAND_CHANNEL = "C0DRILL"
 TEAM = "T0TEAM"
-
-
-class Replica:
-    """One `python -m bot serve` process on its own port, its log in a file."""
-
-    def __init__(self, slack: SlackStandIn, database_url: str, cwd: Path, name: str) -> None:
-        self.slack, self.database_url, self.cwd, self.name = slack, database_url, cwd, name
-        self.port = free_port()
-        self.log = cwd / f"{name}.log"
-        self.proc: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/slack/events"
-
-    async def start(self) -> Replica:
-        env = serve_env(self.slack, self.database_url, self.port, LEASE_SECONDS=str(LEASE_SECONDS))
-        with self.log.open("ab") as log:
-            self.proc = await start_serve(env, self.cwd, log)
-        if await became_healthy(self.port):
-            return self
-        await self.stop(signal.SIGKILL)
-        raise AssertionError(f"{self.name} did not become healthy:\n{self.log.read_text()[-3000:]}")
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
-
-    async def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.alive:
-            assert self.proc is not None
-            self.proc.send_signal(sig)
-            await self.proc.wait()
-
-
-async def _recorded_roots(url: str, posts: list[dict]) -> list[tuple[str, str]]:
-    """(channel, ts) of posted prompts, once the bot has recorded each one's ts."""
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    try:
-        for _ in range(200):
-            async with unit_of_work(sessions) as session:
-                found = [
-                    await repo.prompt_for_thread(
-                        session, team=TEAM, channel=m["channel"], thread_ts=str(m["_ts"])
-                    )
-                    for m in posts
-                ]
-            if all(found):
-                return [(m["channel"], str(m["_ts"])) for m in posts]
-            await asyncio.sleep(0.05)
-    finally:
-        await engine.dispose()
-    raise AssertionError("prompts were posted but never recorded")
 
 
 async def _claimed(url: str) -> int:
@@ -111,33 +55,6 @@ async def _claimed(url: str) -> int:
         await engine.dispose()
 
 
-async def _unfinished(url: str) -> tuple[int, int]:
-    """Answers not yet answered, and messages not yet sent."""
-    engine = make_engine(url)
-    try:
-        async with unit_of_work(make_sessionmaker(engine)) as session:
-            attempts = await session.execute(
-                sa.select(sa.func.count()).select_from(Attempt).where(Attempt.status != "posted")
-            )
-            outbox = await session.execute(
-                sa.select(sa.func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.status != "sent")
-            )
-            return int(attempts.scalar_one()), int(outbox.scalar_one())
-    finally:
-        await engine.dispose()
-
-
-async def _burst(deliver: Callable[[int], Awaitable[None]], numbers: range) -> None:
-    """Deliveries 30 ms apart, overlapping like a busy channel's."""
-    tasks = []
-    for i in numbers:
-        tasks.append(asyncio.create_task(deliver(i)))
-        await asyncio.sleep(0.03)
-    await asyncio.gather(*tasks)
-
-
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_replicas_answer_once_and_fire_once_when_one_is_killed_mid_burst(
     tmp_path: Path, slack: SlackStandIn, database_url: str
@@ -147,8 +64,8 @@ async def test_replicas_answer_once_and_fire_once_when_one_is_killed_mid_burst(
     url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
     await seed_missed_fires(url, team=TEAM, channels=FIRE_CHANNELS)
     first, second = (
-        Replica(slack, database_url, tmp_path, "a"),
-        Replica(slack, database_url, tmp_path, "b"),
+        Replica(slack, database_url, tmp_path, "a", LEASE_SECONDS=str(LEASE_SECONDS)),
+        Replica(slack, database_url, tmp_path, "b", LEASE_SECONDS=str(LEASE_SECONDS)),
     )
     replacement: Replica | None = None
     await asyncio.gather(first.start(), second.start())
@@ -160,40 +77,21 @@ async def test_replicas_answer_once_and_fire_once_when_one_is_killed_mid_burst(
             status, _ = await slack.send_command(replica.url, "deploy-ml-models")
             assert status == 200
         await slack.wait_for(lambda: len(slack.posts("drill_prompt")) >= len(FIRE_CHANNELS) + 2)
-        roots = await _recorded_roots(url, slack.posts("drill_prompt"))
+        roots = await recorded_roots(url, slack.posts("drill_prompt"), team=TEAM)
 
         async def deliver(i: int) -> None:
             """Answer i to replica i % 2; a failed delivery is retried on a live replica, and
             every third one is also retried on the other replica (Slack's retry crossing over)."""
             channel, root = roots[i % len(roots)]
             event = p.reply(root, p.STRONG_ANSWER, user=f"U0USER{i:02d}", channel=channel)
-            event_id = f"Ev0BURST{i:03d}"
             target, other = replicas[i % 2], replicas[(i + 1) % 2]
-            delivered = False
-            try:
-                status, _ = await slack.send_event(target.url, event, event_id=event_id)
-                delivered = status == 200
-            except aiohttp.ClientError:
-                pass  # killed before or while answering: Slack retries
-            if not delivered or i % 3 == 0:
-                # Slack retries until a replica answers; the other one may die under the retry.
-                for retry, fallback in enumerate((other, second), start=1):
-                    if not fallback.alive:
-                        continue
-                    try:
-                        status, _ = await slack.send_event(
-                            fallback.url, event, event_id=event_id, retry_num=retry
-                        )
-                    except aiohttp.ClientError:
-                        continue  # killed while answering the retry
-                    assert status == 200
-                    break
-                else:
-                    raise AssertionError(f"no replica took Slack's retry of {event_id}")
+            await deliver_event(
+                slack, event, f"Ev0BURST{i:03d}", (target, other, second), also_retry=i % 3 == 0
+            )
 
         # First half: Slack is healthy; every answer gets its feedback.
         half = ANSWERS // 2
-        await _burst(deliver, range(half))
+        await burst(deliver, range(half))
         await slack.wait_for(lambda: len(slack.posts("drill_feedback")) >= half, within=30)
 
         # Second half: Slack turns slow and failing, so both replicas hold claims on answers
@@ -207,7 +105,7 @@ async def test_replicas_answer_once_and_fire_once_when_one_is_killed_mid_burst(
             times=100_000,
             delay=0.5,
         )
-        rest = asyncio.create_task(_burst(deliver, range(half, ANSWERS)))
+        rest = asyncio.create_task(burst(deliver, range(half, ANSWERS)))
         for _ in range(60):  # until messages are claimed mid-post, then kill
             if await _claimed(url):
                 break
@@ -221,10 +119,12 @@ async def test_replicas_answer_once_and_fire_once_when_one_is_killed_mid_burst(
 
         await slack.wait_for(lambda: len(slack.posts("drill_feedback")) >= ANSWERS, within=90)
         await asyncio.sleep(LEASE_SECONDS + 1.5)  # time for a duplicate to show up
-        assert await _unfinished(url) == (0, 0)
+        assert await settled(url, within=10) == (0, 0)
 
         # A replacement joins: its start-up catch-up must not post the fires again.
-        replacement = await Replica(slack, database_url, tmp_path, "c").start()
+        replacement = await Replica(
+            slack, database_url, tmp_path, "c", LEASE_SECONDS=str(LEASE_SECONDS)
+        ).start()
         await asyncio.sleep(1.5)
     except BaseException:
         for replica in (first, second, replacement):

@@ -1,17 +1,27 @@
-"""Posting outbox messages through slack-sdk, translating its errors to ours."""
+"""Posting outbox messages through slack-sdk, translating its errors to ours; and, after a
+try that may have posted without our hearing back, finding what is already in Slack."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.errors import RetryLater, Undeliverable
 from bot.slack.installs import TokenSource
+
+log = logging.getLogger(__name__)
 
 # Errors that retrying cannot fix (the channel is gone, the bot was removed, bad blocks …).
 _TRANSIENT = frozenset(
@@ -24,6 +34,12 @@ _TRANSIENT = frozenset(
         "request_timeout",
     }
 )
+# conversations.replies and .history: Tier 3 (50 a minute) for internal and Marketplace
+# apps, 1 a minute for other distributed apps (their 429 says how long to wait). Used
+# only to recover after a try that may have posted, one call a second per workspace.
+READ_INTERVAL_SECONDS = 1.0
+READ_PAGE = 200
+READ_PAGES = 10  # a thread's 2,000 newest messages, or a channel's since the message was queued
 
 
 def slack_failure(exc: SlackApiError) -> tuple[int, str, str | None]:
@@ -54,6 +70,8 @@ class SlackPoster:
         # The poster's own connection pool and timeout (the runtime sets it); without it,
         # the base client's.
         self.session: aiohttp.ClientSession | None = None
+        self._reads: dict[str, asyncio.Lock] = {}  # per workspace: one read at a time …
+        self._read_after: dict[str, float] = {}  # … and when the next may start
 
     @property
     def client(self) -> AsyncWebClient:
@@ -76,14 +94,24 @@ class SlackPoster:
             )
         return self._client
 
+    async def _token(self, team: str) -> dict[str, str]:
+        if self._tokens is None:
+            return {}
+        token = await self._tokens(team)
+        if not token:
+            raise Undeliverable(f"the app is not installed in workspace {team}")
+        return {"token": token}
+
     async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]:
-        payload = dict(payload)
+        """Post one message. Its `_key` (the outbox's key for it) goes into its metadata as
+        `message_key`, so `posted` can find it later."""
+        payload = {**payload, **await self._token(team)}
         method = payload.pop("_method", "chat.postMessage")
-        if self._tokens is not None:
-            token = await self._tokens(team)
-            if not token:
-                raise Undeliverable(f"the app is not installed in workspace {team}")
-            payload["token"] = token
+        key = payload.pop("_key", None)
+        metadata = payload.get("metadata")
+        if key is not None and isinstance(metadata, dict):
+            event = {**(metadata.get("event_payload") or {}), "message_key": key}
+            payload["metadata"] = {**metadata, "event_payload": event}
         try:
             if method == "chat.postEphemeral":
                 response = await self.client.chat_postEphemeral(**payload)
@@ -105,3 +133,56 @@ class SlackPoster:
             maybe_done = not isinstance(exc, aiohttp.ClientConnectorError)
             raise RetryLater(f"network: {type(exc).__name__}", 0.0, maybe_done=maybe_done) from exc
         return str(response["channel"]), str(response["ts"])
+
+    async def posted(
+        self, team: str, payload: dict[str, Any], since: datetime
+    ) -> dict[str, tuple[str, str]]:
+        """(channel, ts) by `message_key` of this app's messages where `payload` would go:
+        its thread (conversations.replies), or for a message that starts one, the channel
+        since `since` (conversations.history). Empty when Slack cannot say (an ephemeral
+        message or a file; no permission to read): the message is then posted again.
+        Raises RetryLater on a 429 or a transient failure."""
+        if payload.get("_method", "chat.postMessage") != "chat.postMessage":
+            return {}
+        channel = str(payload.get("channel", ""))
+        thread = payload.get("thread_ts")
+        args: dict[str, Any] = {"channel": channel, "include_all_metadata": True}
+        if thread:
+            read, method = self.client.conversations_replies, "conversations.replies"
+            args["ts"] = thread
+        else:
+            read, method = self.client.conversations_history, "conversations.history"
+            args["oldest"] = f"{since.timestamp() - 1:.6f}"
+        args |= await self._token(team)
+        found: dict[str, tuple[str, str]] = {}
+        try:
+            for _ in range(READ_PAGES):
+                response = await self._paced(team, functools.partial(read, limit=READ_PAGE, **args))
+                for message in response.get("messages") or []:
+                    event = (message.get("metadata") or {}).get("event_payload") or {}
+                    if event.get("message_key") and message.get("ts"):
+                        found[str(event["message_key"])] = (channel, str(message["ts"]))
+                args["cursor"] = (response.get("response_metadata") or {}).get("next_cursor")
+                if not args["cursor"]:
+                    break
+        except SlackApiError as exc:
+            status, error, retry_after = slack_failure(exc)
+            if status == 429 or status >= 500 or error in _TRANSIENT:
+                delay = float(retry_after) if retry_after and retry_after.isdigit() else 0.0
+                self._read_after[team] = time.monotonic() + delay
+                raise RetryLater(f"{method}: slack {status} {error}".strip(), delay) from exc
+            log.warning("%s: %s; cannot tell whether a message was posted", method, error)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"{method}: network: {type(exc).__name__}", 0.0) from exc
+        return found
+
+    async def _paced(
+        self, team: str, call: Callable[[], Awaitable[AsyncSlackResponse]]
+    ) -> AsyncSlackResponse:
+        """A read made once this workspace's previous one is a second old."""
+        async with self._reads.setdefault(team, asyncio.Lock()):
+            wait = self._read_after.get(team, 0.0) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._read_after[team] = time.monotonic() + READ_INTERVAL_SECONDS
+            return await call()

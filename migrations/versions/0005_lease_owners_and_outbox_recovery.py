@@ -44,6 +44,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('maybe_sent', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     # ### end Alembic commands ###
+    # Messages still waiting get their channel from their payload (a JSON object).
+    if op.get_bind().dialect.name == "postgresql":
+        channel = "left(payload::json->>'channel', 32)"
+    else:
+        channel = "substr(json_extract(payload, '$.channel'), 1, 32)"
+    op.execute(f"UPDATE outbox_message SET channel = {channel} WHERE status = 'pending'")
 
 
 def downgrade() -> None:

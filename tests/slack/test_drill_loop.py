@@ -35,6 +35,7 @@ async def test_command_posts_the_question_top_level_with_metadata(
     assert prompt["metadata"]["event_payload"] == {
         "question_id": "deploy-ml-models",
         "source": "command",
+        "message_key": "prompt:1",  # the bot's own key, to find the message after a crash
     }
     assert prompt["blocks"][0]["type"] == "header"
 
@@ -145,6 +146,7 @@ async def test_emoji_only_reply_gets_a_polite_nudge(bot: RunningBot, slack: Slac
         "question_id": "deploy-ml-models",
         "user": "U0ALICE",
         "reason": "emoji_only",
+        "message_key": "nudge:1",
     }
     assert slack.posts("drill_feedback") == []
 

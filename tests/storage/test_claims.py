@@ -20,6 +20,38 @@ from bot.storage.tables import OutboxMessage, utcnow
 LEASE = timedelta(seconds=60)
 
 
+async def _queue_work(sessions: async_sessionmaker[AsyncSession], count: int) -> None:
+    """`count` answers waiting for a grade and `count` messages waiting to be sent."""
+    async with unit_of_work(sessions) as session:
+        prompt = await repo.add_prompt(
+            session, team="T1", channel="C1", question_id="deploy-ml-models", source="command"
+        )
+        await repo.insert_attempts(
+            session,
+            [
+                {
+                    "team": "T1",
+                    "channel": "C1",
+                    "thread_ts": "1.0",
+                    "message_ts": f"1.{i}",
+                    "user": f"U{i}",
+                    "prompt_id": prompt.id,
+                    "question_id": "deploy-ml-models",
+                    "answer": "we ship behind a canary",
+                    "event_id": None,
+                }
+                for i in range(count)
+            ],
+        )
+        await repo.enqueue_many(
+            session,
+            [
+                {"team": "T1", "dedupe_key": f"m{i}", "kind": "feedback", "payload": {"i": i}}
+                for i in range(count)
+            ],
+        )
+
+
 async def test_two_claims_take_different_rows(database_url: str) -> None:
     at_once = database_url.startswith("postgresql")
     url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
@@ -27,34 +59,7 @@ async def test_two_claims_take_different_rows(database_url: str) -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     try:
-        async with unit_of_work(sessions) as session:
-            prompt = await repo.add_prompt(
-                session, team="T1", channel="C1", question_id="deploy-ml-models", source="command"
-            )
-            await repo.insert_attempts(
-                session,
-                [
-                    {
-                        "team": "T1",
-                        "channel": "C1",
-                        "thread_ts": "1.0",
-                        "message_ts": f"1.{i}",
-                        "user": f"U{i}",
-                        "prompt_id": prompt.id,
-                        "question_id": "deploy-ml-models",
-                        "answer": "we ship behind a canary",
-                        "event_id": None,
-                    }
-                    for i in range(4)
-                ],
-            )
-            await repo.enqueue_many(
-                session,
-                [
-                    {"team": "T1", "dedupe_key": f"m{i}", "kind": "feedback", "payload": {"i": i}}
-                    for i in range(4)
-                ],
-            )
+        await _queue_work(sessions, 4)
 
         now = utcnow()
 
@@ -88,29 +93,7 @@ async def test_a_lease_is_taken_over_when_its_owner_dies_and_never_while_it_beat
     """An answer and a message leased by a live owner stay its own long after the lease has
     run out (its own next claim takes them again); the moment its heartbeat is older than
     the owner timeout, another owner takes them, the message marked as maybe posted."""
-    async with unit_of_work(sessions) as session:
-        prompt = await repo.add_prompt(
-            session, team="T1", channel="C1", question_id="deploy-ml-models", source="command"
-        )
-        await repo.insert_attempts(
-            session,
-            [
-                {
-                    "team": "T1",
-                    "channel": "C1",
-                    "thread_ts": "1.0",
-                    "message_ts": "1.1",
-                    "user": "U1",
-                    "prompt_id": prompt.id,
-                    "question_id": "deploy-ml-models",
-                    "answer": "we ship behind a canary",
-                    "event_id": None,
-                }
-            ],
-        )
-        await repo.enqueue_many(
-            session, [{"team": "T1", "dedupe_key": "m", "kind": "feedback", "payload": {}}]
-        )
+    await _queue_work(sessions, 1)
     timeout = timedelta(seconds=OWNER_TIMEOUT_SECONDS)
 
     async def claim(owner: str, now: datetime) -> tuple[int, list[OutboxMessage]]:

@@ -21,6 +21,7 @@ from bot.storage.db import (
     schema_revision,
     upgrade,
 )
+from bot.storage.tables import utcnow
 
 TABLES = {
     "prompt",
@@ -101,3 +102,34 @@ def test_a_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+async def test_messages_waiting_at_0005_get_their_channel(database_url: str) -> None:
+    """0005 fills in the channel of messages queued before it, so a sender can leave out the
+    channels it is posting to; sent messages (their payload dropped) stay without one."""
+    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+    await asyncio.to_thread(upgrade, url, "0004")
+    engine = make_engine(url)
+    rows = (
+        ("pending", '{"channel": "C0WAITING", "text": "hi"}'),
+        ("sent", "{}"),
+    )
+    try:
+        async with engine.begin() as conn:
+            for i, (status, payload) in enumerate(rows):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO outbox_message (team, dedupe_key, kind, payload, status,"
+                        " attempts, next_try_at, created_at)"
+                        " VALUES ('T1', :key, 'feedback', :payload, :status, 0, :now, :now)"
+                    ),
+                    {"key": f"m{i}", "payload": payload, "status": status, "now": utcnow()},
+                )
+        await asyncio.to_thread(upgrade, url)
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                sa.text("SELECT status, channel FROM outbox_message ORDER BY id")
+            )
+            assert [tuple(row) for row in found] == [("pending", "C0WAITING"), ("sent", None)]
+    finally:
+        await engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import gc
 import json
@@ -171,17 +172,24 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return _print_to_pipe(text)
 
 
-async def _grade_once(settings: Settings, bank, question, answer: str, which: str | None, level):  # type: ignore[no-untyped-def]
+@contextlib.asynccontextmanager
+async def _operator_grader(settings: Settings, bank, which: str | None):  # type: ignore[no-untyped-def]
+    """The grader the bot would use (or `which`), for one operator run: no daily budget."""
     from bot.runtime import build_grader
 
     forced = settings.model_copy(update={"grader": which}) if which else settings
     grader = build_grader(forced, bank, daily_budget=0)
     try:
-        return await grader.grade(question, answer, seniority=level)
+        yield grader
     finally:
         close = getattr(grader, "aclose", None)
         if close is not None:
             await close()
+
+
+async def _grade_once(settings: Settings, bank, question, answer: str, which: str | None, level):  # type: ignore[no-untyped-def]
+    async with _operator_grader(settings, bank, which) as grader:
+        return await grader.grade(question, answer, seniority=level)
 
 
 def _print_to_pipe(text: str) -> int:
@@ -292,17 +300,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 async def _evaluate(settings: Settings, bank, calibration: Path, which: str):  # type: ignore[no-untyped-def]
     from bot.evaluation import evaluate
-    from bot.runtime import build_grader
 
-    forced = settings.model_copy(update={"grader": which})
-    # An explicit operator run: no daily budget.
-    grader = build_grader(forced, bank, daily_budget=0)
-    try:
+    async with _operator_grader(settings, bank, which) as grader:
         return await evaluate(bank, grader, calibration)
-    finally:
-        close = getattr(grader, "aclose", None)
-        if close is not None:
-            await close()
 
 
 # --- wiring ----------------------------------------------------------------------

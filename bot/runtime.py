@@ -294,8 +294,9 @@ class Runtime:
         """Store the answers spooled while the database was away, as soon as it is back."""
         while not self._stop.is_set():
             try:
-                while await self.drills.drain_spool():
-                    pass
+                stored = 1
+                while stored:  # a batch at a time, until the spool is empty
+                    stored = await self.drills.drain_spool()
             except Exception as exc:
                 log.warning("spooled answers wait for the database: %s", str(exc).splitlines()[0])
             with contextlib.suppress(TimeoutError):

@@ -14,7 +14,6 @@ corpus (`corpus/claims/*.jsonl`) and the rubric files' examples, and writes
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -143,7 +142,3 @@ def _load_cached(directory: str) -> ClaimModel | None:
         }
     return ClaimModel(meta["card"], shared, stance, questions)
 
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))

@@ -63,6 +63,7 @@ def is_asserted(claim: Claim, stance: StanceModel, features: Rows) -> bool:
 
 
 def quote(text: str) -> str:
+    """A sentence as the feedback quotes it: whole, or cut at QUOTE_CHARS."""
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
 
 
@@ -123,12 +124,7 @@ def _criterion(
         evidence = quote(best.claim.sentence.display)
         cues = {cue for s in credited for cue in s.claim.cues if cue in criterion.cues}
         alone = any(s.full[criterion.id] >= FULL_MIN for s in credited)
-        specific = any(not s.claim.cues.isdisjoint(criterion.cues) for s in credited)
-        learned = any(s.support[criterion.id] >= SUPPORT_MIN for s in credited)
-        if alone or len(cues) >= criterion.level2:
-            level = 2
-        elif specific or learned or criterion.detector != "star":
-            level = 1
+        level = 2 if alone or len(cues) >= criterion.level2 else 1
     if criterion.detector == "star" and star_level > level:
         level = star_level
     return CriterionResult(

@@ -75,7 +75,8 @@ from bot.grading.grade import (
     band_for,
     compute_score,
 )
-from bot.grading.rubric import _INJECTION, QUOTE_CHARS, SALAD_CAP, RubricGrader
+from bot.grading.judging import quote as shorten
+from bot.grading.rubric import _INJECTION, SALAD_CAP, RubricGrader
 from bot.grading.text import MAX_CHARS
 from bot.questions import Question, QuestionBank, Seniority
 
@@ -319,8 +320,7 @@ def quote_found(quote: str, answer_norm: str) -> bool:
 
 
 def _display(quote: str) -> str:
-    text = _SPACE.sub(" ", quote).strip()
-    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
+    return shorten(_SPACE.sub(" ", quote).strip())
 
 
 # --- the grader ----------------------------------------------------------------------

@@ -33,12 +33,11 @@ from bot.grading.grade import (
     band_for,
     compute_score,
 )
-from bot.grading.judging import judge_claims
+from bot.grading.judging import judge_claims, quote
 from bot.grading.star import StarParts, find_star, is_story_opening
 from bot.grading.text import Answer, CueIndex, Hit, Sentence, Vocabulary
 from bot.questions import Criterion, Mistake, Question, QuestionBank, Seniority
 
-QUOTE_CHARS = 280
 SALAD_CAP = 25
 TOOLS_CUE = "tools"
 REASONING_CUE = "reasoning"
@@ -376,8 +375,7 @@ def _echoes_question(prep: Prepared, sentences: Sequence[Sentence]) -> bool:
 def _quote(answer: Answer, index: int) -> str:
     for s in answer.sentences:
         if s.index == index:
-            text = s.display
-            return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
+            return quote(s.display)
     return ""
 
 

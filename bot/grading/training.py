@@ -30,9 +30,6 @@ from bot.questions import QuestionBank
 DEFAULT_CORPUS = Path("corpus/claims")
 STANCE_C = 1.0
 SUPPORT_C = 1.0
-# Claims from other questions that earn nothing there teach every question what empty talk
-# looks like; claims that earn something elsewhere might earn a neighbour here, so they stay out.
-BORROW_NEGATIVES = True
 
 
 class TrainingError(DrillError):
@@ -158,8 +155,9 @@ def train(bank: QuestionBank, corpus_dir: Path, out_dir: Path) -> dict[str, Any]
     questions_meta: dict[str, Any] = {}
     for question in bank.questions:
         idx = [i for i, e in enumerate(examples) if e.question == question.id]
-        if BORROW_NEGATIVES:
-            idx += [i for i, e in enumerate(examples) if e.question != question.id and not e.levels]
+        # Claims that earn nothing in other questions teach every question what empty talk looks
+        # like; claims that earn something elsewhere might earn a neighbour here, so they stay out.
+        idx += [i for i, e in enumerate(examples) if e.question != question.id and not e.levels]
         rows = [feats[i] for i in idx]
         vocab = _vocab(rows, min_count=2)
         xq = _matrix(rows, vocab)

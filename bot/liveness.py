@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.loop_failures import LoopFailures
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
@@ -69,6 +70,7 @@ class Liveness:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Beat until `stop` is set."""
+        failures = LoopFailures(log, "heartbeat")
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_SECONDS)
@@ -80,9 +82,10 @@ class Liveness:
                     now = utcnow()
                     if not await repo.beat(session, owner=self.id, now=now):
                         await self._register(session, now)  # removed while it was away
-            except Exception:
-                log.exception("heartbeat failed")
+            except Exception as exc:
+                failures.failed(exc)
                 continue
+            failures.succeeded()
             self._beat_at = started
 
     async def retire(self) -> None:

@@ -26,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.batching import GroupCommit
 from bot.errors import RetryLater, Undeliverable
 from bot.liveness import Liveness
+from bot.loop_failures import LoopFailures
 from bot.metrics import Metrics
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
+from bot.storage.reachability import database_unreachable
 from bot.storage.tables import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -128,12 +130,14 @@ class Outbox:
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; wakes early when something is queued in-process or a
         channel's sender finishes (its next messages may be due)."""
+        failures = LoopFailures(log, "outbox pass")
         while not stop.is_set():
             self._wake.clear()  # before the pass: a message queued during it wakes the next
             try:
                 claimed = await self.dispatch()
-            except Exception:
-                log.exception("outbox pass failed")
+                failures.succeeded()
+            except Exception as exc:
+                failures.failed(exc)
                 claimed = 0
             if claimed >= self._batch or self._wake.is_set():
                 continue  # a full batch (more may be due), or new messages meanwhile
@@ -150,8 +154,9 @@ class Outbox:
         try:
             async with unit_of_work(self._sessions, read_only=True) as session:
                 due = await repo.next_outbox_due(session, now=utcnow(), busy=self._busy())
-        except Exception:
-            log.exception("outbox: cannot read the next due time")
+        except Exception as exc:
+            if not database_unreachable(exc):  # the pass itself reports an outage
+                log.exception("outbox: cannot read the next due time")
             return self._poll
         if due is None:
             return self._poll

@@ -22,6 +22,7 @@ from bot.grading.grade import Grader
 from bot.grading.rubric import RubricGrader
 from bot.grading.worker import ProcessGrader
 from bot.liveness import Liveness
+from bot.loop_failures import LoopFailures
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.questions import QuestionBank, load_bank
@@ -203,9 +204,13 @@ class Runtime:
         # One grading pass at a time in this process, or one more than there are worker
         # processes: while a batch is graded, the next is claimed and the last recorded.
         passes = 1 + (self.grader.processes if isinstance(self.grader, ProcessGrader) else 0)
+        grading_failures = LoopFailures(log, "grading")  # the passes report an outage once
         self._tasks = [
             asyncio.create_task(self.liveness.run(self._stop), name="heartbeat"),
-            *(asyncio.create_task(self._grading_loop(), name="grading") for _ in range(passes)),
+            *(
+                asyncio.create_task(self._grading_loop(grading_failures), name="grading")
+                for _ in range(passes)
+            ),
             asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
             asyncio.create_task(self._spool_loop(), name="spool"),
         ]
@@ -273,15 +278,16 @@ class Runtime:
     def request_stop(self) -> None:
         self._stop.set()
 
-    async def _grading_loop(self) -> None:
+    async def _grading_loop(self, failures: LoopFailures) -> None:
         while not self._stop.is_set():
             # Cleared before the pass, not after: an answer stored during a pass that found
             # nothing sets it again, so the wait below returns at once.
             self._grade_wake.clear()
             try:
                 graded = await self.drills.grade_pending()
-            except Exception:
-                log.exception("grading pass failed")
+                failures.succeeded()
+            except Exception as exc:
+                failures.failed(exc)
                 graded = 0
             if graded:
                 continue
@@ -292,13 +298,15 @@ class Runtime:
 
     async def _spool_loop(self) -> None:
         """Store the answers spooled while the database was away, as soon as it is back."""
+        failures = LoopFailures(log, "storing spooled answers")
         while not self._stop.is_set():
             try:
                 stored = 1
                 while stored:  # a batch at a time, until the spool is empty
                     stored = await self.drills.drain_spool()
+                failures.succeeded()
             except Exception as exc:
-                log.warning("spooled answers wait for the database: %s", str(exc).splitlines()[0])
+                failures.failed(exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=self.settings.outbox_poll_seconds)
 
@@ -312,7 +320,7 @@ class Runtime:
                         removed,
                         self.settings.answer_retention_days,
                     )
-            except Exception:
-                log.exception("retention pass failed")
+            except Exception as exc:
+                LoopFailures(log, "retention pass").failed(exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=3600)

@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.drills import Drills
+from bot.loop_failures import LoopFailures
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Schedule, utcnow
@@ -320,12 +321,14 @@ class DrillScheduler:
         return sorted(job.id for job in self._scheduler.get_jobs())
 
     async def _resync_forever(self) -> None:
+        failures = LoopFailures(log, "schedule resync")
         while True:
             await asyncio.sleep(RESYNC_SECONDS)
             try:
                 await self.sync()
-            except Exception:
-                log.exception("schedule resync failed")
+                failures.succeeded()
+            except Exception as exc:
+                failures.failed(exc)
 
     async def fire(self, schedule_id: int) -> bool:
         """A job ran: post the prompt for the most recent scheduled time, once."""

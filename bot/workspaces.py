@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.loop_failures import LoopFailures
 from bot.storage import workspaces as repo
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
@@ -96,13 +97,15 @@ class Workspaces:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Carry out deletions as they fall due, until `stop` is set."""
+        failures = LoopFailures(log, "workspace purge pass")
         while not stop.is_set():
             try:
                 await self.purge_due()
                 async with self._sessions() as session:
                     next_due = await repo.next_removal_due(session)
-            except Exception:
-                log.exception("workspace purge pass failed")
+                failures.succeeded()
+            except Exception as exc:
+                failures.failed(exc)
                 next_due = None
             sleep = MAX_SLEEP_SECONDS
             if next_due is not None:

@@ -84,6 +84,7 @@ class Replica:
         self.port = free_port()
         self.log = cwd / f"{name}.log"
         self.proc: asyncio.subprocess.Process | None = None
+        self.ready = False  # answering /healthz: a load balancer would route to it
 
     @property
     def url(self) -> str:
@@ -94,6 +95,7 @@ class Replica:
         with self.log.open("ab") as log:
             self.proc = await start_serve(env, self.cwd, log)
         if await became_healthy(self.port):
+            self.ready = True
             return self
         await self.stop(signal.SIGKILL)
         raise AssertionError(f"{self.name} did not become healthy:\n{self.log.read_text()[-3000:]}")
@@ -103,6 +105,7 @@ class Replica:
         return self.proc is not None and self.proc.returncode is None
 
     async def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.ready = False
         if self.alive:
             assert self.proc is not None
             self.proc.send_signal(sig)

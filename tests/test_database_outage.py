@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import sqlite3
 import subprocess
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -122,15 +124,30 @@ def assert_kept_through_retries(statuses: list[list[int]]) -> None:
 
 
 async def test_postgres_stopped_mid_burst_loses_no_answer(
-    private_postgres: PrivatePostgres, slack: SlackStandIn, bank: QuestionBank, tmp_path: Path
+    private_postgres: PrivatePostgres,
+    slack: SlackStandIn,
+    bank: QuestionBank,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """PostgreSQL stopped for a few seconds mid-burst: one feedback per answer once it is back."""
+    """PostgreSQL stopped for a few seconds mid-burst: one feedback per answer once it is back.
+    The outage is logged as such, a line when a loop starts waiting and one when it is over,
+    not as a traceback on every poll."""
     url = await private_postgres.create_database()
+    caplog.set_level(logging.INFO, logger="bot")
     async with running_bot(url, slack, bank, tmp_path / "spool.db") as bot:
         statuses = await burst_through_outage(
             bot, slack, fail=private_postgres.stop, recover=private_postgres.start
         )
     assert_kept_through_retries(statuses)
+    tracebacks = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.exc_info]
+    assert tracebacks == []
+    waits = Counter(
+        r.getMessage().split(" waits")[0]
+        for r in caplog.records
+        if " waits for the database" in r.getMessage()
+    )
+    assert waits and max(waits.values()) == 1, waits
 
 
 class SqliteLock:

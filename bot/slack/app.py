@@ -18,23 +18,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.drills import Drills
 from bot.schedule import Schedules
+from bot.slack.authorization import TokenAuthorize, cached_installation_authorize
 from bot.slack.installs import Installs
 from bot.slack.listeners import Listeners
 
 # Slack waits 3 s for an ack, and Bolt calls auth.test before the listener runs (on a
-# process's first request; on every request in multi-workspace mode). The requests'
+# process's first request, and a workspace's first in multi-workspace mode). The requests'
 # client is given this long per call, so a hung Slack still leaves time to answer.
 ACK_PATH_TIMEOUT_SECONDS = 2.0
 
 
 def build_client(settings: Settings) -> AsyncWebClient:
     """The Web API client every request copies (base URL and retry handlers included).
+    It holds no token: each call carries its workspace's (from the authorize step, or
+    the outbox's token source).
 
     Its timeout holds only for calls made without a session; `web_api_session` gives the
     shared session the same bound."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
-        token=token,
         base_url=settings.slack_api_url,
         timeout=math.ceil(settings.web_api_timeout),
         # Short faults are retried here; the outbox takes over for long ones.
@@ -65,10 +66,16 @@ def build_app(
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
     oauth: dict[str, Any] = {}
-    if installs is not None and installs.multi_workspace:
+    if installs is not None and installs.oauth_settings is not None:
         # Bolt then authorizes each request from the installation of its workspace and
         # gives listeners a client with that workspace's token (base URL copied from ours).
-        oauth = {"installation_store": installs.store, "oauth_settings": installs.oauth_settings}
+        oauth = {
+            "installation_store": installs.store,
+            "oauth_settings": installs.oauth_settings,
+            "authorize": cached_installation_authorize(installs.oauth_settings),
+        }
+    elif settings.slack_bot_token:
+        oauth = {"authorize": TokenAuthorize(settings.slack_bot_token.get_secret_value())}
     app = AsyncApp(
         client=client,
         signing_secret=secret,

@@ -25,6 +25,7 @@ from bot.drills import Drills, Rated
 from bot.errors import AnswerNotStored, UnknownQuestion
 from bot.schedule import Schedules
 from bot.slack import blocks
+from bot.slack.authorization import is_transient
 from bot.slack.commands import Command, Usage, parse_command
 from bot.slack.schedule_commands import ScheduleCommands
 
@@ -358,6 +359,12 @@ class Listeners:
             log.warning("%s; answered 503 so that Slack delivers it again", error)
             return BoltResponse(status=503, body="")
         kind = body.get("type") or ("command" if body.get("command") else "unknown")
+        if kind == "event_callback" and is_transient(error):
+            # Slack (auth.test, say) could not be asked: the event is retried, not lost.
+            log.warning(
+                "Slack unreachable (%s); answered 503 so that Slack delivers it again", error
+            )
+            return BoltResponse(status=503, body="")
         log.error("listener failed on a %s request: %s", kind, error, exc_info=error)
         if body.get("command"):
             return BoltResponse(

@@ -165,7 +165,11 @@ async def test_uploaded_files_are_served_to_the_page(
     """A chart the bot uploads shows in the channel and is served from the playground."""
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(32))
     await playground.runtime.client.files_upload_v2(
-        content=png, filename="scores.png", title="Scores", channel="C0PLAYGRND"
+        token=playground.runtime.settings.slack_bot_token.get_secret_value(),
+        content=png,
+        filename="scores.png",
+        title="Scores",
+        channel="C0PLAYGRND",
     )
     state = await until(http, playground, lambda s: any("<img" in m["html"] for m in s["messages"]))
     [message] = [m for m in state["messages"] if "<img" in m["html"]]

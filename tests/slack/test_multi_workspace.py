@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -214,8 +215,10 @@ async def test_two_workspaces_drill_side_by_side_each_with_its_own_token(
     assert len([m for m in slack.posts("drill_feedback") if m["channel"] == f"C0{ALPHA}"]) == 2
     assert len([m for m in slack.posts("drill_feedback") if m["channel"] == f"C0{BRAVO}"]) == 1
     # Bolt authorized each request with the installation of the request's own workspace.
-    authorized = {c.headers["Authorization"] for c in slack.calls_to("auth.test")}
-    assert authorized == {f"Bearer {alpha}", f"Bearer {bravo}"}
+    asked = Counter(c.headers["Authorization"] for c in slack.calls_to("auth.test"))
+    assert set(asked) == {f"Bearer {alpha}", f"Bearer {bravo}"}
+    # Once per token (and once more by the install itself), not on each of alpha's 4 requests.
+    assert max(asked.values()) <= 2, asked
     assert await _count(multi, Attempt, ALPHA) == 2
     assert await _count(multi, Attempt, BRAVO) == 1
 

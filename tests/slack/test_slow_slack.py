@@ -98,3 +98,41 @@ async def test_a_slash_command_is_acked_within_3s_when_the_web_api_hangs(
 
     took, status, body = await command("schedule list")  # no Web API call: answered in the ack
     assert took < 3 and status == 200 and "09:00" in body
+
+
+@pytest.mark.parametrize("fault", ["hangs", "html_503"])
+async def test_an_answer_is_kept_when_authorizing_it_fails(
+    fault: str, database_url: str, slack: SlackStandIn, bank: QuestionBank
+) -> None:
+    """Bolt asks auth.test before the first listener of a fresh process. When that call
+    hangs past its deadline or meets an HTML 503, the answer is refused with a 5xx, so that
+    Slack delivers it again, instead of being acknowledged and lost."""
+    settings = make_settings(database_url, slack, slack_timeout_seconds=TIMEOUT)
+    first = Runtime(settings, bank=bank)
+    await first.start()
+    port = await first.serve_http(host="127.0.0.1", port=0)
+    root = await p.ask(slack, RunningBot(first, f"http://127.0.0.1:{port}/slack/events"))
+    await first.stop()
+
+    restarted = Runtime(settings, bank=bank)  # authorizes its first request anew
+    await restarted.start()
+    port = await restarted.serve_http(host="127.0.0.1", port=0)
+    try:
+        if fault == "hangs":
+            slack.stall("auth.test")
+        else:
+            # Twice: slack-sdk tries a 5xx once more before giving up.
+            slack.fail(
+                "auth.test", status=503, error="Service Unavailable", page="text/html", times=2
+            )
+        event = p.reply(root, p.STRONG_ANSWER, user="U0LATE")
+        statuses = await slack.deliver_event(
+            f"http://127.0.0.1:{port}/slack/events", event, retry_delays=(0.5, 1.0, 2.0)
+        )
+        assert statuses[0] >= 500 and statuses[-1] == 200, statuses
+        await slack.wait_for(lambda: feedback_for(slack, "U0LATE"), within=15)
+        await asyncio.sleep(0.5)
+        assert len(feedback_for(slack, "U0LATE")) == 1
+    finally:
+        slack.recover()
+        await restarted.stop()

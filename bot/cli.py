@@ -151,13 +151,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if question is None:
         print(f"unknown question {args.question!r}; try: {', '.join(bank.ids())}", file=sys.stderr)
         return 2
+    from_stdin = args.file in (None, "-")
+    if from_stdin and sys.stdin.isatty():
+        print("Paste or type the answer, then press Ctrl-D on an empty line.", file=sys.stderr)
     try:
-        if args.file in (None, "-"):
-            answer = sys.stdin.read()
-        else:
-            answer = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        raw = sys.stdin.buffer.read() if from_stdin else Path(args.file).read_bytes()
+        answer = raw.decode("utf-8-sig")  # an editor's byte-order mark is not part of it
+    except UnicodeDecodeError:
+        print(f"cannot read {'stdin' if from_stdin else args.file}: not UTF-8 text", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     reason = not_an_answer(answer)
     if reason is not None:
@@ -169,7 +173,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if args.format == "json"
         else render_text(question, grade)
     )
-    return _print_to_pipe(text)
+    print(text, flush=True)
+    return 0
 
 
 @contextlib.asynccontextmanager
@@ -190,18 +195,6 @@ async def _operator_grader(settings: Settings, bank, which: str | None):  # type
 async def _grade_once(settings: Settings, bank, question, answer: str, which: str | None, level):  # type: ignore[no-untyped-def]
     async with _operator_grader(settings, bank, which) as grader:
         return await grader.grade(question, answer, seniority=level)
-
-
-def _print_to_pipe(text: str) -> int:
-    """Print, and end quietly when the reader stops early (`| head`)."""
-    try:
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # Python flushes stdout again at exit: point it at nothing so that one is quiet too.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    return 0
 
 
 def cmd_grader_train(args: argparse.Namespace) -> int:
@@ -391,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader stopped early (`| head`). Python flushes stdout again at exit: point it
+        # at nothing so that this ends quietly too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise

@@ -11,7 +11,7 @@ from bot.errors import ConfigError
 
 
 def test_defaults_match_the_documented_contract() -> None:
-    """With nothing set, the defaults are those in ARCHITECTURE.md."""
+    """With nothing set, the defaults are those in the README's configuration table."""
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.database_url == "sqlite:///./deploy_drill.db"

@@ -119,7 +119,11 @@ class ImageRoot:
         self.read_only = sorted({self.inside(d).parts[len(self.path.parts)] for _, d in image.copies})
         for top in self.read_only:
             _set_writable(self.path / top, False)
-        self.python = self._python()
+        try:
+            self.python = self._python()
+        except LookupError:
+            self.remove()
+            raise
         self.bin = self.inside("/usr/local/bin")
         self.bin.mkdir(parents=True)
         script = self.bin / "deploy-drill"  # what pip writes for the console script
@@ -167,7 +171,7 @@ class ImageRoot:
                     env={"PYTHONPATH": f"{sysconfig.get_paths()['purelib']}:{ROOT}"},
                     cwd=self.path,
                     capture_output=True,
-                    **self.popen_user(),  # type: ignore[arg-type]
+                    **self.popen_user(),
                 )
             except OSError:  # missing, or out of this user's reach
                 continue

@@ -15,7 +15,14 @@ import pytest
 
 from bot.slack.standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
-from tests.serving import became_healthy, clean_env, free_port, serve_env, start_serve
+from tests.serving import (
+    became_healthy,
+    clean_env,
+    free_port,
+    posts_a_prompt,
+    serve_env,
+    start_serve,
+)
 
 CLI = [sys.executable, "-m", "bot"]
 
@@ -154,11 +161,7 @@ async def test_serve_migrates_answers_and_stops_on_sigterm(
     proc = await start_serve(serve_env(slack, database_url, port), tmp_path)
     try:
         assert await became_healthy(port), "serve never became healthy"
-        status, _ = await slack.send_command(
-            f"http://127.0.0.1:{port}/slack/events", "deploy-ml-models"
-        )
-        assert status == 200
-        await slack.wait_for(lambda: slack.posts("drill_prompt"))
+        await posts_a_prompt(slack, port)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 15)

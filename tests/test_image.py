@@ -20,7 +20,7 @@ from bot.config import load_settings
 from bot.slack.standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
 from tests.image import Dockerfile, ImageRoot, read_env_file
-from tests.serving import became_healthy, free_port
+from tests.serving import became_healthy, free_port, posts_a_prompt
 
 IMAGE = Dockerfile.read()
 EXAMPLE = (ROOT / ".env.example").read_text()
@@ -59,7 +59,7 @@ def _files(top: Path) -> dict[str, float]:
 def _healthcheck(root: ImageRoot, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         IMAGE.healthcheck, cwd=root.workdir, env=env, capture_output=True, text=True,
-        timeout=30, **root.popen_user(),  # type: ignore[call-overload]
+        timeout=30, **root.popen_user(),
     )
 
 
@@ -100,11 +100,7 @@ async def test_the_documented_docker_run_serves_from_the_volume(
         health = _healthcheck(image_root, env)
         assert health.returncode == 0, health.stderr
         assert health.stdout.strip() == f"healthy: http://127.0.0.1:{port}/healthz"
-        status, _ = await slack.send_command(
-            f"http://127.0.0.1:{port}/slack/events", "deploy-ml-models"
-        )
-        assert status == 200
-        await slack.wait_for(lambda: slack.posts("drill_prompt"))
+        await posts_a_prompt(slack, port)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 30)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
@@ -51,9 +53,11 @@ def _paragraphs(text: str, count: int) -> list[str]:
     return [text[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
 
 
-def _terminal(tmp_path: Path, *args: str) -> pexpect.spawn:
-    """`deploy-drill practice` in a pseudo-terminal, as `make practice` runs it."""
-    return pexpect.spawn(
+@contextlib.contextmanager
+def _terminal(tmp_path: Path, *args: str) -> Iterator[pexpect.spawn]:
+    """`deploy-drill practice` in a pseudo-terminal, as `make practice` runs it; the block
+    must end the session, and it must then exit 0."""
+    child = pexpect.spawn(
         CLI[0],
         [*CLI[1:], *args],
         cwd=str(tmp_path),
@@ -62,6 +66,12 @@ def _terminal(tmp_path: Path, *args: str) -> pexpect.spawn:
         timeout=30,
         dimensions=(40, 110),
     )
+    try:
+        yield child
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
 
 
 def _stored_answers(database: Path) -> list[str]:
@@ -73,9 +83,8 @@ def test_a_session_in_a_terminal(tmp_path: Path) -> None:
     """In a pty: a pasted three-paragraph answer is read whole up to the "." line and graded
     once; coloured feedback, the menu, quit."""
     pasted = "\n\n".join(_paragraphs(STRONG_ANSWER, 3))
-    child = _terminal(tmp_path, "--question", "deploy-ml-models")
     transcript: list[str] = []
-    try:
+    with _terminal(tmp_path, "--question", "deploy-ml-models") as child:
         child.expect("How do you deploy ML models to production")
         child.expect(r"finish with a line holding\s+only \.\s+or press Ctrl-D")
         child.send(pasted + "\n.\n")  # one write, as a paste arrives: blank lines and all
@@ -92,10 +101,6 @@ def test_a_session_in_a_terminal(tmp_path: Path) -> None:
         transcript.append(child.before)
         child.sendline("q")
         child.expect("Progress kept: 1 answer to 1 question")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close()
-    assert child.exitstatus == 0
     assert _stored_answers(tmp_path / "practice.db") == [pasted]
     assert any(ANSI.search(part) for part in transcript), "a terminal gets colour"
     assert "No question matches" not in ANSI.sub("", transcript[-1])
@@ -107,8 +112,7 @@ def test_ctrl_d_ends_a_pasted_answer_and_the_session_goes_on(tmp_path: Path) -> 
     """In a pty: Ctrl-D after a pasted answer grades all of it, and the terminal still reads the
     next prompt (Ctrl-D at the start, with nothing typed, is what quits)."""
     pasted = "\n\n".join(_paragraphs(STRONG_ANSWER, 2))
-    child = _terminal(tmp_path, "--question", "deploy-ml-models")
-    try:
+    with _terminal(tmp_path, "--question", "deploy-ml-models") as child:
         child.expect("or press Ctrl-D")
         child.send(pasted + "\n")
         child.sendeof()
@@ -120,10 +124,6 @@ def test_ctrl_d_ends_a_pasted_answer_and_the_session_goes_on(tmp_path: Path) -> 
         child.expect("or press Ctrl-D")
         child.sendeof()  # nothing typed: quit
         child.expect("Progress kept: 1 answer to 1 question")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close()
-    assert child.exitstatus == 0
     assert _stored_answers(tmp_path / "practice.db") == [pasted]
 
 

@@ -18,6 +18,9 @@ RUN pip install --no-cache-dir --no-deps . \
  && mkdir -p /data && chown drill /data
 
 USER drill
+# Run in the volume, which this user owns (/app is not writable to it): a relative path from
+# an env file - or a blank DATABASE_URL, which means the default ./deploy_drill.db - lands here.
+WORKDIR /data
 ENV DATABASE_URL=sqlite:////data/deploy_drill.db \
     SPOOL_PATH=/data/deploy_drill_spool.db \
     RUBRICS_DIR=/app/rubrics \
@@ -25,6 +28,7 @@ ENV DATABASE_URL=sqlite:////data/deploy_drill.db \
     PORT=3000
 EXPOSE 3000
 VOLUME ["/data"]
+# Probes the PORT (and HOST) the bot was given, read as the bot reads them.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD python -c "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4).status == 200 else 1)"
+  CMD ["deploy-drill", "healthcheck"]
 CMD ["deploy-drill", "serve"]

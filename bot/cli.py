@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, forget_blank_variables, known_database, load_settings
 from bot.errors import ConfigError, RubricError
 from bot.logs import setup_logging
 from bot.questions import check_dir, json_schema, load_bank
@@ -101,17 +101,45 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_playground(args: argparse.Namespace) -> int:
-    """The real bot wired to the built-in Slack stand-in, with a Slack-like page at HOST:PORT."""
-    from bot.playground import serve_playground
+    """The real bot wired to the built-in Slack stand-in, with a Slack-like page on loopback."""
+    from bot.playground import ignored_settings, serve_playground
 
     settings = _settings()
     setup_logging(settings.log_level, settings.log_format, _secrets(settings))
-    asyncio.run(serve_playground(settings, port=getattr(args, "port", None), announce=_announce))
+    # `run` falls back to the playground without these flags.
+    chosen = {name: getattr(args, name, None) for name in ("port", "host", "database_url")}
+    for line in ignored_settings(settings, host=chosen["host"], database_url=chosen["database_url"]):
+        print(line, file=sys.stderr, flush=True)
+    asyncio.run(serve_playground(settings, **chosen, announce=_announce))
     return 0
+
+
+def _database_url(value: str) -> str:
+    try:
+        return known_database(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _announce(line: str) -> None:
     print(line, flush=True)
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """Exit 0 when the bot on HOST:PORT is healthy (the image's HEALTHCHECK)."""
+    from bot.healthcheck import health_url, unhealthy
+
+    try:
+        url = health_url(_settings())
+    except ConfigError as exc:  # exit 1, not main's 2: Docker reserves 2 in health checks
+        print(f"unhealthy: configuration error: {exc}", file=sys.stderr)
+        return 1
+    problem = unhealthy(url, timeout=args.timeout)
+    if problem is not None:
+        print(f"unhealthy: {problem}", file=sys.stderr)
+        return 1
+    print(f"healthy: {url}")
+    return 0
 
 
 def cmd_practice(args: argparse.Namespace) -> int:
@@ -151,13 +179,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if question is None:
         print(f"unknown question {args.question!r}; try: {', '.join(bank.ids())}", file=sys.stderr)
         return 2
+    from_stdin = args.file in (None, "-")
+    if from_stdin and sys.stdin.isatty():
+        print("Paste or type the answer, then press Ctrl-D on an empty line.", file=sys.stderr)
     try:
-        if args.file in (None, "-"):
-            answer = sys.stdin.read()
-        else:
-            answer = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        raw = sys.stdin.buffer.read() if from_stdin else Path(args.file).read_bytes()
+        answer = raw.decode("utf-8-sig")  # an editor's byte-order mark is not part of it
+    except UnicodeDecodeError:
+        print(f"cannot read {'stdin' if from_stdin else args.file}: not UTF-8 text", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     reason = not_an_answer(answer)
     if reason is not None:
@@ -169,7 +201,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if args.format == "json"
         else render_text(question, grade)
     )
-    return _print_to_pipe(text)
+    print(text, flush=True)
+    return 0
 
 
 @contextlib.asynccontextmanager
@@ -190,18 +223,6 @@ async def _operator_grader(settings: Settings, bank, which: str | None):  # type
 async def _grade_once(settings: Settings, bank, question, answer: str, which: str | None, level):  # type: ignore[no-untyped-def]
     async with _operator_grader(settings, bank, which) as grader:
         return await grader.grade(question, answer, seniority=level)
-
-
-def _print_to_pipe(text: str) -> int:
-    """Print, and end quietly when the reader stops early (`| head`)."""
-    try:
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # Python flushes stdout again at exit: point it at nothing so that one is quiet too.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    return 0
 
 
 def cmd_grader_train(args: argparse.Namespace) -> int:
@@ -324,7 +345,19 @@ def build_parser() -> argparse.ArgumentParser:
         "playground", help="the real bot on a local Slack stand-in, in your browser (no Slack)"
     )
     playground.add_argument("--port", type=int, default=None, help="default PORT (3000)")
+    playground.add_argument(
+        "--host", default=None, help="listen address (default 127.0.0.1; HOST is not used)"
+    )
+    playground.add_argument(
+        "--database-url",
+        type=_database_url,
+        default=None,
+        help="default sqlite:///./deploy_drill_playground.db (DATABASE_URL is not used)",
+    )
     playground.set_defaults(func=cmd_playground)
+    health = sub.add_parser("healthcheck", help="exit 0 if the bot on HOST:PORT is healthy")
+    health.add_argument("--timeout", type=float, default=4.0, help="seconds (default 4)")
+    health.set_defaults(func=cmd_healthcheck)
     practice = sub.add_parser("practice", help="drill yourself in the terminal")
     practice.add_argument("--question", "-q", default=None, help="question id or topic")
     practice.add_argument("--level", choices=("entry", "mid", "senior"), default=None)
@@ -386,11 +419,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    forget_blank_variables()  # before any library reads the environment
     try:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader stopped early (`| head`). Python flushes stdout again at exit: point it
+        # at nothing so that this ends quietly too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import os
+from collections.abc import MutableMapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -25,10 +27,21 @@ DEFAULT_SCOPES = (
 )
 
 
+def known_database(url: str) -> str:
+    """`url` if it names a database the bot can use (ValueError, saying which, if not)."""
+    if not url.startswith(("sqlite", "postgresql", "postgres")):
+        raise ValueError("must be a sqlite:/// or postgresql:// URL")
+    return url
+
+
 class Settings(BaseSettings):
     """Every setting the app reads; `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # `NAME=` (a copied `.env.example`, `docker run --env-file`) means "not set": the default,
+    # or the value from `.env`, applies - for every setting.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -85,24 +98,13 @@ class Settings(BaseSettings):
     digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "fri"
     digest_time: str = Field(default="16:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
-    @field_validator(
-        "slack_bot_token",
-        "slack_signing_secret",
-        "slack_app_token",
-        "slack_client_id",
-        "slack_client_secret",
-        "slack_state_secret",
-        "slack_redirect_uri",
-        "token_encryption_key",
-        "openai_api_key",
-        "openai_base_url",
-        "rubrics_dir",
-        mode="before",
-    )
+    @model_validator(mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        # `.env.example` copied as is leaves `NAME=`: that means "not set", not "empty secret".
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_unset(cls, values: object) -> object:
+        # Whitespace only, too (`SLACK_APP_TOKEN= ` must not switch on Socket Mode).
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
+        return values
 
     @field_validator("schedule_grace", mode="before")
     @classmethod
@@ -138,7 +140,7 @@ class Settings(BaseSettings):
     def _split_scopes(cls, value: object) -> object:
         if isinstance(value, str):
             scopes = tuple(part.strip() for part in value.split(",") if part.strip())
-            return scopes or DEFAULT_SCOPES  # `SLACK_SCOPES=` from .env.example: the default
+            return scopes or DEFAULT_SCOPES  # `SLACK_SCOPES=,`: the default
         return value
 
     @field_validator("drill_admins", mode="before")
@@ -156,9 +158,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql", "postgres")):
-            raise ValueError("must be a sqlite:/// or postgresql:// URL")
-        return value
+        return known_database(value)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -250,6 +250,17 @@ class Settings(BaseSettings):
             return local
         packaged = PACKAGED / "rubrics"
         return packaged if packaged.is_dir() else REPO_ROOT / "rubrics"
+
+
+def forget_blank_variables(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Remove this process's blank variables (`NAME=` from `docker run --env-file .env`) for
+    the bot's settings and the Slack and OpenAI SDKs, which read some variables themselves and
+    take a blank one as set: Bolt turns on its OAuth file stores when SLACK_CLIENT_ID merely
+    exists, the OpenAI client posts to a blank OPENAI_BASE_URL."""
+    ours = {name.upper() for name in Settings.model_fields}
+    for name in [name for name, value in environ.items() if not value.strip()]:
+        if name in ours or name.startswith(("SLACK_", "OPENAI_")):
+            del environ[name]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -40,6 +40,9 @@ BAND_STYLE = {
 }
 
 ReadLine = Callable[[str], str]
+# A line holding only this ends an answer; an empty line cannot, or a pasted answer would be
+# cut at its first paragraph and the rest fed to the next prompt.
+END_OF_ANSWER = "."
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,9 @@ def render_question(question: Question) -> Panel:
         Text(question.prompt),
         Text(""),
         Text(
-            f"Aim for about {seconds} seconds spoken (~{words} words). "
-            "Finish with an empty line or Ctrl-D; /hint shows a hint.",
+            f"Aim for about {seconds} seconds spoken (~{words} words). Type or paste your "
+            f"answer (blank lines are kept), then finish with a line holding only {END_OF_ANSWER} "
+            "or press Ctrl-D. /hint shows a hint.",
             style="dim",
         ),
     )
@@ -302,13 +306,18 @@ class PracticeSession:
             self.console.print(f"No question matches “{wanted}”.", style="yellow", markup=False)
 
     def read_answer(self, question: Question) -> str | None:
-        """Lines until an empty line (after some text) or Ctrl-D; None if nothing was typed."""
+        """Every line up to one holding only END_OF_ANSWER, or Ctrl-D: a pasted answer arrives
+        whole, blank lines and all. None when Ctrl-D comes before any text (the person quits)."""
         lines: list[str] = []
         hints = iter(question.hints)
         while True:
             try:
                 line = self.read_line("> " if not lines else "  ")
             except EOFError:
+                if not lines:
+                    return None
+                break
+            if line.strip() == END_OF_ANSWER:
                 break
             if line.strip() == "/hint":
                 hint = next(hints, None)
@@ -316,13 +325,9 @@ class PracticeSession:
                     Text(f"Hint: {hint}" if hint else "No more hints.", style="cyan")
                 )
                 continue
-            if not line.strip():
-                if lines:
-                    break
-                continue
-            lines.append(line)
-        answer = "\n".join(lines).strip()
-        return answer or None
+            if lines or line.strip():  # blank lines before the answer are not part of it
+                lines.append(line.rstrip())
+        return "\n".join(lines).strip()
 
     def drill(self, question: Question, level: Seniority | None) -> None:
         self.console.print()
@@ -334,7 +339,13 @@ class PracticeSession:
             reason = not_an_answer(answer)
             if reason is None:
                 break
-            self.console.print(NUDGES.get(reason, "I couldn't grade that."), style="yellow")
+            nudge = NUDGES.get(reason, "I couldn't grade that.")
+            self.console.print(
+                f"{nudge} Answer again and end with a line holding only {END_OF_ANSWER} "
+                "(or Ctrl-D).",
+                style="yellow",
+                markup=False,
+            )
         with self.console.status("Grading…"):
             grade = self.run_async(self.grader.grade(question, answer, seniority=level, team=TEAM))
         before = self.run_async(self.log.progress()).get(question.id)

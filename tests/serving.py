@@ -126,6 +126,16 @@ async def became_healthy(port: int, within: float = 20.0) -> bool:
     return False
 
 
+async def posts_a_prompt(slack: SlackStandIn, port: int) -> None:
+    """`/deploy-question deploy-ml-models` sent to the bot on `port` is acked, and the prompt
+    reaches Slack (the stand-in)."""
+    status, _ = await slack.send_command(
+        f"http://127.0.0.1:{port}/slack/events", "deploy-ml-models"
+    )
+    assert status == 200
+    await slack.wait_for(lambda: slack.posts("drill_prompt"))
+
+
 async def seed_missed_fires(url: str, *, team: str, channels: Iterable[str]) -> None:
     """A daily schedule per channel whose time today passed five minutes ago (a fire that
     `serve` catches up on when it starts)."""

@@ -5,15 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.slack.standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
-from tests.serving import became_healthy, clean_env, free_port, serve_env, start_serve
+from tests.serving import (
+    became_healthy,
+    clean_env,
+    free_port,
+    posts_a_prompt,
+    serve_env,
+    start_serve,
+)
 
 CLI = [sys.executable, "-m", "bot"]
 
@@ -68,8 +77,14 @@ def test_grade_reads_stdin_and_prints_text(tmp_path: Path) -> None:
 
 
 async def test_run_without_credentials_starts_the_playground(tmp_path: Path) -> None:
-    """`make run` with no Slack credentials says so in one line and serves the playground."""
+    """`make run` with no Slack credentials says so in one line and serves the playground - on
+    loopback and in its own file even when .env (copied from .env.example) names a deployment's
+    HOST and DATABASE_URL, which it says it ignores."""
     port = free_port()
+    example = (ROOT / ".env.example").read_text()
+    (tmp_path / ".env").write_text(
+        example + "HOST=0.0.0.0\nDATABASE_URL=sqlite:///./deploy_drill.db\n"
+    )
     proc = await asyncio.create_subprocess_exec(
         *CLI,
         "run",
@@ -80,9 +95,11 @@ async def test_run_without_credentials_starts_the_playground(tmp_path: Path) -> 
     )
     assert proc.stdout is not None and proc.stderr is not None
     try:
-        note = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        notes = [(await asyncio.wait_for(proc.stderr.readline(), 30)).decode() for _ in range(3)]
         announced = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-        assert note.startswith("SLACK_BOT_TOKEN is not set: starting the local playground")
+        assert notes[0].startswith("SLACK_BOT_TOKEN is not set: starting the local playground")
+        assert notes[1].startswith("HOST=0.0.0.0 from the environment or .env is ignored")
+        assert notes[2].startswith("DATABASE_URL from the environment or .env is ignored")
         assert f"http://127.0.0.1:{port}/" in announced
         async with (
             aiohttp.ClientSession() as session,
@@ -90,11 +107,14 @@ async def test_run_without_credentials_starts_the_playground(tmp_path: Path) -> 
         ):
             assert response.status == 200
             assert "Deploy Drill playground" in await response.text()
+        with pytest.raises(OSError):  # on 0.0.0.0 this other loopback address would answer
+            socket.create_connection(("127.0.0.2", port), timeout=2).close()
     finally:
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 15)
     assert code == 0
-    assert (tmp_path / "deploy_drill_playground.db").exists()  # not the bot's usual database
+    assert (tmp_path / "deploy_drill_playground.db").exists()
+    assert not (tmp_path / "deploy_drill.db").exists()  # not the deployment's database
 
 
 def test_malformed_setting_stops_serve_with_one_line(tmp_path: Path) -> None:
@@ -141,11 +161,7 @@ async def test_serve_migrates_answers_and_stops_on_sigterm(
     proc = await start_serve(serve_env(slack, database_url, port), tmp_path)
     try:
         assert await became_healthy(port), "serve never became healthy"
-        status, _ = await slack.send_command(
-            f"http://127.0.0.1:{port}/slack/events", "deploy-ml-models"
-        )
-        assert status == 200
-        await slack.wait_for(lambda: slack.posts("drill_prompt"))
+        await posts_a_prompt(slack, port)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 15)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pexpect
+import pytest
 
 from tests.conftest import ROOT
 from tests.grading.fake_openai import FakeOpenAI, judged
@@ -114,3 +118,61 @@ def test_eval_on_the_heldout_set_reports_evidence_precision() -> None:
     assert len(report["per_question"]) >= 6
     assert 0.0 <= report["evidence_precision"] <= 1.0
     assert "competent_not_below_40" in report["passed"]
+
+
+def test_a_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8, from a file or stdin, are refused in one line (exit 2)."""
+    binary = tmp_path / "answer.bin"
+    binary.write_bytes(b"\x94\xff\x00 model")
+    out = _grade(str(binary))
+    assert (out.returncode, out.stderr) == (2, f"cannot read {binary}: not UTF-8 text\n")
+    piped = subprocess.run(
+        [*CLI, "grade", "--question", "deploy-ml-models", "-"],
+        stdin=binary.open("rb"), capture_output=True, env=clean_env(RUBRICS_DIR=str(ROOT / "rubrics")),
+        timeout=120,
+    )
+    assert (piped.returncode, piped.stderr) == (2, b"cannot read stdin: not UTF-8 text\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grade", "--question", "deploy-ml-models", "--format", "json", "ANSWER"],
+        ["grade", "--question", "deploy-ml-models", "ANSWER"],
+        ["questions"],
+    ],
+)
+def test_a_reader_that_is_gone_ends_it_quietly(tmp_path: Path, args: list[str]) -> None:
+    """Writing into a pipe nobody reads any more (the reader closed it before the first write)
+    exits 0 with nothing on stderr."""
+    answer = tmp_path / "a.txt"
+    answer.write_text(ANSWER)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        out = subprocess.run(
+            [*CLI, *(str(answer) if a == "ANSWER" else a for a in args)],
+            stdout=write_end, stderr=subprocess.PIPE, text=True,
+            env=clean_env(RUBRICS_DIR=str(ROOT / "rubrics")), timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (out.returncode, out.stderr) == (0, "")
+
+
+def test_grade_in_a_terminal_says_how_to_end_the_answer() -> None:
+    """`grade` reading a terminal says how to finish; Ctrl-D grades what was pasted."""
+    child = pexpect.spawn(
+        CLI[0], [*CLI[1:], "grade", "--question", "deploy-ml-models"],
+        env=clean_env(RUBRICS_DIR=str(ROOT / "rubrics"), COLUMNS="120"),
+        encoding="utf-8", timeout=60,
+    )
+    try:
+        child.expect("Paste or type the answer, then press Ctrl-D on an empty line.")
+        child.send(ANSWER + "\n\nAnd I keep the previous model warm to roll back.\n")
+        child.sendeof()
+        child.expect(r"Score (\d+)/100")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0

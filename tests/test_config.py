@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, forget_blank_variables, load_settings
 from bot.errors import ConfigError
 
 
 def test_defaults_match_the_documented_contract() -> None:
-    """With nothing set, the defaults are those in ARCHITECTURE.md."""
+    """With nothing set, the defaults are those in the README's configuration table."""
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.database_url == "sqlite:///./deploy_drill.db"
@@ -67,10 +69,39 @@ def test_auto_grader_picks_llm_only_with_a_key() -> None:
     assert Settings(_env_file=None, openai_api_key="sk-test").effective_grader == "llm"  # type: ignore[call-arg]
 
 
-def test_blank_values_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`SLACK_APP_TOKEN=` copied from .env.example does not switch on Socket Mode."""
-    monkeypatch.setenv("SLACK_APP_TOKEN", "")
-    monkeypatch.setenv("OPENAI_API_KEY", "  ")
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_blank_values_count_as_unset(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    """`NAME=` for every setting (a copied .env.example, `docker run --env-file`) leaves the
+    default: no empty secret, no Socket Mode, no bad PORT, no rubrics in the current directory."""
+    for name in Settings.model_fields:
+        monkeypatch.setenv(name.upper(), blank)
     settings = load_settings(_env_file=None)
-    assert settings.slack_app_token is None
-    assert settings.effective_grader == "rubric"
+    assert settings == Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.model_fields_set == set()
+    assert settings.slack_app_token is None and settings.effective_grader == "rubric"
+
+
+def test_a_blank_variable_does_not_hide_the_env_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An empty DATABASE_URL in the environment leaves the one in .env in force."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("DATABASE_URL=sqlite:///from-dotenv.db\nPORT=\n")
+    monkeypatch.setenv("DATABASE_URL", "")
+    settings = load_settings(_env_file=env_file)
+    assert (settings.database_url, settings.port) == ("sqlite:///from-dotenv.db", 3000)
+
+
+def test_blank_variables_are_removed_before_the_libraries_read_them() -> None:
+    """Bolt takes a blank SLACK_CLIENT_ID as "OAuth on" and the OpenAI SDK a blank
+    OPENAI_BASE_URL as its URL: blank settings and SDK variables go; others stay."""
+    environ = {
+        "SLACK_CLIENT_ID": "",
+        "OPENAI_BASE_URL": " ",
+        "SLACK_USER_SCOPES": "",
+        "PORT": "",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "EDITOR": "",
+    }
+    forget_blank_variables(environ)
+    assert environ == {"SLACK_BOT_TOKEN": "xoxb-1", "EDITOR": ""}

@@ -18,6 +18,7 @@ import yaml
 
 from bot.config import Settings
 from tests.conftest import ROOT
+from tests.image import Dockerfile
 
 COMPOSE = ROOT / "docker-compose.yml"
 K8S = ROOT / "deploy" / "k8s"
@@ -55,7 +56,8 @@ def test_compose_runs_postgres_two_replicas_and_a_proxy() -> None:
 
 
 def test_compose_replicas_start_after_the_database_and_the_migration() -> None:
-    """Replicas wait for a healthy database and a finished migration; the proxy for both replicas."""
+    """Replicas wait for a healthy database and a finished migration (and are checked by the
+    image's own HEALTHCHECK); the proxy waits for both replicas."""
     services = _compose()["services"]
     for name in ("bot-a", "bot-b"):
         bot = services[name]
@@ -66,7 +68,7 @@ def test_compose_replicas_start_after_the_database_and_the_migration() -> None:
         assert bot["env_file"] == ".env"
         assert "@db:5432/" in bot["environment"]["DATABASE_URL"]
         assert bot["environment"]["DATABASE_URL"].startswith("postgresql://")
-        assert "/healthz" in " ".join(bot["healthcheck"]["test"])
+        assert bot["healthcheck"]["test"] == ["CMD", *Dockerfile.read().healthcheck]
         assert bot["restart"] == "unless-stopped"
     assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
     assert services["migrate"]["restart"] == "no"

@@ -61,7 +61,7 @@ class Grade:
     tokens_used: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """The grading contract's JSON shape (ARCHITECTURE.md), plus flags and notes."""
+        """The grading contract's JSON shape (README: Command line), plus flags and notes."""
         return {
             "question_id": self.question_id,
             "rubric_version": self.rubric_version,

@@ -32,26 +32,55 @@ PEOPLE = (("U0ALICE", "Alice", True), ("U0BOB", "Bob", False), ("U0CAROL", "Caro
 # Not the bot's usual database: playground rows (a fake workspace, its schedules)
 # must not end up in a real deployment's database.
 DEFAULT_DATABASE = "sqlite:///./deploy_drill_playground.db"
+DEFAULT_HOST = "127.0.0.1"  # the page has no login: it stays on this machine
 
 
-def playground_settings(settings: Settings, *, api_url: str) -> Settings:
-    """The settings with Slack replaced by the stand-in (and loopback unless HOST is set)."""
-    chosen = settings.model_fields_set
+def playground_settings(
+    settings: Settings,
+    *,
+    api_url: str,
+    host: str | None = None,
+    database_url: str | None = None,
+) -> Settings:
+    """The settings with Slack replaced by the stand-in. HOST and DATABASE_URL from the
+    environment or `.env` are a deployment's: only `host` and `database_url` (the command's
+    flags) move the playground off loopback and its own file."""
     update: dict[str, object] = {
         "slack_bot_token": SecretStr("xoxb-playground-" + secrets.token_hex(12)),
         "slack_signing_secret": SecretStr(secrets.token_hex(16)),
         "slack_app_token": None,
         "slack_api_url": api_url,
+        "host": host or DEFAULT_HOST,
+        "database_url": database_url or DEFAULT_DATABASE,
     }
     # Multi-workspace (OAuth) settings would route around the stand-in's token.
     for name in ("slack_client_id", "slack_client_secret", "slack_state_secret"):
         if name in Settings.model_fields:
             update[name] = None
-    if "database_url" not in chosen:
-        update["database_url"] = DEFAULT_DATABASE
-    if "host" not in chosen:
-        update["host"] = "127.0.0.1"  # the page has no login: keep it on this machine
     return settings.model_copy(update=update)
+
+
+def ignored_settings(
+    settings: Settings, *, host: str | None = None, database_url: str | None = None
+) -> list[str]:
+    """One line for each HOST or DATABASE_URL setting the playground leaves aside."""
+    lines = []
+    if not host and "host" in settings.model_fields_set and settings.host not in LOOPBACK_NAMES:
+        lines.append(
+            f"HOST={settings.host} from the environment or .env is ignored: the playground "
+            f"listens on {DEFAULT_HOST} (its page has no login). Pass --host to change that."
+        )
+    if (
+        not database_url
+        and "database_url" in settings.model_fields_set
+        and settings.database_url != DEFAULT_DATABASE
+    ):
+        lines.append(
+            "DATABASE_URL from the environment or .env is ignored: the playground keeps its "
+            f"fake workspace in {DEFAULT_DATABASE.removeprefix('sqlite:///')}, away from the "
+            "bot's data. Pass --database-url to use another database."
+        )
+    return lines
 
 
 @dataclass
@@ -68,11 +97,19 @@ class Playground:
         await self.standin.close()
 
 
-async def start_playground(settings: Settings, *, port: int | None = None) -> Playground:
+async def start_playground(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    host: str | None = None,
+    database_url: str | None = None,
+) -> Playground:
     """Start the stand-in and the bot on it; `port` 0 picks a free one (default PORT)."""
     standin = await SlackStandIn(team_id=TEAM).start()
     try:
-        local = playground_settings(settings, api_url=standin.api_url)
+        local = playground_settings(
+            settings, api_url=standin.api_url, host=host, database_url=database_url
+        )
         secret = local.slack_signing_secret
         assert secret is not None
         standin.signing_secret = secret.get_secret_value()
@@ -108,10 +145,14 @@ async def serve_playground(
     settings: Settings,
     *,
     port: int | None = None,
+    host: str | None = None,
+    database_url: str | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
     """Run the playground until SIGINT/SIGTERM."""
-    playground = await start_playground(settings, port=port)
+    playground = await start_playground(
+        settings, port=port, host=host, database_url=database_url
+    )
     try:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

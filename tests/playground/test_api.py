@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
-from bot.playground import Playground, playground_settings, start_playground
+from bot.playground import Playground, ignored_settings, playground_settings, start_playground
 from tests.conftest import ROOT
 from tests.slack import payloads as p
 
@@ -21,11 +21,10 @@ State = dict[str, Any]
 async def playground(database_url: str) -> AsyncIterator[Playground]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        database_url=database_url,
         rubrics_dir=ROOT / "rubrics",
         outbox_poll_seconds=0.2,
     )
-    running = await start_playground(settings, port=0)
+    running = await start_playground(settings, port=0, database_url=database_url)
     yield running
     await running.stop()
 
@@ -191,6 +190,23 @@ def test_playground_settings_replace_slack_and_keep_to_loopback() -> None:
     assert local.slack_signing_secret != again.slack_signing_secret
     assert local.host == "127.0.0.1"
     assert local.database_url == "sqlite:///./deploy_drill_playground.db"
-    chosen = Settings(_env_file=None, host="0.0.0.0", database_url="sqlite:///x.db")  # type: ignore[call-arg]
-    kept = playground_settings(chosen, api_url="http://127.0.0.1:9/api/")
-    assert kept.host == "0.0.0.0" and kept.database_url == "sqlite:///x.db"
+    assert ignored_settings(base) == []
+
+
+def test_a_deployments_host_and_database_are_ignored_unless_flags_ask() -> None:
+    """HOST and DATABASE_URL from the environment or .env leave the playground on loopback and
+    its own file, each with a warning; --host and --database-url move it."""
+    deployed = Settings(_env_file=None, host="0.0.0.0", database_url="sqlite:///prod.db")  # type: ignore[call-arg]
+    local = playground_settings(deployed, api_url="http://127.0.0.1:9/api/")
+    assert (local.host, local.database_url) == ("127.0.0.1", "sqlite:///./deploy_drill_playground.db")
+    host_line, database_line = ignored_settings(deployed)
+    assert host_line.startswith("HOST=0.0.0.0 from the environment or .env is ignored")
+    assert "--host" in host_line
+    assert database_line.startswith("DATABASE_URL from the environment or .env is ignored")
+    assert "--database-url" in database_line and "prod.db" not in database_line
+    flags = {"host": "0.0.0.0", "database_url": "sqlite:///mine.db"}
+    chosen = playground_settings(deployed, api_url="http://127.0.0.1:9/api/", **flags)
+    assert (chosen.host, chosen.database_url) == ("0.0.0.0", "sqlite:///mine.db")
+    assert ignored_settings(deployed, **flags) == []
+    loopback = Settings(_env_file=None, host="localhost")  # type: ignore[call-arg]
+    assert ignored_settings(loopback) == []

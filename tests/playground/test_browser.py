@@ -50,14 +50,12 @@ def playground(tmp_path: Path) -> Iterator[Running]:
     database = tmp_path / "playground.db"
     log = (tmp_path / "playground.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "playground"],
+        [sys.executable, "-m", "bot", "playground", "--database-url", f"sqlite:///{database}"],
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
         env=clean_env(
-            HOST="127.0.0.1",
             PORT=str(port),
-            DATABASE_URL=f"sqlite:///{database}",
             RUBRICS_DIR=str(ROOT / "rubrics"),
             OUTBOX_POLL_SECONDS="0.2",
         ),

@@ -77,7 +77,7 @@ async def test_a_four_word_answer_gets_a_short_reply(bot: RunningBot, slack: Sla
     ]
     assert "Model 30-second answer" in text
     assert len(feedback["blocks"]) <= 12
-    assert len(text) < 1600  # was about 3,700 characters: three screens of the thread pane
+    assert len(text) < 1600  # every criterion and tip made it 2,400, with seven bullets to add
     assert text.count(TOOLS) <= 2  # one sentence never stands for more than two criteria
 
 

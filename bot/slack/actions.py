@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 AfterAck = Callable[[Awaitable[object], str], None]
 
 
-def _action_value(body: dict[str, Any]) -> str:
+def action_value(body: dict[str, Any]) -> str:
+    """The value of the button pressed in a block_actions payload."""
     return str((body.get("actions") or [{}])[0].get("value") or "")
 
 
@@ -66,7 +67,7 @@ class MessageActions:
         await ack()
         team, _ = _who(body)
         opened = self._open_details(
-            client, respond, team=team, key=_action_value(body), trigger=body.get("trigger_id")
+            client, respond, team=team, key=action_value(body), trigger=body.get("trigger_id")
         )
         self._after_ack(opened, "details")
 
@@ -96,7 +97,7 @@ class MessageActions:
         self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        value = _action_value(body)
+        value = action_value(body)
         if value.isdigit():
             team, user = _who(body)
             opened = self._open_rating(

@@ -25,7 +25,7 @@ from bot.drills import Drills
 from bot.errors import AnswerNotStored, UnknownQuestion
 from bot.schedule import Schedules
 from bot.slack import blocks
-from bot.slack.actions import MessageActions
+from bot.slack.actions import MessageActions, action_value
 from bot.slack.commands import Command, Usage, parse_command
 from bot.slack.schedule_commands import ScheduleCommands
 
@@ -64,10 +64,6 @@ def slack_retry(request: AsyncBoltRequest) -> int:
     """Which retry of an event this delivery is (X-Slack-Retry-Num); 0 for the first."""
     value = (request.headers.get("x-slack-retry-num") or ["0"])[0]
     return int(value) if value.isdigit() else 0
-
-
-def _action_value(body: dict[str, Any]) -> str:
-    return str((body.get("actions") or [{}])[0].get("value") or "")
 
 
 class Listeners:
@@ -232,7 +228,7 @@ class Listeners:
 
     async def on_hint(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        question = self._drills.bank.get(_action_value(body))
+        question = self._drills.bank.get(action_value(body))
         if question is not None:
             self._after_ack(
                 respond(
@@ -248,7 +244,7 @@ class Listeners:
     ) -> None:
         """The model answer, privately; before the user has answered, only after a confirmation."""
         await ack()
-        question = self._drills.bank.get(_action_value(body))
+        question = self._drills.bank.get(action_value(body))
         if question is None:
             return
         action = (body.get("actions") or [{}])[0].get("action_id")

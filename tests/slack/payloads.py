@@ -26,6 +26,17 @@ STRONG_ANSWER = (
     "result the retention team got scores a day earlier."
 )
 
+# Partial answers for mock interviews: thin, then each covering what a follow-up probes.
+WEAK_ANSWER = "I would put the model in a Docker container and expose it through an API endpoint."
+MONITORING_ANSWER = (
+    "After launch I monitor latency and error rate, feature drift and the prediction distribution, "
+    "and I alert on the business KPI because labels arrive weeks later."
+)
+ROLLOUT_ANSWER = (
+    "I would send shadow traffic first, then a 5% canary, with a rule-based fallback and "
+    "a rollback to the previous version if the metrics degrade."
+)
+
 
 def message_ts() -> str:
     return f"1800000000.{next(_ts):06d}"

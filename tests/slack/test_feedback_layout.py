@@ -121,7 +121,7 @@ async def test_details_opens_every_criterion_with_evidence_and_tips(
     for criterion in question.criteria:
         assert criterion.name in text and criterion.tip in text
     assert "<@U0ALICE>'s answer" in text
-    criterion_quotes = quotes("\n".join(text.split("*Common mistakes spotted*")[0:1]))
+    criterion_quotes = quotes(text.split("*Common mistakes spotted*")[0])
     assert criterion_quotes and all(criterion_quotes.count(q) <= 2 for q in criterion_quotes)
     assert slack.posts("drill_feedback") == [feedback]  # nothing more in the thread
 

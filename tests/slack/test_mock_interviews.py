@@ -13,20 +13,10 @@ from tests.conftest import RunningBot
 from tests.slack import payloads as p
 from tests.slack.test_feedback_layout import listed, name_of, visible_text
 
-WEAK = "I would put the model in a Docker container and expose it through an API endpoint."
-MONITORING = (
-    "After launch I monitor latency and error rate, feature drift and the prediction distribution, "
-    "and I alert on the business KPI because labels arrive weeks later."
-)
-ROLLOUT = (
-    "I would send shadow traffic first, then a 5% canary, with a rule-based fallback and "
-    "a rollback to the previous version if the metrics degrade."
-)
-
 
 async def _interview(slack: SlackStandIn, bot: RunningBot, root: str) -> dict[str, Any]:
     """Alice answers, and answers both follow-ups; returns the scorecard."""
-    for turn, answer in enumerate((WEAK, MONITORING, ROLLOUT)):
+    for turn, answer in enumerate((p.WEAK_ANSWER, p.MONITORING_ANSWER, p.ROLLOUT_ANSWER)):
         await slack.send_event(bot.url, p.reply(root, answer))
         if turn < 2:
             await slack.wait_for(lambda n=turn: len(slack.posts("drill_followup")) > n)
@@ -53,7 +43,7 @@ async def test_replies_after_the_scorecard_are_not_graded(
     summary = await _interview(slack, bot, root)
     await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER, user="U0BOB"))
     await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER))
-    await slack.send_event(bot.url, p.reply(root, "One more thing: " + ROLLOUT))
+    await slack.send_event(bot.url, p.reply(root, "One more thing: " + p.ROLLOUT_ANSWER))
     await slack.wait_for(lambda: slack.posts("drill_nudge"))
     await asyncio.sleep(0.6)  # time for anything else to be posted
     [closed] = slack.posts("drill_nudge")
@@ -67,6 +57,24 @@ async def test_replies_after_the_scorecard_are_not_graded(
     score = summary["metadata"]["event_payload"]["score"]
     assert f"best *{score}*" in alice and f"oldest → newest: {score}" in alice
     assert "No graded answers yet" in await _stats(slack, bot, "U0BOB")
+
+
+async def test_a_reply_racing_the_scorecard_is_not_graded(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    """A reply sent right after the last answer, stored before the scorecard was made, is
+    not graded either: one scorecard, one closing note, no feedback."""
+    root = await p.start_mock(slack, bot, "mock deploy-ml-models")
+    await slack.send_event(bot.url, p.reply(root, p.WEAK_ANSWER))
+    await slack.wait_for(lambda: slack.posts("drill_followup"))
+    await slack.send_event(bot.url, p.reply(root, p.MONITORING_ANSWER))
+    await slack.wait_for(lambda: len(slack.posts("drill_followup")) == 2)
+    await slack.send_event(bot.url, p.reply(root, p.ROLLOUT_ANSWER))
+    await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER))
+    await slack.wait_for(lambda: slack.posts("drill_summary") and slack.posts("drill_nudge"))
+    await asyncio.sleep(0.5)
+    assert len(slack.posts("drill_summary")) == 1 and len(slack.posts("drill_nudge")) == 1
+    assert slack.posts("drill_feedback") == []
 
 
 async def test_practise_next_never_lists_what_the_scorecard_met(
@@ -98,7 +106,7 @@ async def test_a_paired_mock_has_one_score(bot: RunningBot, slack: SlackStandIn)
     root = await p.start_mock(slack, bot, "mock <@U0BOB|bob> deploy-ml-models")
     await slack.wait_for(lambda: slack.calls_to("chat.postEphemeral"))
     mock_id = p.button_value(slack.calls_to("chat.postEphemeral")[0].body["blocks"], "mock_rate")
-    await slack.send_event(bot.url, p.reply(root, WEAK))
+    await slack.send_event(bot.url, p.reply(root, p.WEAK_ANSWER))
     await slack.wait_for(lambda: slack.posts("drill_followup"))
     values = {"rating": {"value": {"selected_option": {"value": "3"}}}}
     await slack.send_view_submission(
@@ -112,7 +120,7 @@ async def test_a_paired_mock_has_one_score(bot: RunningBot, slack: SlackStandIn)
     root = await p.start_mock(slack, bot, "mock <@U0BOB|bob> deploy-ml-models")
     await slack.wait_for(lambda: len(slack.calls_to("chat.postEphemeral")) == 2)
     mock_id = p.button_value(slack.calls_to("chat.postEphemeral")[1].body["blocks"], "mock_rate")
-    for turn, answer in enumerate((WEAK, MONITORING, ROLLOUT)):
+    for turn, answer in enumerate((p.WEAK_ANSWER, p.MONITORING_ANSWER, p.ROLLOUT_ANSWER)):
         await slack.send_event(bot.url, p.reply(root, answer))
         if turn < 2:
             await slack.wait_for(lambda n=turn: len(slack.posts("drill_followup")) > n + 1)

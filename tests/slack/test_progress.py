@@ -9,8 +9,7 @@ from bot.slack.standin import SlackStandIn
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 
-WEAK = "I would put the model in a Docker container and expose it through an API endpoint."
-ROLLOUT_ANSWER = (
+ROLLOUT_STRATEGIES_ANSWER = (
     "We start with shadow traffic to compare outputs, then a 5% canary watched on error rate "
     "and the business metric, and an A/B test when we need to prove the lift."
 )
@@ -35,8 +34,8 @@ async def _answer(slack: SlackStandIn, bot: RunningBot, question: str, *answers:
 async def test_stats_group_criteria_by_question(bot: RunningBot, slack: SlackStandIn) -> None:
     """Each question practised is listed with its own criteria (latest first), not one
     merged list of every question's criteria."""
-    await _answer(slack, bot, "deploy-ml-models", WEAK)
-    await _answer(slack, bot, "rollout-strategies", ROLLOUT_ANSWER)
+    await _answer(slack, bot, "deploy-ml-models", p.WEAK_ANSWER)
+    await _answer(slack, bot, "rollout-strategies", ROLLOUT_STRATEGIES_ANSWER)
     text = await _stats(slack, bot)
     bank = bot.runtime.bank
     deploy, rollout = bank.get("deploy-ml-models"), bank.get("rollout-strategies")
@@ -52,7 +51,7 @@ async def test_stats_group_criteria_by_question(bot: RunningBot, slack: SlackSta
 
 async def test_recent_scores_say_their_order(bot: RunningBot, slack: SlackStandIn) -> None:
     """The recent scores are labelled oldest → newest, and are in that order."""
-    scores = await _answer(slack, bot, "deploy-ml-models", WEAK, p.STRONG_ANSWER)
+    scores = await _answer(slack, bot, "deploy-ml-models", p.WEAK_ANSWER, p.STRONG_ANSWER)
     assert scores[0] != scores[1]
     text = await _stats(slack, bot)
     assert f"Recent scores, oldest → newest: {scores[0]} → {scores[1]}" in text
@@ -63,7 +62,7 @@ async def test_digest_names_the_most_improved_member(bot: RunningBot, slack: Sla
     improved; a member with one answer is never named."""
     await slack.send_command(bot.url, "leaderboard join")
     await slack.send_command(bot.url, "leaderboard join", user="U0BOB")
-    await _answer(slack, bot, "deploy-ml-models", WEAK, p.STRONG_ANSWER)
+    await _answer(slack, bot, "deploy-ml-models", p.WEAK_ANSWER, p.STRONG_ANSWER)
     root = await p.ask(slack, bot, "deploy-ml-models")
     await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER, user="U0BOB"))
     await slack.wait_for(lambda: len(slack.posts("drill_feedback")) == 3)

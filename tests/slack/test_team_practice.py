@@ -14,16 +14,6 @@ from bot.storage.tables import OutboxMessage
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 
-WEAK = "I would put the model in a Docker container and expose it through an API endpoint."
-MONITORING = (
-    "After launch I monitor latency and error rate, feature drift and the prediction distribution, "
-    "and I alert on the business KPI because labels arrive weeks later."
-)
-ROLLOUT = (
-    "I would send shadow traffic first, then a 5% canary, with a rule-based fallback and "
-    "a rollback to the previous version if the metrics degrade."
-)
-
 
 async def _outbox(bot: RunningBot) -> list[OutboxMessage]:
     async with unit_of_work(bot.runtime.sessions) as session:
@@ -39,7 +29,7 @@ def _text(body: str) -> str:
 async def test_full_mock_interview(bot: RunningBot, slack: SlackStandIn) -> None:
     """Answer, follow-up, answer, follow-up, answer, scorecard - with the metadata contract."""
     root = await p.start_mock(slack, bot, "mock deploy-ml-models")
-    await slack.send_event(bot.url, p.reply(root, WEAK))
+    await slack.send_event(bot.url, p.reply(root, p.WEAK_ANSWER))
     await slack.wait_for(lambda: slack.posts("drill_followup"))
     first = slack.posts("drill_followup")[0]
     assert first["thread_ts"] == root
@@ -50,11 +40,11 @@ async def test_full_mock_interview(bot: RunningBot, slack: SlackStandIn) -> None
     await slack.send_event(
         bot.url, p.reply(root, "Sounds good to me!", user="U0BYSTANDER")
     )  # ignored
-    await slack.send_event(bot.url, p.reply(root, MONITORING))
+    await slack.send_event(bot.url, p.reply(root, p.MONITORING_ANSWER))
     await slack.wait_for(lambda: len(slack.posts("drill_followup")) == 2)
     second = slack.posts("drill_followup")[1]["metadata"]["event_payload"]["criterion"]
     assert second not in ("monitoring", probed)
-    await slack.send_event(bot.url, p.reply(root, ROLLOUT))
+    await slack.send_event(bot.url, p.reply(root, p.ROLLOUT_ANSWER))
     await slack.wait_for(lambda: slack.posts("drill_summary"))
     [summary] = slack.posts("drill_summary")
     meta = summary["metadata"]["event_payload"]
@@ -179,7 +169,7 @@ async def test_hint_and_show_answer_buttons(bot: RunningBot, slack: SlackStandIn
 async def _seed(slack: SlackStandIn, bot: RunningBot) -> None:
     """Alice answers twice (weak, then strong), Bob once (strong)."""
     root = await p.ask(slack, bot)
-    await slack.send_event(bot.url, p.reply(root, WEAK))
+    await slack.send_event(bot.url, p.reply(root, p.WEAK_ANSWER))
     await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER))
     await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER, user="U0BOB"))
     await slack.wait_for(lambda: len(slack.posts("drill_feedback")) == 3)

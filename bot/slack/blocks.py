@@ -1,5 +1,6 @@
-"""Block Kit for every message the bot posts, with the metadata contract (the pieces, and
-the escaping of user text, are in kit.py; feedback and scorecards in feedback.py)."""
+"""Block Kit for every message the bot posts, with the metadata contract. The pieces and the
+escaping of user text are in kit.py, feedback and scorecards in feedback.py, the other
+mock-interview messages in interview.py."""
 
 from __future__ import annotations
 

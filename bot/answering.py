@@ -31,9 +31,10 @@ from bot.batching import GroupCommit
 from bot.errors import AnswerNotStored
 from bot.grading.gradable import not_an_answer
 from bot.grading.grade import BatchGrader, Grade, Grader
+from bot.history import grades_of
 from bot.liveness import Liveness
 from bot.metrics import Metrics
-from bot.mock import combine, next_probe, scorecard
+from bot.mock import FINISHED, combine, interview_answers, next_probe, scorecard
 from bot.questions import Question, QuestionBank, Seniority
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
@@ -90,12 +91,20 @@ class _Context:
     mocks: dict[int, MockSession]  # by prompt id
 
 
+@dataclass
+class _Outgoing:
+    """What a graded (or nudged) attempt leads to: the message to queue, if any, under its
+    dedupe key, and the grade to store (None: the attempt counts for nothing)."""
+
+    payload: dict[str, Any] | None
+    kind: str
+    key: str
+    grade: Grade | None
+    reason: str | None = None
+
+
 class _Failed(Exception):
     """An attempt whose grading raised (already logged)."""
-
-
-def grades_of(rows: Sequence[Attempt]) -> list[Grade]:
-    return [Grade.from_json(json.loads(a.grade_json)) for a in rows if a.grade_json]
 
 
 def _seniority_of(level: str | None) -> Seniority | None:
@@ -230,6 +239,8 @@ class Answering:
                 mock = mocks.get(prompt_id)
                 if mock and mock.status == "active" and reply.user != mock.candidate:
                     continue  # the interviewer (or a bystander) talking
+                # After the scorecard nothing in the thread is graded (see _reply_for).
+                closed = FINISHED if mock and mock.status != "active" else None
                 message = (reply.team, reply.channel, reply.ts)
                 if message in first:
                     outcome[i] = Recorded.DUPLICATE  # a retry that arrived with the original
@@ -246,6 +257,7 @@ class Answering:
                         "question_id": question_id,
                         "answer": reply.text,
                         "event_id": reply.event_id,
+                        "reason": closed,
                     }
                 )
             inserted = await repo.insert_attempts(session, rows)
@@ -370,7 +382,7 @@ class Answering:
                 "attempt %s: question %s is no longer in the bank", attempt.id, attempt.question_id
             )
             return Assessed(attempt, None, None, None, 0.0)
-        reason = not_an_answer(attempt.answer)
+        reason = FINISHED if attempt.reason == FINISHED else not_an_answer(attempt.answer)
         if reason is not None:
             return Assessed(attempt, question, None, reason, 0.0)
         return question
@@ -405,7 +417,7 @@ class Answering:
         thread_grades, mocks = context.thread_grades, context.mocks
         mocks_before = {pid: (m.asked, m.status) for pid, m in mocks.items()}
         finished: list[dict[str, Any]] = []
-        messages: list[dict[str, Any]] = []
+        messages: dict[str, dict[str, Any]] = {}  # by dedupe key: a mock's closing note once
         failed: list[int] = []
         for item in assessed:
             attempt = item.attempt
@@ -414,44 +426,43 @@ class Answering:
                 failed.append(attempt.id)
                 continue
             try:
-                payload, kind = self._reply_for(item, thread_grades, mocks)
+                reply = self._reply_for(item, thread_grades, mocks)
             except Exception:
                 log.exception("attempt %s: cannot render the reply; left pending", attempt.id)
                 continue
-            if item.grade is not None:  # a second try in this batch is compared with this one
-                thread_grades.setdefault(_user_thread(attempt), []).append(item.grade)
-            payload["channel"] = attempt.channel
-            payload["thread_ts"] = attempt.thread_ts
-            grade = item.grade
+            grade = reply.grade
+            if grade is not None:  # a second try in this batch is compared with this one
+                thread_grades.setdefault(_user_thread(attempt), []).append(grade)
             finished.append(
                 {
                     "attempt_id": attempt.id,
-                    "reason": item.reason if grade is None else None,
+                    "reason": reply.reason if grade is None else None,
                     "grade_json": json.dumps(grade.to_json()) if grade else None,
                     "grader": grade.grader if grade else None,
                     "score": grade.score if grade else None,
                     "band": grade.band if grade else None,
-                    "tokens_used": grade.tokens_used if grade else 0,
+                    "tokens_used": item.grade.tokens_used if item.grade else 0,
                 }
             )
-            messages.append(
-                {
+            if reply.payload is not None and reply.key not in messages:
+                reply.payload["channel"] = attempt.channel
+                reply.payload["thread_ts"] = attempt.thread_ts
+                messages[reply.key] = {
                     "team": attempt.team,
-                    "dedupe_key": f"{kind}:{attempt.id}",
-                    "kind": kind,
-                    "payload": payload,
+                    "dedupe_key": reply.key,
+                    "kind": reply.kind,
+                    "payload": reply.payload,
                     "attempt_id": attempt.id,
                 }
-            )
         async with unit_of_work(self._sessions) as session:
             # Deleted (forget-me) or finished by another worker meanwhile: nothing to say.
             pending = await repo.pending_attempt_ids(
                 session, [row["attempt_id"] for row in finished] + failed
             )
             finished = [row for row in finished if row["attempt_id"] in pending]
-            messages = [m for m in messages if m["attempt_id"] in pending]
+            queued = [m for m in messages.values() if m["attempt_id"] in pending]
             await repo.finish_attempts(session, finished)
-            await repo.enqueue_many(session, messages)
+            await repo.enqueue_many(session, queued)
             for prompt_id, mock in mocks.items():
                 if (mock.asked, mock.status) != mocks_before[prompt_id]:
                     await repo.save_mock_progress(session, mock)
@@ -468,7 +479,7 @@ class Answering:
                 self._metrics.grading_seconds.observe(item.seconds)
             else:
                 self._metrics.nudges.inc()
-        if messages:
+        if queued:
             self._on_message()
 
     def _reply_for(
@@ -476,32 +487,49 @@ class Answering:
         item: Assessed,
         thread_grades: dict[UserThread, list[Grade]],
         mocks: dict[int, MockSession],
-    ) -> tuple[dict[str, Any], str]:
+    ) -> _Outgoing:
         """A nudge, feedback (with the change since the last try), or - in an active mock
-        interview - a follow-up or the scorecard."""
+        interview - a follow-up or the scorecard; after the scorecard, one closing note."""
         attempt, question, grade = item.attempt, item.question, item.grade
-        assert question is not None
+        assert question is not None and attempt.id is not None
+        mock = mocks.get(attempt.prompt_id)
+        closed = item.reason == FINISHED or (mock is not None and mock.status != "active")
+        if closed:
+            # Whoever replies after the scorecard: not graded, and told so once per thread.
+            payload = self._renderer.mock_closed(question, user=attempt.user)
+            return _Outgoing(payload, "nudge", f"mock_closed:{attempt.prompt_id}", None, FINISHED)
         if grade is None:
             payload = self._renderer.nudge(question, user=attempt.user, reason=item.reason or "")
-            return payload, "nudge"
+            return _Outgoing(payload, "nudge", f"nudge:{attempt.id}", None, item.reason)
         earlier = thread_grades.get(_user_thread(attempt), [])
-        mock = mocks.get(attempt.prompt_id)
-        if mock is None or mock.status != "active" or attempt.user != mock.candidate:
+        if mock is None:
             previous = earlier[-1] if earlier else None
-            payload = self._renderer.feedback(question, grade, user=attempt.user, previous=previous)
-            return payload, "feedback"
+            payload = self._renderer.feedback(
+                question,
+                grade,
+                user=attempt.user,
+                previous=previous,
+                details=f"attempt:{attempt.id}",
+            )
+            return _Outgoing(payload, "feedback", f"feedback:{attempt.id}", grade)
+        if attempt.user != mock.candidate:
+            return _Outgoing(None, "", "", None, "not_the_candidate")  # stored before the mock was
         grades = [*earlier, grade]
         asked = list(json.loads(mock.asked or "[]"))
-        probe = next_probe(question, combine(grades), asked, mock.max_followups)
+        probe = next_probe(question, combine(question, grades), asked, mock.max_followups)
         if probe is not None:
             mock.asked = json.dumps([*asked, probe.criterion_id])
             payload = self._renderer.followup(
                 question, probe.criterion_id, user=attempt.user, current=probe.current
             )
-            return payload, "followup"
-        card = scorecard(grades)
+            return _Outgoing(payload, "followup", f"followup:{attempt.id}", grade)
+        card = scorecard(question, interview_answers(grades, len(asked)))
         mock.status = "done"
         payload = self._renderer.summary(
-            question, card.grade, user=attempt.user, improved=card.improved, practise=card.practise
+            question,
+            card.grade,
+            user=attempt.user,
+            improved=card.improved,
+            details=f"mock:{mock.id}",
         )
-        return payload, "summary"
+        return _Outgoing(payload, "summary", f"summary:{attempt.id}", grade)

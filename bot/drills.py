@@ -10,18 +10,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.answering import Answering, Recorded, Reply, grades_of
+from bot.answering import Answering, Recorded, Reply
 from bot.errors import UnknownQuestion
-from bot.grading.grade import CriterionResult, Grade, Grader
+from bot.grading.grade import CriterionResult, Grade, Grader, with_rubric_weights
+from bot.history import mock_scorecard, records
 from bot.liveness import Liveness
 from bot.metrics import Metrics
-from bot.mock import combine
 from bot.progress import (
     Digest,
     Ranked,
@@ -36,7 +37,7 @@ from bot.questions import Question, QuestionBank
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
 from bot.storage.spool import Spool
-from bot.storage.tables import Attempt, MockSession, Prompt, utcnow
+from bot.storage.tables import MockSession, Prompt, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,25 @@ class Rated(Enum):
     RATED = "rated"
     ALREADY_RATED = "already_rated"  # submitted again: the first rating stands
     REFUSED = "refused"  # not the named interviewer, or no such mock interview
+
+
+@dataclass(frozen=True)
+class MockInfo:
+    mock_id: int
+    question: Question
+    candidate: str
+    interviewer: str | None
+    rating: int | None
+
+
+@dataclass(frozen=True)
+class Details:
+    """Everything behind a feedback message or a scorecard."""
+
+    question: Question
+    grade: Grade
+    user: str  # whose answer (or mock interview)
+    scorecard: bool
 
 
 class Renderer(Protocol):
@@ -77,8 +97,10 @@ class Renderer(Protocol):
         *,
         user: str,
         improved: list[str],
-        practise: list[CriterionResult],
+        details: str | None = None,
     ) -> dict[str, Any]: ...
+
+    def mock_closed(self, question: Question, *, user: str) -> dict[str, Any]: ...
 
     def interviewer_brief(
         self, question: Question, *, channel: str, candidate: str, interviewer: str, mock_id: int
@@ -99,7 +121,13 @@ class Renderer(Protocol):
     def digest(self, channel: str, data: Digest, png: bytes) -> dict[str, Any]: ...
 
     def feedback(
-        self, question: Question, grade: Grade, *, user: str, previous: Grade | None
+        self,
+        question: Question,
+        grade: Grade,
+        *,
+        user: str,
+        previous: Grade | None,
+        details: str | None = None,
     ) -> dict[str, Any]: ...
 
     def nudge(self, question: Question, *, user: str, reason: str) -> dict[str, Any]: ...
@@ -368,18 +396,15 @@ class Drills:
                 return Rated.REFUSED
             if not await repo.rate_mock_once(session, mock.id, rating=rating, notes=notes):
                 return Rated.ALREADY_RATED
-            key = (mock.prompt_id, mock.candidate)  # the candidate's answers in the thread
-            graded = await repo.graded_attempts_in_threads(session, {key})
-            grades = grades_of(graded.get(key, []))
-            combined = combine(grades) if grades else None
+            card = await self._scorecard_of(session, mock, question)
             payload = self._renderer.rating(
                 question,
                 candidate=mock.candidate,
                 interviewer=interviewer,
                 rating=rating,
                 notes=notes,
-                bot_score=combined.score if combined else None,
-                bot_band=combined.band if combined else None,
+                bot_score=card.score if card else None,
+                bot_band=card.band if card else None,
             )
             payload.update(channel=mock.channel, thread_ts=prompt.ts)
             await repo.enqueue(
@@ -387,6 +412,46 @@ class Drills:
             )
         self._on_message()
         return Rated.RATED
+
+    async def mock_info(self, *, team: str, mock_id: int) -> MockInfo | None:
+        """Who interviews whom on what, and the rating if given (None: no such mock)."""
+        async with unit_of_work(self._sessions) as session:
+            mock = await repo.get_mock(session, team=team, mock_id=mock_id)
+        question = self.bank.get(mock.question_id) if mock else None
+        if mock is None or mock.id is None or question is None:
+            return None
+        return MockInfo(mock.id, question, mock.candidate, mock.interviewer, mock.rating)
+
+    async def details(self, *, team: str, key: str) -> Details | None:
+        """What a Details button shows: `attempt:<id>` an answer's grade, `mock:<id>` a
+        finished mock interview's scorecard. None when it is gone (deleted, or unknown)."""
+        kind, _, number = key.partition(":")
+        if not number.isdigit():
+            return None
+        async with unit_of_work(self._sessions) as session:
+            if kind == "attempt":
+                attempt = await repo.get_attempt(session, team=team, attempt_id=int(number))
+                question = self.bank.get(attempt.question_id) if attempt else None
+                if attempt is None or question is None or not attempt.grade_json:
+                    return None
+                grade = Grade.from_json(json.loads(attempt.grade_json))
+                return Details(question, with_rubric_weights(question, grade), attempt.user, False)
+            if kind == "mock":
+                mock = await repo.get_mock(session, team=team, mock_id=int(number))
+                question = self.bank.get(mock.question_id) if mock else None
+                if mock is None or question is None:
+                    return None
+                card = await self._scorecard_of(session, mock, question)
+                return Details(question, card, mock.candidate, True) if card else None
+        return None
+
+    async def _scorecard_of(
+        self, session: AsyncSession, mock: MockSession, question: Question
+    ) -> Grade | None:
+        """The scorecard of a finished mock interview, as posted; None while it runs."""
+        key = (mock.prompt_id, mock.candidate)
+        answers = (await repo.graded_attempts_in_threads(session, {key})).get(key, [])
+        return mock_scorecard(question, mock, answers)
 
     async def has_answered(self, *, team: str, channel: str, thread_ts: str, user: str) -> bool:
         async with unit_of_work(self._sessions) as session:
@@ -397,9 +462,11 @@ class Drills:
     # --- progress ----------------------------------------------------------------------
 
     async def _scored(self, **where: Any) -> list[Scored]:
+        """Graded records: drill answers, and mock interviews once each (their scorecard)."""
         async with unit_of_work(self._sessions) as session:
             rows = await repo.graded_attempts(session, **where)
-        return [scored(a) for a in rows]
+            mocks = await repo.mocks_of(session, team=where["team"], channel=where.get("channel"))
+        return records(rows, mocks, self.bank)
 
     async def stats(self, *, team: str, user: str) -> Stats:
         return personal_stats(await self._scored(team=team, user=user), self.bank, utcnow())
@@ -438,15 +505,3 @@ class Drills:
             )
         self._on_message()
         return queued
-
-
-def scored(attempt: Attempt) -> Scored:
-    grade = json.loads(attempt.grade_json or "{}")
-    return Scored(
-        user=attempt.user,
-        question_id=attempt.question_id,
-        score=int(attempt.score or 0),
-        when=attempt.received_at,
-        levels={c["id"]: int(c["level"]) for c in grade.get("criteria", [])},
-        mistakes=tuple(m["id"] for m in grade.get("mistakes", [])),
-    )

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.grading.grade import CriterionResult, Grade, band_for, compute_score
+from bot.grading.grade import (
+    CriterionResult,
+    Grade,
+    band_for,
+    compute_score,
+    with_rubric_weights,
+)
 from bot.questions import Question
+
+FINISHED = "mock_finished"  # why a reply after the scorecard gets no grade (drill_nudge reason)
 
 
 @dataclass(frozen=True)
@@ -18,15 +26,21 @@ class FollowUp:
 class Scorecard:
     grade: Grade  # the conversation's combined grade
     improved: list[str]  # criterion names that rose after the first answer
-    practise: list[CriterionResult]  # the two things to practise next
 
 
-def combine(grades: list[Grade]) -> Grade:
+def interview_answers(grades: list[Grade], followups_asked: int) -> list[Grade]:
+    """The candidate's graded answers that make up the interview: the first answer and one
+    per follow-up (the scorecard came with the last of them; nothing after it counts)."""
+    return grades[: 1 + followups_asked]
+
+
+def combine(question: Question, grades: list[Grade]) -> Grade:
     """One grade for the whole conversation: each criterion at its best level (with that evidence),
-    the latest answer's mistakes, the score recomputed in code."""
-    latest = grades[-1]
+    the latest answer's mistakes, the score recomputed in code with the rubric's weights."""
+    weighted = [with_rubric_weights(question, g) for g in grades]
+    latest = weighted[-1]
     best: dict[str, CriterionResult] = {}
-    for grade in grades:
+    for grade in weighted:
         for c in grade.criteria:
             if c.id not in best or c.level > best[c.id].level:
                 best[c.id] = c
@@ -53,9 +67,8 @@ def next_probe(
     return FollowUp(criterion_id, levels.get(criterion_id))
 
 
-def scorecard(grades: list[Grade]) -> Scorecard:
-    combined = combine(grades)
+def scorecard(question: Question, grades: list[Grade]) -> Scorecard:
+    combined = combine(question, grades)
     first = {c.id: c.level for c in grades[0].criteria}
     improved = [c.name for c in combined.criteria if c.level > first.get(c.id, 0)]
-    practise = sorted(combined.criteria, key=lambda c: (c.level, -c.weight))[:2]
-    return Scorecard(combined, improved, practise)
+    return Scorecard(combined, improved)

@@ -13,6 +13,8 @@ from bot.questions import QuestionBank
 
 PRIOR_SCORE = 50.0  # the leaderboard's prior: a newcomer starts near the middle …
 PRIOR_WEIGHT = 3.0  # … and needs a few answers to move away from it
+IMPROVED_BY = 5.0  # points: the least rise the digest calls "most improved"
+RECENT = 10  # scores listed in stats
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Scored:
     when: datetime
     levels: dict[str, int]  # criterion id -> level
     mistakes: tuple[str, ...]
+    mock: bool = False  # a mock interview, counted once: its scorecard
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,32 @@ class Coverage:
     name: str
     rate: float  # share of answers that earned at least level 1
     answers: int
+    question_id: str = ""  # criteria are the question's own: ids repeat across questions
+    question_title: str = ""
+
+
+@dataclass(frozen=True)
+class QuestionProgress:
+    question_id: str
+    title: str
+    answers: int  # drill answers on it
+    mocks: int  # mock interviews on it
+    best: int
+    last_practised: datetime
+    coverage: tuple[Coverage, ...]  # its criteria, in the rubric's order
 
 
 @dataclass(frozen=True)
 class Stats:
-    attempts: int
+    attempts: int  # drill answers plus mock interviews (each counted once)
+    mocks: int
     average: float
     best: int
     recent_average: float | None  # last 30 days
     previous_average: float | None  # the 30 days before
     recent_scores: tuple[int, ...]  # the last ten, oldest first
-    coverage: tuple[Coverage, ...]
+    coverage: tuple[Coverage, ...]  # per question and criterion, weakest first
+    by_question: tuple[QuestionProgress, ...]  # most recently practised first
     weakest: Coverage | None
     top_mistake: tuple[str, int] | None  # (name, times)
     streak_days: int
@@ -52,23 +70,56 @@ def _avg(values: list[int]) -> float | None:
 
 
 def coverage(records: list[Scored], bank: QuestionBank) -> tuple[Coverage, ...]:
-    hits: dict[str, list[int]] = defaultdict(list)
-    names: dict[str, str] = {}
-    weights: dict[str, float] = {}
+    """How often each criterion was earned, per question (a criterion belongs to its
+    question: two questions' `detection` are different skills), weakest first."""
+    hits: dict[tuple[str, str], list[int]] = defaultdict(list)
     for r in records:
-        question = bank.get(r.question_id)
         for cid, level in r.levels.items():
-            hits[cid].append(1 if level > 0 else 0)
-            if question is not None and cid not in names:
-                try:
-                    criterion = question.criterion(cid)
-                except KeyError:
-                    continue
-                names[cid], weights[cid] = criterion.name, criterion.weight
-    out = [Coverage(cid, names.get(cid, cid), sum(v) / len(v), len(v)) for cid, v in hits.items()]
-    return tuple(
-        sorted(out, key=lambda c: (c.rate, -weights.get(c.criterion_id, 1.0), c.criterion_id))
-    )
+            hits[(r.question_id, cid)].append(1 if level > 0 else 0)
+    out: list[tuple[float, Coverage]] = []
+    for (qid, cid), seen in hits.items():
+        question = bank.get(qid)
+        name, weight, title = cid, 1.0, qid
+        if question is not None:
+            title = question.title
+            try:
+                criterion = question.criterion(cid)
+                name, weight = criterion.name, criterion.weight
+            except KeyError:
+                pass
+        rate = sum(seen) / len(seen)
+        out.append((weight, Coverage(cid, name, rate, len(seen), qid, title)))
+    out.sort(key=lambda pair: (pair[1].rate, -pair[0], pair[1].question_id, pair[1].criterion_id))
+    return tuple(c for _, c in out)
+
+
+def by_question(
+    records: list[Scored], bank: QuestionBank, cov: tuple[Coverage, ...]
+) -> tuple[QuestionProgress, ...]:
+    """Each question practised, with its own criteria's coverage; the latest first."""
+    grouped: dict[str, list[Scored]] = defaultdict(list)
+    for r in records:
+        grouped[r.question_id].append(r)
+    out = []
+    for qid, rows in grouped.items():
+        question = bank.get(qid)
+        order = {c.id: i for i, c in enumerate(question.criteria)} if question else {}
+        mine = sorted(
+            (c for c in cov if c.question_id == qid),
+            key=lambda c: (order.get(c.criterion_id, len(order)), c.criterion_id),
+        )
+        out.append(
+            QuestionProgress(
+                question_id=qid,
+                title=question.title if question else qid,
+                answers=sum(1 for r in rows if not r.mock),
+                mocks=sum(1 for r in rows if r.mock),
+                best=max(r.score for r in rows),
+                last_practised=max(r.when for r in rows),
+                coverage=tuple(mine),
+            )
+        )
+    return tuple(sorted(out, key=lambda q: q.last_practised, reverse=True))
 
 
 def streak(days: set[date], today: date) -> int:
@@ -102,12 +153,14 @@ def personal_stats(records: list[Scored], bank: QuestionBank, now: datetime) -> 
     cov = coverage(records, bank)
     return Stats(
         attempts=len(records),
+        mocks=sum(1 for r in records if r.mock),
         average=_avg(scores) or 0.0,
         best=max(scores, default=0),
         recent_average=_avg(recent),
         previous_average=_avg(previous),
-        recent_scores=tuple(scores[-10:]),
+        recent_scores=tuple(scores[-RECENT:]),
         coverage=cov,
+        by_question=by_question(records, bank, cov),
         weakest=cov[0] if cov else None,
         top_mistake=_top_mistake(records, bank),
         streak_days=streak({r.when.date() for r in records}, now.date()),
@@ -167,20 +220,32 @@ class Digest:
     coverage: tuple[Coverage, ...]
 
 
+def most_improved(
+    week: list[Scored], before: list[Scored], opted_in: set[str]
+) -> tuple[str, float] | None:
+    """The leaderboard member whose scores rose the most, if by IMPROVED_BY points or more:
+    this week's average against their average before it (within the digest's eight weeks)
+    or, for someone who started this week, against their first answer this week."""
+    best: tuple[str, float] | None = None
+    for user in sorted(opted_in):
+        this_week = [r.score for r in week if r.user == user]
+        earlier = [r.score for r in before if r.user == user]
+        if earlier and this_week:
+            rise = sum(this_week) / len(this_week) - sum(earlier) / len(earlier)
+        elif len(this_week) >= 2:
+            rise = sum(this_week[1:]) / len(this_week[1:]) - this_week[0]
+        else:
+            continue
+        if rise >= IMPROVED_BY and (best is None or rise > best[1]):
+            best = (user, rise)
+    return best
+
+
 def digest(records: list[Scored], bank: QuestionBank, opted_in: set[str], now: datetime) -> Digest:
     """A channel's week: `records` are all its graded answers (for the eight-week chart)."""
     week_ago = now - timedelta(days=7)
     week = [r for r in records if r.when >= week_ago]
     before = [r for r in records if r.when < week_ago]
-    improved = []
-    for user in sorted(opted_in):
-        now_scores = [r.score for r in week if r.user == user]
-        old_scores = [r.score for r in before if r.user == user]
-        if now_scores and old_scores:
-            improved.append(
-                (user, sum(now_scores) / len(now_scores) - sum(old_scores) / len(old_scores))
-            )
-    best = max(improved, key=lambda pair: pair[1], default=None)
     weeks = []
     for i in range(7, -1, -1):
         start = now - timedelta(days=7 * (i + 1))
@@ -195,7 +260,7 @@ def digest(records: list[Scored], bank: QuestionBank, opted_in: set[str], now: d
         average=_avg([r.score for r in week]),
         most_missed=cov[0] if cov else None,
         top_mistake=_top_mistake(week, bank),
-        most_improved=best if best and best[1] > 0 else None,
+        most_improved=most_improved(week, before, opted_in),
         weekly_averages=tuple(weeks),
         coverage=cov,
     )

@@ -7,7 +7,7 @@ penalties: a grader (offline or LLM) only judges levels and evidence.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.questions import Question, Seniority
@@ -166,3 +166,18 @@ def compute_score(
     base = 100.0 * earned / total if total else 0.0
     score = round(base - sum(m.penalty for m in mistakes))
     return max(0, min(cap, score))
+
+
+def with_rubric_weights(question: Question, grade: Grade) -> Grade:
+    """A stored grade keeps levels, not weights or penalties (see Grade.to_json): take them
+    from the rubric again, so a grade read back scores as it did when it was made."""
+    criteria = []
+    for c in grade.criteria:
+        try:
+            weight = question.weight(question.criterion(c.id), grade.seniority)
+        except KeyError:  # a criterion the rubric has dropped since
+            weight = c.weight
+        criteria.append(replace(c, weight=weight))
+    penalties = {m.id: m.penalty for m in question.mistakes}
+    mistakes = tuple(replace(m, penalty=penalties.get(m.id, m.penalty)) for m in grade.mistakes)
+    return replace(grade, criteria=tuple(criteria), mistakes=mistakes)

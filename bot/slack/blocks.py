@@ -1,9 +1,6 @@
-"""Block Kit for every message the bot posts, with the metadata contract.
-
-User text (quotes from answers) is always escaped here: `&`, `<`, `>` become
-entities so no quote can produce a live @channel, @here or user mention, and
-quotes are cut short so a long answer cannot break a block's size limit.
-"""
+"""Block Kit for every message the bot posts, with the metadata contract. The pieces and the
+escaping of user text are in kit.py, feedback and scorecards in feedback.py, the other
+mock-interview messages in interview.py."""
 
 from __future__ import annotations
 
@@ -13,89 +10,36 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-)
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 from slack_sdk.models.blocks.basic_components import ConfirmObject
 
 from bot.grading.gradable import NOT_ABOUT_LENGTH, NUDGES
-from bot.grading.grade import CriterionResult, Grade
-from bot.progress import Digest, Ranked, Stats
+from bot.grading.grade import Grade
+from bot.progress import Digest, QuestionProgress, Ranked, Stats
 from bot.questions import Question
-from bot.slack.commands import printable
+from bot.slack.feedback import feedback_message
+from bot.slack.interview import MockRenderer
+from bot.slack.kit import SECTION_LIMIT, Piece
+from bot.slack.kit import as_dicts as _blocks
+from bot.slack.kit import context as _context
+from bot.slack.kit import cut as _cut
+from bot.slack.kit import divider as _divider
+from bot.slack.kit import escape as escape  # re-exported: listeners quote user text
+from bot.slack.kit import header as _header
+from bot.slack.kit import metadata as _metadata
+from bot.slack.kit import model_answer as _model
+from bot.slack.kit import quote as quote
+from bot.slack.kit import section as _section
 
 if TYPE_CHECKING:
     from bot.storage.tables import Schedule
-
-QUOTE_LIMIT = 280
-SECTION_LIMIT = 2900  # Slack allows 3,000 characters of section text
-BAND_EMOJI = {
-    "strong": ":large_green_circle:",
-    "solid": ":large_blue_circle:",
-    "developing": ":large_yellow_circle:",
-    "weak": ":red_circle:",
-}
-
-
-def escape(text: str) -> str:
-    """Escape user text for mrkdwn: no live mentions, no broken markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """A short, escaped, single-line quote of user text (no control characters)."""
-    flat = " ".join(printable(text).split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1].rstrip() + "…"
-    # Backticks and formatting characters would re-style the quote; keep it literal-ish.
-    flat = flat.replace("`", "'")
-    return escape(flat)
-
-
-def _cut(text: str, limit: int = SECTION_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-# The plain blocks are built as dicts: slack-sdk's models validate every field on each
-# to_dict(), most of the time rendering a feedback message (posted for every answer) took.
-# The interactive blocks (buttons, confirmations) keep the models.
-Piece = Block | dict[str, Any]
-
-
-def _header(text: str) -> dict[str, Any]:
-    return {
-        "type": "header",
-        "text": {"type": "plain_text", "text": _cut(text, 150), "emoji": True},
-    }
-
-
-def _divider() -> dict[str, Any]:
-    return {"type": "divider"}
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text)}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(text, 1900)}]}
-
-
-def _blocks(blocks: list[Piece]) -> list[dict[str, Any]]:
-    return [b if isinstance(b, dict) else b.to_dict() for b in blocks]
-
-
-def _metadata(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"event_type": event_type, "event_payload": payload}
 
 
 class SlackRenderer:
     """Implements drills.Renderer with Block Kit payloads for chat.postMessage.
 
-    The mock-interview and digest messages come from `MockRenderer` (below), mixed in
-    at the end of the module.
+    The mock-interview messages come from `MockRenderer` (interview.py), mixed in at the
+    end of the module with the digest.
     """
 
     def prompt(
@@ -145,61 +89,15 @@ class SlackRenderer:
         }
 
     def feedback(
-        self, question: Question, grade: Grade, *, user: str, previous: Grade | None
+        self,
+        question: Question,
+        grade: Grade,
+        *,
+        user: str,
+        previous: Grade | None,
+        details: str | None = None,
     ) -> dict[str, Any]:
-        blocks: list[Piece] = [
-            _header(f"{grade.score}/100 · {grade.band}"),
-            _context(
-                f"{BAND_EMOJI[grade.band]} Feedback for <@{user}> on *{escape(question.title)}* · "
-                f"graded by `{escape(grade.grader)}`"
-                + (f" for a *{grade.seniority}* level" if grade.seniority else "")
-                + f" · {grade.length.words} words, about {grade.length.spoken_seconds} s spoken"
-            ),
-        ]
-        if previous is not None:
-            blocks.append(_section(_changes(previous, grade)))
-        covered = [c for c in grade.criteria if c.level > 0]
-        if covered:
-            lines = ["*What you covered*"]
-            for c in covered:
-                evidence = f" - _“{quote(c.evidence)}”_" if c.evidence else ""
-                lines.append(f"• *{escape(c.name)}* ({c.level}/{c.max_level}){evidence}")
-            blocks.append(_section("\n".join(lines)))
-        missed = [c for c in grade.criteria if c.level < c.max_level]
-        if missed:
-            lines = ["*What to add*"]
-            for c in missed:
-                lines.append(f"• *{escape(c.name)}* ({c.level}/{c.max_level}): {escape(c.tip)}")
-            blocks.append(_section("\n".join(lines)))
-        if grade.mistakes:
-            lines = ["*Common mistakes spotted*"]
-            for m in grade.mistakes:
-                evidence = f" - _“{quote(m.evidence)}”_" if m.evidence else ""
-                lines.append(f"• *{escape(m.name)}*{evidence}\n   ↳ {escape(m.fix)}")
-            blocks.append(_section("\n".join(lines)))
-        remarks = [escape(n) for n in grade.notes]
-        if grade.length.note:
-            remarks.append(f"Length: {escape(grade.length.note)}.")
-        if remarks:
-            blocks.append(_context(" ".join(remarks)))
-        blocks.append(_divider())
-        blocks.append(_section(f"*Model 30-second answer*\n{_model(grade.model_answer_30s)}"))
-        return {
-            "text": f"Feedback for <@{user}>: {grade.score}/100 ({grade.band})",
-            "blocks": _blocks(blocks),
-            "metadata": _metadata(
-                "drill_feedback",
-                {
-                    "question_id": question.id,
-                    "user": user,
-                    "score": grade.score,
-                    "band": grade.band,
-                    "grader": grade.grader,
-                },
-            ),
-            "unfurl_links": False,
-            "unfurl_media": False,
-        }
+        return feedback_message(question, grade, user=user, previous=previous, details=details)
 
     def nudge(self, question: Question, *, user: str, reason: str) -> dict[str, Any]:
         opening = NUDGES.get(reason, "I couldn't grade that one.")
@@ -218,20 +116,6 @@ class SlackRenderer:
                 "drill_nudge", {"question_id": question.id, "user": user, "reason": reason}
             ),
         }
-
-
-def _changes(previous: Grade, current: Grade) -> str:
-    before = {c.id: c for c in previous.criteria}
-    gained = [c.name for c in current.criteria if c.id in before and c.level > before[c.id].level]
-    lost = [c.name for c in current.criteria if c.id in before and c.level < before[c.id].level]
-    delta = current.score - previous.score
-    sign = "+" if delta > 0 else ""
-    parts = [f"*Since your last try:* {sign}{delta} points ({previous.score} → {current.score})"]
-    if gained:
-        parts.append("gained: " + ", ".join(escape(n) for n in gained))
-    if lost:
-        parts.append("lost: " + ", ".join(escape(n) for n in lost))
-    return " · ".join(parts)
 
 
 def help_text(bank_size: int) -> str:
@@ -358,195 +242,6 @@ def schedule_list(schedules: list[Schedule], now: datetime) -> str:
     return _cut("\n".join(lines))
 
 
-# --- mock interviews ------------------------------------------------------------------
-
-
-def _opening(criterion: CriterionResult | None, name: str) -> str:
-    if criterion is None or criterion.level == 0:
-        return f"Something you didn't cover yet (*{escape(name)}*):"
-    return f"You touched on this only briefly (*{escape(name)}*):"
-
-
-def _model(text: str) -> str:
-    return "\n>\n".join("> " + escape(p) for p in text.split("\n\n") if p.strip())
-
-
-class MockRenderer:
-    """Mock-interview messages: follow-ups, the scorecard, the interviewer's brief and rating."""
-
-    def followup(
-        self, question: Question, criterion_id: str, *, user: str, current: CriterionResult | None
-    ) -> dict[str, Any]:
-        criterion = question.criterion(criterion_id)
-        text = f"<@{user}> {_opening(current, criterion.name)} {escape(criterion.follow_up)}"
-        return {
-            "text": text,
-            "blocks": _blocks([_section(text), _context("Follow-up - answer in this thread.")]),
-            "metadata": _metadata(
-                "drill_followup",
-                {"question_id": question.id, "user": user, "criterion": criterion_id},
-            ),
-        }
-
-    def summary(
-        self,
-        question: Question,
-        grade: Grade,
-        *,
-        user: str,
-        improved: list[str],
-        practise: list[CriterionResult],
-    ) -> dict[str, Any]:
-        covered = [c for c in grade.criteria if c.level > 0]
-        lines = [
-            f"*Across the whole conversation you covered* ({len(covered)}/{len(grade.criteria)}):"
-        ]
-        for c in grade.criteria:
-            if c.level == c.max_level:
-                mark = ":white_check_mark:"
-            else:
-                mark = ":large_yellow_circle:" if c.level else ":x:"
-            evidence = f" - _“{quote(c.evidence, 160)}”_" if c.evidence else ""
-            lines.append(f"{mark} *{escape(c.name)}* ({c.level}/{c.max_level}){evidence}")
-        better = (
-            ", ".join(escape(n) for n in improved)
-            if improved
-            else "nothing new came up after the follow-ups"
-        )
-        blocks: list[Piece] = [
-            _header(f"Mock interview scorecard: {grade.score}/100 · {grade.band}"),
-            _context(
-                f"{BAND_EMOJI[grade.band]} <@{user}> on *{escape(question.title)}* · "
-                f"graded by `{escape(grade.grader)}`"
-            ),
-            _section("\n".join(lines)),
-            _section(f"*Improved after probing:* {better}"),
-            _section(
-                "*Practise next:*\n"
-                + "\n".join(f"• *{escape(c.name)}* - {escape(c.tip)}" for c in practise)
-            ),
-            _divider(),
-            _section("*Model 30-second answer*\n" + _model(grade.model_answer_30s)),
-        ]
-        return {
-            "text": f"Mock interview scorecard for <@{user}>: {grade.score}/100 ({grade.band})",
-            "blocks": _blocks(blocks),
-            "metadata": _metadata(
-                "drill_summary",
-                {
-                    "question_id": question.id,
-                    "user": user,
-                    "score": grade.score,
-                    "band": grade.band,
-                },
-            ),
-        }
-
-    def interviewer_brief(
-        self, question: Question, *, channel: str, candidate: str, interviewer: str, mock_id: int
-    ) -> dict[str, Any]:
-        rubric = [
-            f"*What a strong answer covers* (for your eyes only; <@{candidate}> is answering):"
-        ]
-        for c in question.criteria:
-            rubric.append(f"• *{escape(c.name)}* (weight {c.weight:g}) - {escape(c.levels.l2)}")
-        hints = "\n".join(f"• {escape(h)}" for h in question.hints)
-        blocks: list[Piece] = [
-            _section(
-                f":clipboard: You're interviewing <@{candidate}> on *{escape(question.title)}*."
-            ),
-            _section("\n".join(rubric)),
-            _section(f"*Hints you can give*\n{hints}"),
-            _section("*Model 30-second answer*\n" + _model(question.model_answer_30s)),
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text="Rate the candidate",
-                        action_id="mock_rate",
-                        value=str(mock_id),
-                        style="primary",
-                    )
-                ]
-            ),
-        ]
-        return {
-            "_method": "chat.postEphemeral",
-            "channel": channel,
-            "user": interviewer,
-            "text": f"Interviewer brief for {question.title}",
-            "blocks": _blocks(blocks),
-        }
-
-    def rating(
-        self,
-        question: Question,
-        *,
-        candidate: str,
-        interviewer: str,
-        rating: int,
-        notes: str,
-        bot_score: int | None,
-        bot_band: str | None,
-    ) -> dict[str, Any]:
-        stars = ":star:" * rating
-        bot = (
-            f" · the bot's score so far: *{bot_score}/100* ({bot_band})"
-            if bot_score is not None
-            else ""
-        )
-        said = f"\n> {quote(notes, 600)}" if notes.strip() else ""
-        text = f"<@{interviewer}> rated <@{candidate}> {stars} *{rating}/5*{bot}{said}"
-        return {
-            "text": f"Interviewer rating: {rating}/5",
-            "blocks": _blocks([_section(text)]),
-            "metadata": _metadata(
-                "drill_rating",
-                {
-                    "question_id": question.id,
-                    "user": candidate,
-                    "interviewer": interviewer,
-                    "rating": rating,
-                    "score": bot_score,
-                },
-            ),
-        }
-
-
-def rating_modal(mock_id: int) -> dict[str, Any]:
-    choices = ((5, "hire"), (4, "strong"), (3, "mixed"), (2, "weak"), (1, "not yet"))
-    options = [
-        {"text": {"type": "plain_text", "text": f"{n} - {label}"}, "value": str(n)}
-        for n, label in choices
-    ]
-    return {
-        "type": "modal",
-        "callback_id": "mock_rating",
-        "private_metadata": str(mock_id),
-        "title": {"type": "plain_text", "text": "Rate the candidate"},
-        "submit": {"type": "plain_text", "text": "Post rating"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "rating",
-                "label": {"type": "plain_text", "text": "Your rating"},
-                "element": {"type": "static_select", "action_id": "value", "options": options},
-            },
-            {
-                "type": "input",
-                "block_id": "notes",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Notes for the candidate"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": 1500,
-                },
-            },
-        ],
-    }
-
-
 def hint_text(question: Question) -> str:
     hints = "\n".join(f"• {escape(h)}" for h in question.hints)
     return f":bulb: *Hints for {escape(question.title)}*\n{hints}"
@@ -596,27 +291,59 @@ def _bar(rate: float, width: int = 10) -> str:
     return "`" + "█" * filled + "·" * (width - filled) + "`"
 
 
+QUESTIONS_IN_FULL = 3  # questions whose criteria stats list; the rest get a line each
+
+
+def _counted(answers: int, mocks: int, mark: str = "*") -> str:
+    """ "*3* answers and *1* mock interview" (each mock interview counts once)."""
+    drills = f"{mark}{answers}{mark} answer{'s' if answers != 1 else ''}"
+    if not mocks:
+        return drills
+    interviews = f"{mark}{mocks}{mark} mock interview{'s' if mocks != 1 else ''}"
+    return f"{drills} and {interviews}" if answers else interviews
+
+
+def _question_lines(stats: Stats, budget: int) -> list[str]:
+    """Each question practised with its own criteria (latest first), within `budget` characters."""
+    lines = ["*By question* (most recently practised first)"]
+    rest: list[QuestionProgress] = []
+    for i, q in enumerate(stats.by_question):
+        block = [f"*{escape(q.title)}* - {_counted(q.answers, q.mocks, mark='')}, best {q.best}"]
+        block += [f"{_bar(c.rate)} {c.rate:.0%} {escape(c.name)}" for c in q.coverage]
+        if i >= QUESTIONS_IN_FULL or len("\n".join(lines + block)) > budget:
+            rest.append(q)
+        else:
+            lines += block
+    if rest:
+        others = ", ".join(
+            f"{escape(q.title)} ({q.answers + q.mocks}×, best {q.best})" for q in rest
+        )
+        lines.append(f"_Also practised: {others}_")
+    return lines
+
+
 def stats_text(stats: Stats) -> str:
     if stats.attempts == 0:
         return "No graded answers yet. Try `/deploy-question` and answer in the thread."
     days = "s" if stats.streak_days != 1 else ""
     lines = [
         "*Your Deploy Drill progress*",
-        f"• *{stats.attempts}* answers · average *{stats.average:.0f}* · best *{stats.best}*",
-        f"• Trend: {_trend(stats)} · last scores: {', '.join(str(s) for s in stats.recent_scores)}",
+        f"• {_counted(stats.attempts - stats.mocks, stats.mocks)} · average *{stats.average:.0f}* · best *{stats.best}*",
+        f"• Trend: {_trend(stats)}",
+        "• Recent scores, oldest → newest: " + " → ".join(str(s) for s in stats.recent_scores),
         f"• Streak: *{stats.streak_days}* drill day{days} in a row",
     ]
     if stats.weakest is not None:
         lines.append(
-            f"• Weakest criterion: *{escape(stats.weakest.name)}* (covered in {stats.weakest.rate:.0%} of answers)"
+            f"• Weakest criterion: *{escape(stats.weakest.name)}* in "
+            f"_{escape(stats.weakest.question_title)}_ (earned in {stats.weakest.rate:.0%} of "
+            "your answers to it)"
         )
     if stats.top_mistake is not None:
         lines.append(
             f"• Most common mistake: *{escape(stats.top_mistake[0])}* ({stats.top_mistake[1]}×)"
         )
-    lines.append("*Coverage by criterion*")
-    for c in sorted(stats.coverage, key=lambda c: -c.rate):
-        lines.append(f"{_bar(c.rate)} {c.rate:.0%} {escape(c.name)}")
+    lines += _question_lines(stats, SECTION_LIMIT - len("\n".join(lines)) - 400)
     return _cut("\n".join(lines))
 
 
@@ -645,7 +372,8 @@ def digest_upload(channel: str, data: Digest, png: bytes) -> dict[str, Any]:
     ]
     if data.most_missed is not None:
         lines.append(
-            f"• Most-missed criterion: *{escape(data.most_missed.name)}* (covered by {data.most_missed.rate:.0%})"
+            f"• Most-missed criterion: *{escape(data.most_missed.name)}* in "
+            f"_{escape(data.most_missed.question_title)}_ (covered by {data.most_missed.rate:.0%})"
         )
     if data.top_mistake is not None:
         lines.append(

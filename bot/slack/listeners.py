@@ -21,10 +21,11 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering import Reply
-from bot.drills import Drills, Rated
+from bot.drills import Drills
 from bot.errors import AnswerNotStored, UnknownQuestion
 from bot.schedule import Schedules
 from bot.slack import blocks
+from bot.slack.actions import MessageActions, action_value
 from bot.slack.authorization import is_transient
 from bot.slack.commands import Command, Usage, parse_command
 from bot.slack.schedule_commands import ScheduleCommands
@@ -66,15 +67,12 @@ def slack_retry(request: AsyncBoltRequest) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def _action_value(body: dict[str, Any]) -> str:
-    return str((body.get("actions") or [{}])[0].get("value") or "")
-
-
 class Listeners:
     def __init__(self, drills: Drills, schedules: Schedules, admins: tuple[str, ...] = ()) -> None:
         self._drills = drills
         self._schedule_commands = ScheduleCommands(schedules, admins)
         self._later: set[asyncio.Task[None]] = set()  # work after the ack, kept from the GC
+        self._message_actions = MessageActions(drills, self._after_ack)
 
     def _after_ack(self, work: Awaitable[object], what: str) -> None:
         """Run `work` once the listener has returned and Bolt has answered Slack."""
@@ -99,8 +97,7 @@ class Listeners:
         app.action("drill_hint")(self.on_hint)
         app.action("drill_show_answer")(self.on_show_answer)
         app.action("drill_show_answer_confirmed")(self.on_show_answer)
-        app.action("mock_rate")(self.on_rate_button)
-        app.view("mock_rating")(self.on_rating_submitted)
+        self._message_actions.register(app)  # Details, Rate the candidate
         app.event("app_home_opened")(self.on_home_opened)
         app.error(self.on_error)
 
@@ -232,7 +229,7 @@ class Listeners:
 
     async def on_hint(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        question = self._drills.bank.get(_action_value(body))
+        question = self._drills.bank.get(action_value(body))
         if question is not None:
             self._after_ack(
                 respond(
@@ -248,7 +245,7 @@ class Listeners:
     ) -> None:
         """The model answer, privately; before the user has answered, only after a confirmation."""
         await ack()
-        question = self._drills.bank.get(_action_value(body))
+        question = self._drills.bank.get(action_value(body))
         if question is None:
             return
         action = (body.get("actions") or [{}])[0].get("action_id")
@@ -265,7 +262,8 @@ class Listeners:
             reply = respond(
                 text=blocks.model_answer_text(question),
                 response_type="ephemeral",
-                replace_original=False,
+                # "Show it anyway" was pressed in the confirmation: it becomes the answer.
+                replace_original=action == "drill_show_answer_confirmed",
             )
         else:
             reply = respond(
@@ -275,50 +273,6 @@ class Listeners:
                 replace_original=False,
             )
         self._after_ack(reply, "model answer")
-
-    async def on_rate_button(
-        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        value = _action_value(body)
-        if value.isdigit():
-            view = blocks.rating_modal(int(value))
-            self._after_ack(
-                client.views_open(trigger_id=body["trigger_id"], view=view), "rating modal"
-            )
-
-    async def on_rating_submitted(
-        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
-    ) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        selected = ((values.get("rating") or {}).get("value") or {}).get("selected_option") or {}
-        rating = str(selected.get("value", ""))
-        if not rating.isdigit() or not 1 <= int(rating) <= 5:
-            await ack(response_action="errors", errors={"rating": "Pick a rating from 1 to 5."})
-            return
-        notes = ((values.get("notes") or {}).get("value") or {}).get("value") or ""
-        rated = await self._drills.rate_mock(
-            team=(body.get("team") or {}).get("id", "")
-            or (body.get("user") or {}).get("team_id", ""),
-            mock_id=int(view.get("private_metadata") or 0),
-            interviewer=(body.get("user") or {}).get("id", ""),
-            rating=int(rating),
-            notes=str(notes),
-        )
-        if rated is Rated.ALREADY_RATED:
-            await ack(
-                response_action="errors",
-                errors={
-                    "rating": "You already rated this mock interview; the first rating stands."
-                },
-            )
-            return
-        await ack()
-        if rated is Rated.REFUSED:
-            log.warning(
-                "rating for mock %s was not stored (not the interviewer, or unknown)",
-                view.get("private_metadata"),
-            )
 
     async def on_forget_me_confirm(
         self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond

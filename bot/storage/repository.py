@@ -722,6 +722,24 @@ async def get_mock(session: AsyncSession, *, team: str, mock_id: int) -> MockSes
     return result.scalars().first()
 
 
+async def mocks_of(
+    session: AsyncSession, *, team: str, channel: str | None = None
+) -> dict[int, MockSession]:
+    """A workspace's (or one channel's) mock interviews, by prompt id."""
+    query = select(MockSession).where(col(MockSession.team) == team)
+    if channel is not None:
+        query = query.where(col(MockSession.channel) == channel)
+    result = await session.execute(query)
+    return {m.prompt_id: m for m in result.scalars().all()}
+
+
+async def get_attempt(session: AsyncSession, *, team: str, attempt_id: int) -> Attempt | None:
+    result = await session.execute(
+        select(Attempt).where(col(Attempt.id) == attempt_id, col(Attempt.team) == team)
+    )
+    return result.scalars().first()
+
+
 async def graded_attempts_in_threads(
     session: AsyncSession, keys: set[tuple[int, str]]
 ) -> dict[tuple[int, str], list[Attempt]]:

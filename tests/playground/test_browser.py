@@ -23,6 +23,16 @@ from tests.conftest import ROOT
 from tests.serving import clean_env, free_port
 from tests.slack.payloads import STRONG_ANSWER
 
+# Graded "solid": the screenshot shows every part of the feedback (strengths, gaps, a mistake).
+SOLID_ANSWER = (
+    "First I pin down the use case: is this batch or real-time and what latency budget we have. "
+    "I package the model with its preprocessing in a Docker image with pinned dependencies. "
+    "I serve it behind an API because the product needs answers in under 100 ms. "
+    "We roll out with shadow traffic, then a 5% canary. "
+    "After launch I monitor latency and error rate, and we keep the previous version to roll "
+    "back to."
+)
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -114,7 +124,8 @@ def browser(tmp_path: Path) -> Iterator[object]:
 def test_run_the_command_answer_in_the_thread_and_see_feedback(
     playground: Running, browser: object, artifacts: Path
 ) -> None:
-    """In the page: /deploy-question deploy-ml-models, answer as Bob, see the score and the 30-second answer."""
+    """In the page: /deploy-question deploy-ml-models, answer as Bob, see one screen of
+    feedback (score, verdict, strengths, what to add, model answer), open its Details."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -144,7 +155,7 @@ def test_run_the_command_answer_in_the_thread_and_see_feedback(
     prompt = browser.find_element(By.CSS_SELECTOR, '.msg[data-event-type="drill_prompt"]')
     prompt.find_element(By.CSS_SELECTOR, "button.replies").click()
     reply = wait.until(ec.visibility_of_element_located((By.ID, "thread-input")))
-    reply.send_keys(STRONG_ANSWER, Keys.ENTER)
+    reply.send_keys(SOLID_ANSWER, Keys.ENTER)
 
     feedback = wait.until(
         ec.presence_of_element_located(
@@ -154,9 +165,14 @@ def test_run_the_command_answer_in_the_thread_and_see_feedback(
     text = feedback.text
     header = feedback.find_element(By.CSS_SELECTOR, ".bk-header").text
     score, band = header.split("/100 · ")
-    assert 70 <= int(score) <= 100 and band in ("strong", "solid")
+    assert 50 <= int(score) <= 79 and band in ("developing", "solid")
     assert "Feedback for @Bob" in text
-    assert "What you covered" in text and "shadow traffic" in text
+    assert "areas covered" in text  # the one-line verdict
+    worked = text.split("What worked")[1].split("What to add next")[0]
+    assert worked.count("•") == 2 and "shadow traffic" in worked  # two strengths, quoted
+    gaps = text.split("What to add next")[1].split("Mistakes")[0]
+    assert gaps.count("•") == 2 and "(partly there)" in gaps  # the two worth the most
+    assert "No example" in text.split("Mistakes")[1]  # one line per mistake
     assert "Model 30-second answer" in text
     assert "Bob" in browser.find_element(By.CSS_SELECTOR, "#thread-messages").text
     reply_count = browser.find_element(By.CSS_SELECTOR, "#messages button.replies").text
@@ -169,11 +185,24 @@ def test_run_the_command_answer_in_the_thread_and_see_feedback(
     docs.mkdir(exist_ok=True)
     shutil.copyfile(shot, docs / "playground.png")
 
+    feedback.find_element(By.CSS_SELECTOR, 'button[data-action*="drill_details"]').click()
+    modal = wait.until(ec.visibility_of_element_located((By.ID, "modal")))
+    wait.until(lambda _: "Validates before release" in modal.text)
+    assert "Feedback details" in modal.text
+    for criterion in ("Starts from the product context", "Backs it with a real example"):
+        assert criterion in modal.text
+    assert "Tip: Guard the inputs" in modal.text
+    assert browser.save_screenshot(str(artifacts / "playground-details.png"))
+    modal.find_element(By.ID, "modal-close").click()
+    wait.until(ec.invisibility_of_element_located((By.ID, "modal")))
+
 
 def test_a_modal_opened_by_a_button_is_filled_in_and_submitted(
     playground: Running, browser: object
 ) -> None:
-    """A mock interview's Rate button opens the rating modal; required fields are checked; submit posts."""
+    """A mock interview's Rate button opens the rating modal; required fields are checked; submit
+    posts, and the button gives way to the rating; a reply after the scorecard is not graded."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -228,3 +257,22 @@ def test_a_modal_opened_by_a_button_is_filled_in_and_submitted(
         ec.presence_of_element_located((By.CSS_SELECTOR, '.msg[data-event-type="drill_rating"]'))
     )
     assert "@Bob rated @Alice" in rating.text and "4/5" in rating.text
+    assert "scorecard: " in rating.text  # the scorecard's score, the same as in the thread
+    # The brief's Rate button gives way to the rating: it cannot be pressed again.
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, 'button[data-action*="mock_rate"]'))
+    assert "You rated @Alice 4/5" in browser.find_element(By.ID, "messages").text
+
+    # The interview is over: a reply in its thread is not graded, and says so once.
+    reply = wait.until(ec.visibility_of_element_located((By.ID, "thread-input")))
+    reply.send_keys("Thanks, that was useful!", Keys.ENTER)
+
+    def closing_note(driver: WebDriver) -> str | None:
+        notes = driver.find_elements(
+            By.CSS_SELECTOR, '#thread-messages .msg[data-event-type="drill_nudge"]'
+        )
+        return notes[0].text if notes else None
+
+    closed = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        closing_note
+    )
+    assert "finished" in closed and "/deploy-question mock" in closed

@@ -26,6 +26,17 @@ STRONG_ANSWER = (
     "result the retention team got scores a day earlier."
 )
 
+# Partial answers for mock interviews: thin, then each covering what a follow-up probes.
+WEAK_ANSWER = "I would put the model in a Docker container and expose it through an API endpoint."
+MONITORING_ANSWER = (
+    "After launch I monitor latency and error rate, feature drift and the prediction distribution, "
+    "and I alert on the business KPI because labels arrive weeks later."
+)
+ROLLOUT_ANSWER = (
+    "I would send shadow traffic first, then a 5% canary, with a rule-based fallback and "
+    "a rollback to the previous version if the metrics degrade."
+)
+
 
 def message_ts() -> str:
     return f"1800000000.{next(_ts):06d}"
@@ -140,3 +151,25 @@ async def wait_recorded(
                 return
         await asyncio.sleep(0.02)
     raise AssertionError("the bot never recorded its prompt as posted")
+
+
+async def start_mock(slack: SlackStandIn, bot: Any, text: str, user: str = "U0ALICE") -> str:
+    """Run /deploy-question mock …; return the interview's root ts once recorded as posted."""
+    before = len(slack.posts("drill_prompt"))
+    status, body = await slack.send_command(bot.url, text, user=user)
+    assert status == 200, body
+    await slack.wait_for(lambda: len(slack.posts("drill_prompt")) > before)
+    prompt = slack.posts("drill_prompt")[-1]
+    assert prompt["metadata"]["event_payload"]["source"] == "mock"
+    ts = str(prompt["_ts"])
+    await wait_recorded(bot, ts)
+    return ts
+
+
+def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
+    """The value of the button with this action id in a message's blocks."""
+    for block in blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return str(element["value"])
+    raise AssertionError(f"no {action_id} button")

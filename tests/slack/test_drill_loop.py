@@ -70,8 +70,8 @@ async def test_threaded_answer_gets_graded_feedback_in_the_thread(
     assert meta["score"] >= 70 and meta["band"] in ("strong", "solid")
     text = _all_text(feedback)
     assert "30-second" in text
-    assert "What you covered" in text
-    assert "shadow traffic" in text  # quoted evidence from the answer
+    assert "What worked" in text
+    assert "I monitor latency and error rate" in text  # quoted evidence from the answer
 
 
 async def test_weak_answer_is_told_what_to_add(bot: RunningBot, slack: SlackStandIn) -> None:
@@ -84,7 +84,7 @@ async def test_weak_answer_is_told_what_to_add(bot: RunningBot, slack: SlackStan
     [feedback] = slack.posts("drill_feedback")
     assert feedback["metadata"]["event_payload"]["band"] == "weak"
     text = _all_text(feedback)
-    assert "What to add" in text
+    assert "What to add next" in text
     assert "Lists tools without saying why" in text
 
 

@@ -75,7 +75,7 @@ async def test_workspaces_are_isolated(bot: RunningBot, slack: SlackStandIn) -> 
     _, body = await slack.send_command(bot.url, "stats", user="U0MALLORY")
     assert "No graded answers yet" in body
     _, body = await slack.send_command(bot.url, "stats", user="U0MALLORY", team="T0OTHER")
-    assert "*1* answers" in body
+    assert "*1* answer · average" in body
     slack.add_user("U0ADMIN", is_admin=True)
     await slack.command_reply(bot.url, "schedule daily 09:00 UTC", user="U0ADMIN", team="T0OTHER")
     _, body = await slack.send_command(bot.url, "schedule list", user="U0ADMIN")

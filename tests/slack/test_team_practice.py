@@ -14,24 +14,6 @@ from bot.storage.tables import OutboxMessage
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 
-WEAK = "I would put the model in a Docker container and expose it through an API endpoint."
-MONITORING = (
-    "After launch I monitor latency and error rate, feature drift and the prediction distribution, "
-    "and I alert on the business KPI because labels arrive weeks later."
-)
-ROLLOUT = (
-    "I would send shadow traffic first, then a 5% canary, with a rule-based fallback and "
-    "a rollback to the previous version if the metrics degrade."
-)
-
-
-def _button_value(blocks: list[dict], action_id: str) -> str:
-    for block in blocks:
-        for element in block.get("elements", []):
-            if element.get("action_id") == action_id:
-                return str(element["value"])
-    raise AssertionError(f"no {action_id} button")
-
 
 async def _outbox(bot: RunningBot) -> list[OutboxMessage]:
     async with unit_of_work(bot.runtime.sessions) as session:
@@ -44,22 +26,10 @@ def _text(body: str) -> str:
     return str(json.loads(body)["text"]) if body.startswith("{") else body
 
 
-async def _mock_root(slack: SlackStandIn, bot: RunningBot, text: str, user: str = "U0ALICE") -> str:
-    before = len(slack.posts("drill_prompt"))
-    status, body = await slack.send_command(bot.url, text, user=user)
-    assert status == 200, body
-    await slack.wait_for(lambda: len(slack.posts("drill_prompt")) > before)
-    prompt = slack.posts("drill_prompt")[-1]
-    assert prompt["metadata"]["event_payload"]["source"] == "mock"
-    ts = str(prompt["_ts"])
-    await p.wait_recorded(bot, ts)
-    return ts
-
-
 async def test_full_mock_interview(bot: RunningBot, slack: SlackStandIn) -> None:
     """Answer, follow-up, answer, follow-up, answer, scorecard - with the metadata contract."""
-    root = await _mock_root(slack, bot, "mock deploy-ml-models")
-    await slack.send_event(bot.url, p.reply(root, WEAK))
+    root = await p.start_mock(slack, bot, "mock deploy-ml-models")
+    await slack.send_event(bot.url, p.reply(root, p.WEAK_ANSWER))
     await slack.wait_for(lambda: slack.posts("drill_followup"))
     first = slack.posts("drill_followup")[0]
     assert first["thread_ts"] == root
@@ -70,11 +40,11 @@ async def test_full_mock_interview(bot: RunningBot, slack: SlackStandIn) -> None
     await slack.send_event(
         bot.url, p.reply(root, "Sounds good to me!", user="U0BYSTANDER")
     )  # ignored
-    await slack.send_event(bot.url, p.reply(root, MONITORING))
+    await slack.send_event(bot.url, p.reply(root, p.MONITORING_ANSWER))
     await slack.wait_for(lambda: len(slack.posts("drill_followup")) == 2)
     second = slack.posts("drill_followup")[1]["metadata"]["event_payload"]["criterion"]
     assert second not in ("monitoring", probed)
-    await slack.send_event(bot.url, p.reply(root, ROLLOUT))
+    await slack.send_event(bot.url, p.reply(root, p.ROLLOUT_ANSWER))
     await slack.wait_for(lambda: slack.posts("drill_summary"))
     [summary] = slack.posts("drill_summary")
     meta = summary["metadata"]["event_payload"]
@@ -88,13 +58,13 @@ async def test_full_mock_interview(bot: RunningBot, slack: SlackStandIn) -> None
 
 async def test_paired_mock_with_interviewer_rating(bot: RunningBot, slack: SlackStandIn) -> None:
     """The colleague gets the rubric privately, rates through a modal, and the rating shows in the thread."""
-    root = await _mock_root(slack, bot, "mock <@U0BOB|bob>")
+    root = await p.start_mock(slack, bot, "mock <@U0BOB|bob>")
     await slack.wait_for(lambda: slack.calls_to("chat.postEphemeral"))
     [brief] = slack.calls_to("chat.postEphemeral")
     assert brief.body["user"] == "U0BOB"
     brief_text = json.dumps(brief.body["blocks"])
     assert "What a strong answer covers" in brief_text and "30-second" in brief_text
-    mock_id = _button_value(brief.body["blocks"], "mock_rate")
+    mock_id = p.button_value(brief.body["blocks"], "mock_rate")
     await slack.send_event(
         bot.url, p.reply(root, "I don't know, I guess you watch it?", user="U0BOB")
     )  # interviewer
@@ -132,9 +102,9 @@ async def test_paired_mock_with_interviewer_rating(bot: RunningBot, slack: Slack
 async def test_a_resubmitted_rating_is_posted_once(bot: RunningBot, slack: SlackStandIn) -> None:
     """Submitting the rating modal again (a double click, or the button used twice) stores
     and posts nothing new: the first rating stands and the modal says so."""
-    await _mock_root(slack, bot, "mock <@U0BOB|bob>")
+    await p.start_mock(slack, bot, "mock <@U0BOB|bob>")
     await slack.wait_for(lambda: slack.calls_to("chat.postEphemeral"))
-    mock_id = _button_value(slack.calls_to("chat.postEphemeral")[0].body["blocks"], "mock_rate")
+    mock_id = p.button_value(slack.calls_to("chat.postEphemeral")[0].body["blocks"], "mock_rate")
     for rating in ("4", "4", "2"):
         values = {"rating": {"value": {"selected_option": {"value": rating}}}}
         status, body = await slack.send_view_submission(
@@ -154,9 +124,9 @@ async def test_a_resubmitted_rating_is_posted_once(bot: RunningBot, slack: Slack
 
 async def test_rating_by_someone_else_is_refused(bot: RunningBot, slack: SlackStandIn) -> None:
     """Only the named interviewer can rate."""
-    await _mock_root(slack, bot, "mock <@U0BOB|bob>")
+    await p.start_mock(slack, bot, "mock <@U0BOB|bob>")
     await slack.wait_for(lambda: slack.calls_to("chat.postEphemeral"))
-    mock_id = _button_value(slack.calls_to("chat.postEphemeral")[0].body["blocks"], "mock_rate")
+    mock_id = p.button_value(slack.calls_to("chat.postEphemeral")[0].body["blocks"], "mock_rate")
     values = {"rating": {"value": {"selected_option": {"value": "5"}}}}
     await slack.send_view_submission(
         bot.url, "mock_rating", private_metadata=mock_id, values=values, user="U0MALLORY"
@@ -199,7 +169,7 @@ async def test_hint_and_show_answer_buttons(bot: RunningBot, slack: SlackStandIn
 async def _seed(slack: SlackStandIn, bot: RunningBot) -> None:
     """Alice answers twice (weak, then strong), Bob once (strong)."""
     root = await p.ask(slack, bot)
-    await slack.send_event(bot.url, p.reply(root, WEAK))
+    await slack.send_event(bot.url, p.reply(root, p.WEAK_ANSWER))
     await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER))
     await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER, user="U0BOB"))
     await slack.wait_for(lambda: len(slack.posts("drill_feedback")) == 3)

@@ -22,6 +22,8 @@ DEFAULT_SCOPES = (
     "groups:history",
     "users:read",
     "files:write",
+    "channels:read",
+    "groups:read",
 )
 
 

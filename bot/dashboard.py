@@ -89,12 +89,12 @@ class Dashboards:
         )
 
     async def _channel(self, *, team: str, user: str) -> str | None:
-        async with unit_of_work(self._sessions) as session:
+        async with unit_of_work(self._sessions, read_only=True) as session:
             return await repo.last_practice_channel(session, team=team, user=user)
 
     async def history(self, *, team: str, user: str, page: int) -> HistoryPage:
         page = max(0, page)
-        async with unit_of_work(self._sessions) as session:
+        async with unit_of_work(self._sessions, read_only=True) as session:
             rows, total = await repo.answer_history(
                 session, team=team, user=user, offset=page * PAGE_SIZE, limit=PAGE_SIZE
             )

@@ -259,11 +259,11 @@ class Schedules:
             return list(await repo.schedules_for_channel(session, team=team, channel=channel))
 
     async def for_team(self, *, team: str) -> list[Schedule]:
-        async with unit_of_work(self._sessions) as session:
+        async with unit_of_work(self._sessions, read_only=True) as session:
             return list(await repo.schedules_for_team(session, team=team))
 
     async def get(self, *, team: str, schedule_id: int) -> Schedule | None:
-        async with unit_of_work(self._sessions) as session:
+        async with unit_of_work(self._sessions, read_only=True) as session:
             return await repo.get_team_schedule(session, team=team, schedule_id=schedule_id)
 
     async def remove(self, *, team: str, channel: str, schedule_id: int) -> bool:

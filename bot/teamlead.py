@@ -33,7 +33,7 @@ class TeamLead:
     async def week(self, *, team: str, channel: str, members: frozenset[str] | None) -> TeamWeek:
         """Who practised in `channel` in the last seven days, and who hasn't."""
         now = self._clock()
-        async with unit_of_work(self._sessions) as session:
+        async with unit_of_work(self._sessions, read_only=True) as session:
             rows = await repo.graded_attempts(
                 session, team=team, channel=channel, since=now - RECENT
             )
@@ -42,7 +42,7 @@ class TeamLead:
 
     async def team_channels(self, *, team: str) -> list[str]:
         """The channels a team view covers: those with a schedule, then those practised in."""
-        async with unit_of_work(self._sessions) as session:
+        async with unit_of_work(self._sessions, read_only=True) as session:
             scheduled = [s.channel for s in await repo.schedules_for_team(session, team=team)]
             practised = await repo.channels_with_answers(
                 session, team=team, since=self._clock() - RECENT
@@ -51,7 +51,7 @@ class TeamLead:
 
     async def preview(self, schedule: Schedule) -> Question:
         """The question the schedule would post next, if nothing changes before then."""
-        async with unit_of_work(self._sessions) as session:
+        async with unit_of_work(self._sessions, read_only=True) as session:
             return await self._drills.choose_question(
                 session,
                 team=schedule.team,

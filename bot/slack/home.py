@@ -32,6 +32,10 @@ def schedule_action(verb: str) -> str:
     return f"home_schedule_{verb}"
 
 
+def _answers(n: int) -> str:
+    return f"{n} answer{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class TeamLeadHome:
     """The admin section: the workspace's schedules and who practised where."""
@@ -51,20 +55,20 @@ def _progress(dash: Dashboard, bank_size: int) -> str:
         )
     streak = f" · *{stats.streak_days}*-day streak" if stats.streak_days > 1 else ""
     return (
-        f":chart_with_upwards_trend: *{stats.attempts}* answers · average "
+        f":chart_with_upwards_trend: *{_answers(stats.attempts)}* · average "
         f"*{stats.average:.0f}* · best *{stats.best}*{streak}"
     )
 
 
 def _where(dash: Dashboard) -> str:
     trains = f" (it trains *{escape(dash.weakest.criterion.name)}*)" if dash.weakest else ""
-    what = f"*Next drill:* {escape(dash.suggestion.title)}{trains}."
+    what = f"*Next drill:* {escape(dash.suggestion.title)}{trains}"
     if dash.channel is None:
         return (
-            f"{what} The buttons post where you practise: run `/deploy-question` in a channel "
+            f"{what} · the buttons post where you practise: run `/deploy-question` in a channel "
             "with Deploy Drill in it (`/invite @deploy-drill`) first."
         )
-    return f"{what} The buttons post in <#{dash.channel}>, where you last practised."
+    return f"{what} · the buttons post in <#{dash.channel}>, where you last practised."
 
 
 def _schedule_buttons(schedule: Schedule) -> Piece:
@@ -196,7 +200,7 @@ def history_modal(page: HistoryPage) -> dict[str, Any]:
         paging.append(button("Older ›", HISTORY_PAGE, str(page.page + 1)))
     if paging:
         pieces.append(actions(*paging, block_id="history_paging"))
-    pieces.append(context(f"Page {page.page + 1} of {page.pages} · {page.total} answers"))
+    pieces.append(context(f"Page {page.page + 1} of {page.pages} · {_answers(page.total)}"))
     return _modal("Your answers", pieces, callback_id=HISTORY)
 
 
@@ -216,8 +220,8 @@ def weakest_modal(weakest: Weakest | None, *, channel: str | None) -> dict[str, 
     cover = weakest.coverage
     pieces: list[Piece] = [
         section(
-            f"*{escape(weakest.criterion.name)}* - covered in {cover.rate:.0%} of the "
-            f"{cover.answers} answers it applied to."
+            f"*{escape(weakest.criterion.name)}* - covered in {cover.rate:.0%} of your "
+            f"{_answers(cover.answers)} it applied to."
         ),
         section(f"*What a full answer does*\n{escape(weakest.criterion.levels.l2)}"),
         section(f"*Tip:* {escape(weakest.criterion.tip)}"),

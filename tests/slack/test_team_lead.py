@@ -4,12 +4,10 @@ schedule's next question (seen or posted now), who practised, and the digest on 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
 from bot.questions import QuestionBank
-from bot.schedule import limit_of
 from bot.slack.standin import SlackStandIn
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Schedule
@@ -147,32 +145,6 @@ async def test_preview_shows_what_post_now_posts_within_the_limit(
     listed = await slack.command_reply(bot.url, "schedule list", user="U0MEMBER")
     assert "*#1* daily at 09:00 (UTC)" in listed and "topic" not in listed
     assert "no schedule #7" in await slack.command_reply(bot.url, "schedule now 7", user="U0ADMIN")
-
-
-async def test_scheduled_fires_keep_to_the_limit_and_rotate_within_it(
-    bot: RunningBot, slack: SlackStandIn, bank: QuestionBank
-) -> None:
-    """A limited schedule asks each allowed question once before repeating, nothing else."""
-    _admin(slack)
-    await slack.command_reply(
-        bot.url, "schedule daily 09:00 UTC difficulty advanced", user="U0ADMIN"
-    )
-    [schedule] = await _schedules(bot)
-    advanced = {q.id for q in bank.questions if q.difficulty == "advanced"}
-    await p.ask(slack, bot, "deploy-ml-models")  # a command in between does not count
-    drills = bot.runtime.drills
-    for day in range(len(advanced) + 1):
-        await drills.ask_scheduled(
-            team="T0TEAM",
-            channel="C0DRILL",
-            schedule_id=int(schedule.id or 0),
-            fire_time=datetime(2026, 12, 1, 9, tzinfo=UTC) + timedelta(days=day),
-            limit=limit_of(schedule),
-        )
-    await slack.wait_for(lambda: len(slack.posts("drill_prompt")) == len(advanced) + 2)
-    scheduled = _asked(slack)[1:]
-    assert set(scheduled[: len(advanced)]) == advanced
-    assert scheduled[-1] == scheduled[0]
 
 
 async def test_team_names_only_leaderboard_members_and_counts_the_rest(

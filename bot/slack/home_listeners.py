@@ -109,15 +109,19 @@ class HomeListeners:
         team = str(body.get("team_id") or event.get("team") or "")
         self._later(self.publish(client, team=team, user=str(event["user"])), "App Home")
 
+    async def _drill(self, *, team: str, user: str, question_id: str) -> str:
+        """Post the question where the user practises; what the Home then says."""
+        try:
+            started = await self._dashboards.drill(team=team, user=user, question_id=question_id)
+        except UnknownQuestion:
+            return "That question is no longer in the bank; here is a fresh suggestion."
+        return _started(started, "Posted")
+
     async def on_next_drill(
         self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         team, user = _who(body)
-        try:
-            started = await self._dashboards.drill(team=team, user=user, question_id=_value(body))
-            notice = _started(started, "Posted")
-        except UnknownQuestion:
-            notice = "That question is no longer in the bank; here is a fresh suggestion."
+        notice = await self._drill(team=team, user=user, question_id=_value(body))
         await ack()
         self._later(self.publish(client, team=team, user=user, notice=notice), "App Home")
 
@@ -132,14 +136,10 @@ class HomeListeners:
     async def on_drill_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        """The weakest-criterion modal's "Drill it"."""
         team, user = _who(body)
-        try:
-            started = await self._dashboards.drill(
-                team=team, user=user, question_id=str(view.get("private_metadata") or "")
-            )
-            notice = _started(started, "Posted")
-        except UnknownQuestion:
-            notice = "That question is no longer in the bank; here is a fresh suggestion."
+        question_id = str(view.get("private_metadata") or "")
+        notice = await self._drill(team=team, user=user, question_id=question_id)
         await ack()
         self._later(self.publish(client, team=team, user=user, notice=notice), "App Home")
 

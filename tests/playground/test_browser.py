@@ -16,12 +16,17 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conftest import ROOT
 from tests.serving import clean_env, free_port
 from tests.slack.payloads import STRONG_ANSWER
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webelement import WebElement
+    from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -113,6 +118,22 @@ def browser(tmp_path: Path) -> Iterator[object]:
         driver.quit()
 
 
+def _page_as(browser: object, url: str, person: str) -> tuple[WebDriverWait[Any], WebElement]:
+    """The page opened as `person` (the picker's label): a 20 s wait and the composer."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    wait: WebDriverWait[Any] = WebDriverWait(browser, 20)
+    browser.get(url)
+    picker = wait.until(ec.element_to_be_clickable((By.ID, "user-picker")))
+    Select(picker).select_by_visible_text(person)
+    return wait, browser.find_element(By.ID, "composer-input")
+
+
 def test_run_the_command_answer_in_the_thread_and_see_feedback(
     playground: Running, browser: object, artifacts: Path
 ) -> None:
@@ -184,12 +205,7 @@ def test_a_modal_opened_by_a_button_is_filled_in_and_submitted(
     from selenium.webdriver.support.ui import WebDriverWait
 
     assert isinstance(browser, WebDriver)
-    wait = WebDriverWait(browser, 20)
-    browser.get(playground.url)
-    Select(wait.until(ec.element_to_be_clickable((By.ID, "user-picker")))).select_by_visible_text(
-        "Alice (admin)"
-    )
-    composer = browser.find_element(By.ID, "composer-input")
+    wait, composer = _page_as(browser, playground.url, "Alice (admin)")
     composer.send_keys("/deploy-question mock @Bob", Keys.ENTER)
     prompt = wait.until(
         ec.presence_of_element_located((By.CSS_SELECTOR, '.msg[data-event-type="drill_prompt"]'))
@@ -245,12 +261,7 @@ def test_the_app_home_is_a_dashboard_with_admin_controls(
     from selenium.webdriver.support.ui import WebDriverWait
 
     assert isinstance(browser, WebDriver)
-    wait = WebDriverWait(browser, 20)
-    browser.get(playground.url)
-    Select(wait.until(ec.element_to_be_clickable((By.ID, "user-picker")))).select_by_visible_text(
-        "Alice (admin)"
-    )
-    composer = browser.find_element(By.ID, "composer-input")
+    wait, composer = _page_as(browser, playground.url, "Alice (admin)")
     composer.send_keys(
         "/deploy-question schedule weekdays 09:30 Europe/Berlin topics rollout,rollback", Keys.ENTER
     )

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
 from bot.slack.localclient import LocalClient
@@ -18,14 +17,6 @@ from tests.conftest import RunningBot
 from tests.slack import payloads as p
 
 WEAK = "I would put the model in a Docker container and expose it through an API endpoint."
-
-
-@pytest.fixture
-def people(slack: SlackStandIn, bot: RunningBot) -> LocalClient:
-    client = LocalClient(slack, bot_url=bot.url, channel="C0DRILL")
-    client.add_person("U0ALICE", "Alice", admin=True)
-    client.add_person("U0BOB", "Bob")
-    return client
 
 
 def _buttons(view: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.dashboard import Dashboard, HistoryPage, Weakest
 from bot.questions import Question
@@ -14,8 +14,10 @@ from bot.slack.blocks import BAND_EMOJI, escape, quote
 from bot.slack.kit import Piece, actions, as_blocks, button, context, divider, header, section
 from bot.slack.schedule_blocks import summary, when
 from bot.slack.team_blocks import PRIVACY, team_line
-from bot.storage.tables import Schedule
 from bot.team import TeamWeek
+
+if TYPE_CHECKING:
+    from bot.storage.tables import Schedule
 
 MAX_SCHEDULES = 20  # two blocks each; a Home view holds 100
 NEXT_DRILL = "home_next_drill"

@@ -7,7 +7,8 @@ clicker is an admin (users.info), after the ack like every Web API call.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,8 +21,10 @@ from bot.slack.admins import Admins
 from bot.slack.background import AfterAck
 from bot.slack.blocks import escape
 from bot.slack.roster import Roster
-from bot.storage.tables import Schedule, utcnow
 from bot.teamlead import TeamLead
+
+if TYPE_CHECKING:
+    from bot.storage.tables import Schedule
 
 NO_CHANNEL = (
     "I don't know where you practise yet: run `/deploy-question` in a channel with Deploy "
@@ -99,7 +102,9 @@ class HomeListeners:
             weeks.append(
                 (channel, await self._teamlead.week(team=team, channel=channel, members=members))
             )
-        return home.TeamLeadHome(await self._schedules.for_team(team=team), weeks, utcnow())
+        return home.TeamLeadHome(
+            await self._schedules.for_team(team=team), weeks, datetime.now(UTC)
+        )
 
     async def on_home_opened(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
@@ -190,7 +195,7 @@ class HomeListeners:
         schedule = await self._schedule(team, _value(body))
         if schedule is not None and verb == "preview":
             question = await self._teamlead.preview(schedule)
-            view = home.preview_modal(schedule, question, utcnow())
+            view = home.preview_modal(schedule, question, datetime.now(UTC))
             await client.views_open(trigger_id=body["trigger_id"], view=view)
             return
         notice = await self._change(schedule, verb)
@@ -218,7 +223,7 @@ class HomeListeners:
                 return f"Schedule #{schedule.id} has no next drill to skip."
             return f"Schedule #{schedule.id} skips its drill on {day:%a %Y-%m-%d}."
         question = await self._teamlead.post_now(schedule)
-        return schedule_blocks.posted_now(schedule, question, utcnow())
+        return schedule_blocks.posted_now(schedule, question, datetime.now(UTC))
 
     async def on_post_now_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.limits import describe
 from bot.questions import Question
 from bot.schedule import limit_of, next_fire, zone
 from bot.slack.blocks import escape
 from bot.slack.kit import as_blocks, context, cut, metadata, section
-from bot.storage.tables import Schedule
+
+if TYPE_CHECKING:
+    from bot.storage.tables import Schedule
 
 SCHEDULE_USAGE = "\n".join(
     [

@@ -24,6 +24,8 @@ DEFAULT_SCOPES = (
     "groups:history",
     "users:read",
     "files:write",
+    "channels:read",
+    "groups:read",
 )
 
 

@@ -21,6 +21,7 @@ from bot.answering import Answering, Recorded, Reply
 from bot.errors import UnknownQuestion
 from bot.grading.grade import CriterionResult, Grade, Grader, with_rubric_weights
 from bot.history import mock_scorecard, records
+from bot.limits import Limit
 from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.progress import (
@@ -185,25 +186,40 @@ class Drills:
     # --- asking ----------------------------------------------------------------
 
     async def choose_question(
-        self, session: AsyncSession, *, team: str, channel: str, wanted: str | None
+        self,
+        session: AsyncSession,
+        *,
+        team: str,
+        channel: str,
+        wanted: str | None,
+        limit: Limit | None = None,
     ) -> Question:
-        """The question asked for, or the next one for this channel.
+        """The question asked for, or the next one for this channel (within `limit`).
 
-        Rotation: no repeat until every question was asked; among the fresh ones,
-        those this channel scores lowest on come first.
+        Rotation: no repeat until every question (the limit allows) was asked; among the
+        fresh ones, those this channel scores lowest on come first.
         """
         if wanted:
             found = self.bank.find(wanted)
             if found is None:
                 raise UnknownQuestion(wanted, self.bank.ids())
             return found
+        eligible = limit.eligible(self.bank) if limit else []
+        if limit and not eligible:
+            # The bank no longer has what the limit names: asking anything beats silence.
+            log.warning("no question in the bank matches %s; asking any", limit)
+        pool = eligible or list(self.bank.questions)
         recent = await repo.recent_question_ids(
-            session, team=team, channel=channel, limit=len(self.bank.questions)
+            session,
+            team=team,
+            channel=channel,
+            limit=len(pool),
+            among=[q.id for q in eligible] if eligible else None,
         )
-        fresh = [q for q in self.bank.questions if q.id not in recent]
+        fresh = [q for q in pool if q.id not in recent]
         if not fresh:
             # Everything was asked in this cycle: the one asked longest ago.
-            return self.bank.get(recent[-1]) or self.bank.questions[0]
+            return self.bank.get(recent[-1]) or pool[0]
         scores = await repo.topic_scores(session, team=team, channel=channel)
         order = {q.id: i for i, q in enumerate(self.bank.questions)}
         return min(fresh, key=lambda q: (scores.get(q.id, UNSCORED), order[q.id]))
@@ -235,17 +251,27 @@ class Drills:
         return question
 
     async def ask_scheduled(
-        self, *, team: str, channel: str, schedule_id: int, fire_time: datetime, skip: bool = False
-    ) -> bool:
-        """Claim one scheduled fire and queue its prompt, in one transaction; False if taken."""
+        self,
+        *,
+        team: str,
+        channel: str,
+        schedule_id: int,
+        fire_time: datetime,
+        skip: bool = False,
+        limit: Limit | None = None,
+    ) -> Question | None:
+        """Claim one scheduled fire and queue its prompt (within the schedule's `limit`), in
+        one transaction; the question, or None if the fire was taken or skipped."""
         async with unit_of_work(self._sessions) as session:
             run = await repo.claim_run(session, schedule_id=schedule_id, fire_time=fire_time)
             if run is None:
-                return False
+                return None
             if skip:
                 run.status = "skipped"
-                return False
-            question = await self.choose_question(session, team=team, channel=channel, wanted=None)
+                return None
+            question = await self.choose_question(
+                session, team=team, channel=channel, wanted=None, limit=limit
+            )
             prompt_id = await self._queue_prompt(
                 session,
                 question,
@@ -259,7 +285,7 @@ class Drills:
             run.prompt_id = prompt_id
         self._metrics.prompts.labels(source="scheduled").inc()
         self._on_message()
-        return True
+        return question
 
     async def _queue_prompt(
         self,
@@ -484,13 +510,17 @@ class Drills:
         async with unit_of_work(self._sessions) as session:
             await repo.update_profile(session, team=team, user=user, leaderboard=opted_in)
 
-    async def post_digest(self, *, team: str, channel: str, now: datetime | None = None) -> bool:
-        """Queue this week's digest with its chart, once per channel and week."""
+    async def digest(self, *, team: str, channel: str, now: datetime | None = None) -> Digest:
+        """A channel's week so far (and its eight weeks, for the chart)."""
         now = now or utcnow()
         records = await self._scored(team=team, channel=channel, since=now - timedelta(days=8 * 7))
         async with unit_of_work(self._sessions) as session:
             opted = await repo.leaderboard_users(session, team=team)
-        data = digest(records, self.bank, opted, now)
+        return digest(records, self.bank, opted, now)
+
+    async def post_digest(self, *, team: str, channel: str, now: datetime | None = None) -> bool:
+        """Queue this week's digest with its chart, once per channel and week."""
+        data = await self.digest(team=team, channel=channel, now=now)
         from bot.charts import digest_png  # matplotlib is heavy: load it only for digests
 
         png = digest_png(data, f"Deploy Drill - week of {data.week_start.isoformat()}")

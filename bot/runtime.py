@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.config import Settings
+from bot.dashboard import Dashboards
 from bot.drills import Drills
 from bot.foreground import Foreground
 from bot.grading.grade import Grader
@@ -31,9 +32,11 @@ from bot.slack.app import ACK_PATH_TIMEOUT_SECONDS, build_app, build_client, web
 from bot.slack.blocks import FullRenderer
 from bot.slack.installs import build_installs
 from bot.slack.poster import SlackPoster
+from bot.slack.schedule_blocks import ScheduleMessages
 from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head, ping
 from bot.storage.ledger import SqlTokenLedger
 from bot.storage.spool import Spool
+from bot.teamlead import TeamLead
 from bot.web import build_web
 from bot.workspaces import Workspaces
 
@@ -132,9 +135,21 @@ class Runtime:
             digest_day=settings.digest_day,
             digest_time=settings.digest_time,
         )
-        self.schedules = Schedules(self.sessions, on_change=self.scheduler.request_sync)
+        self.schedules = Schedules(
+            self.sessions,
+            on_change=self.scheduler.request_sync,
+            bank=self.bank,
+            renderer=ScheduleMessages(),
+            on_message=self.outbox.wake,
+        )
         self.bolt = build_app(
-            settings, self.drills, self.schedules, self.client, installs=self.installs
+            settings,
+            self.drills,
+            self.schedules,
+            self.client,
+            installs=self.installs,
+            teamlead=TeamLead(drills=self.drills, sessions=self.sessions),
+            dashboards=Dashboards(drills=self.drills, sessions=self.sessions),
         )
         self.web = build_web(
             bolt=self.bolt,

@@ -15,8 +15,9 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,7 +25,9 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.drills import Drills
+from bot.limits import Limit, LimitProblem, checked, is_limit_word, parse_limit
 from bot.loop_failures import LoopFailures
+from bot.questions import QuestionBank
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Schedule, utcnow
@@ -41,17 +44,26 @@ class ScheduleProblem(ValueError):
     """Bad schedule input; the message names the bad part and shows an example."""
 
 
+class DuplicateSchedule(ScheduleProblem):
+    """The channel already has a schedule on these days, at this time, in this timezone."""
+
+    def __init__(self, existing: Schedule) -> None:
+        self.existing = existing
+        super().__init__(f"schedule #{existing.id} already posts then")
+
+
 @dataclass(frozen=True)
 class ScheduleSpec:
     days: str
     time: str  # HH:MM
     tz: str | None  # None: the caller's default
+    limit: Limit = field(default_factory=Limit)
 
 
 def parse_spec(args: tuple[str, ...]) -> ScheduleSpec:
-    """`daily|weekdays HH:MM [IANA timezone]`."""
+    """`daily|weekdays HH:MM [IANA timezone] [topics a,b] [difficulty core]`."""
     example = "Example: `/deploy-question schedule weekdays 09:30 Europe/Berlin`"
-    if len(args) < 2 or len(args) > 3:
+    if len(args) < 2:
         raise ScheduleProblem(
             f"A schedule needs days and a time, and optionally a timezone. {example}"
         )
@@ -66,10 +78,20 @@ def parse_spec(args: tuple[str, ...]) -> ScheduleSpec:
             f"“{clock[:20]}” is not a time: use 24-hour HH:MM, like 09:30. {example}"
         )
     time = f"{int(match.group(1)):02d}:{match.group(2)}"
-    tz = args[2] if len(args) == 3 else None
-    if tz is not None:
+    rest = args[2:]
+    tz = None
+    if rest and not is_limit_word(rest[0]):
+        tz, rest = rest[0], rest[1:]
         zone(tz)
-    return ScheduleSpec(days, time, tz)
+    return ScheduleSpec(days, time, tz, parse_schedule_limit(rest))
+
+
+def parse_schedule_limit(tokens: tuple[str, ...]) -> Limit:
+    """A schedule's `topics …`/`difficulty …` words (ScheduleProblem when malformed)."""
+    try:
+        return parse_limit(tokens)
+    except LimitProblem as exc:
+        raise ScheduleProblem(str(exc)) from None
 
 
 def zone(name: str) -> ZoneInfo:
@@ -142,40 +164,108 @@ def skip_dates(schedule: Schedule) -> set[date]:
     return {date.fromisoformat(d) for d in json.loads(schedule.skip_dates or "[]")}
 
 
+def limit_of(schedule: Schedule) -> Limit:
+    return Limit(
+        tuple(json.loads(schedule.topics or "[]")), tuple(json.loads(schedule.difficulties or "[]"))
+    )
+
+
+def slot_of(*, team: str, channel: str, days: str, time: str, tz: str) -> str:
+    """What makes two schedules the same: one channel, days, time and timezone."""
+    return f"{team}:{channel}:{days}:{time}:{tz}"
+
+
 # --- use cases -------------------------------------------------------------------
+
+
+class ScheduleRenderer(Protocol):
+    """The message a channel gets when a schedule is set up in it (the Slack layer's)."""
+
+    def schedule_announcement(
+        self, schedule: Schedule, upcoming: datetime | None
+    ) -> dict[str, Any]: ...
 
 
 class Schedules:
     """Create, list and change a channel's schedules (authorisation is the caller's job)."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], on_change: Callable[[], None]
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        on_change: Callable[[], None],
+        *,
+        bank: QuestionBank,
+        renderer: ScheduleRenderer | None = None,
+        on_message: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._on_change = on_change
+        self._bank = bank
+        self._renderer = renderer
+        self._on_message = on_message
+        self._clock = clock
+
+    def checked_limit(self, limit: Limit) -> Limit:
+        try:
+            return checked(limit, self._bank)
+        except LimitProblem as exc:
+            raise ScheduleProblem(str(exc)) from None
 
     async def create(
         self, *, team: str, channel: str, spec: ScheduleSpec, tz: str, user: str
     ) -> Schedule:
+        """A new schedule, announced in its channel; DuplicateSchedule when the channel
+        has one on the same days, time and timezone (paused or not)."""
         zone(tz)
+        limit = self.checked_limit(spec.limit)
+        slot = slot_of(team=team, channel=channel, days=spec.days, time=spec.time, tz=tz)
         async with unit_of_work(self._sessions) as session:
-            schedule = await repo.add_schedule(
-                session,
-                Schedule(
-                    team=team,
-                    channel=channel,
-                    days=spec.days,
-                    time=spec.time,
-                    tz=tz,
-                    created_by=user,
-                ),
+            schedule = Schedule(
+                team=team,
+                channel=channel,
+                days=spec.days,
+                time=spec.time,
+                tz=tz,
+                topics=json.dumps(limit.topics),
+                difficulties=json.dumps(limit.difficulties),
+                slot=slot,
+                created_by=user,
             )
+            # The unique slot decides between two admins adding it at once; the lookup
+            # also finds a repeat made before slots existed (its slot is NULL).
+            existing = await repo.schedule_like(session, schedule)
+            if existing is None and not await repo.add_schedule_once(session, schedule):
+                existing = await repo.schedule_like(session, schedule)
+            if existing is None and self._renderer is not None:
+                payload = self._renderer.schedule_announcement(
+                    schedule, next_fire(schedule, self._clock())
+                )
+                payload["channel"] = channel
+                await repo.enqueue(
+                    session,
+                    team=team,
+                    dedupe_key=f"schedule:{schedule.id}:announce",
+                    kind="announce",
+                    payload=payload,
+                )
+        if existing is not None:
+            raise DuplicateSchedule(existing)  # (nothing was written)
         self._on_change()
+        self._on_message()
         return schedule
 
     async def for_channel(self, *, team: str, channel: str) -> list[Schedule]:
         async with unit_of_work(self._sessions) as session:
             return list(await repo.schedules_for_channel(session, team=team, channel=channel))
+
+    async def for_team(self, *, team: str) -> list[Schedule]:
+        async with unit_of_work(self._sessions, read_only=True) as session:
+            return list(await repo.schedules_for_team(session, team=team))
+
+    async def get(self, *, team: str, schedule_id: int) -> Schedule | None:
+        async with unit_of_work(self._sessions, read_only=True) as session:
+            return await repo.get_team_schedule(session, team=team, schedule_id=schedule_id)
 
     async def remove(self, *, team: str, channel: str, schedule_id: int) -> bool:
         async with unit_of_work(self._sessions) as session:
@@ -196,6 +286,21 @@ class Schedules:
         self._on_change()
         return True
 
+    async def set_limit(
+        self, *, team: str, channel: str, schedule_id: int, limit: Limit
+    ) -> Schedule | None:
+        """Keep a schedule to `limit` (an empty one: anything); None if there is no such one."""
+        limit = self.checked_limit(limit)
+        async with unit_of_work(self._sessions) as session:
+            schedule = await repo.get_schedule(
+                session, team=team, channel=channel, schedule_id=schedule_id
+            )
+            if schedule is None:
+                return None
+            schedule.topics = json.dumps(limit.topics)
+            schedule.difficulties = json.dumps(limit.difficulties)
+        return schedule
+
     async def skip(
         self, *, team: str, channel: str, day: date, schedule_id: int | None
     ) -> list[int]:
@@ -210,6 +315,17 @@ class Schedules:
                 changed.append(int(schedule.id or 0))
         self._on_change()
         return changed
+
+    async def skip_next(self, schedule: Schedule) -> date | None:
+        """Skip the local date of the schedule's next fire; that date, or None if it has none."""
+        upcoming = next_fire(schedule, self._clock())
+        if upcoming is None:
+            return None
+        day = upcoming.astimezone(zone(schedule.tz)).date()
+        await self.skip(
+            team=schedule.team, channel=schedule.channel, day=day, schedule_id=schedule.id
+        )
+        return day
 
 
 # --- the scheduler ---------------------------------------------------------------
@@ -375,10 +491,12 @@ class DrillScheduler:
     async def _post(self, schedule: Schedule, fire_time: datetime) -> bool:
         key = claim_key(schedule, fire_time)
         skipped = fire_time.astimezone(zone(schedule.tz)).date() in skip_dates(schedule)
-        return await self._drills.ask_scheduled(
+        asked = await self._drills.ask_scheduled(
             team=schedule.team,
             channel=schedule.channel,
             schedule_id=int(schedule.id or 0),
             fire_time=key,
             skip=skipped,
+            limit=limit_of(schedule),
         )
+        return asked is not None

@@ -157,7 +157,11 @@ async def _prompts(sessions: object) -> list[OutboxMessage]:
     async with unit_of_work(sessions) as session:  # type: ignore[arg-type]
         return list(
             (
-                await session.execute(select(OutboxMessage).where(OutboxMessage.kind == "prompt"))
+                await session.execute(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.kind == "prompt")
+                    .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+                )
             ).scalars()
         )
 
@@ -253,3 +257,31 @@ def test_skip_parse_of_date() -> None:
     assert parse_day("2026-12-24") == date(2026, 12, 24)
     with pytest.raises(ScheduleProblem):
         parse_day("24/12/2026")
+
+
+async def test_a_limited_schedule_rotates_within_its_limit(
+    sessions: object, bank: QuestionBank
+) -> None:
+    """Daily fires of a schedule kept to advanced questions ask each of them once, then
+    repeat the one asked longest ago; a question asked by command in between is no turn."""
+    schedule = await _add(sessions, time="09:00")
+    async with unit_of_work(sessions) as session:  # type: ignore[arg-type]
+        row = await session.get(Schedule, schedule.id)
+        assert row is not None
+        row.difficulties = json.dumps(["advanced"])
+    drills = _drills(sessions, bank)
+    await drills.ask(team="T1", channel="C1", wanted="deploy-ml-models")
+    advanced = [q.id for q in bank.questions if q.difficulty == "advanced"]
+    clock = Clock(datetime(2026, 12, 7, 8, 0, 1, tzinfo=UTC))  # 09:00:01 in Berlin
+    scheduler = DrillScheduler(
+        sessions=sessions, drills=drills, grace=timedelta(hours=1), clock=clock
+    )  # type: ignore[arg-type]
+    for _ in range(len(advanced) + 1):
+        assert await scheduler.fire(int(schedule.id or 0))
+        clock.now += timedelta(days=1)
+    asked = [
+        json.loads(m.payload)["metadata"]["event_payload"]["question_id"]
+        for m in await _prompts(sessions)
+    ][1:]
+    assert sorted(asked[:-1]) == sorted(advanced)
+    assert asked[-1] == asked[0]

@@ -130,7 +130,7 @@ def _message_json(client: LocalClient, renderer: BlockKitHtml, m: Message) -> di
 def snapshot(client: LocalClient, user: str) -> dict[str, Any]:
     """Everything `user` sees, rendered, as JSON."""
     ws = client.workspace
-    renderer = BlockKitHtml(ws.names)
+    renderer = BlockKitHtml({**ws.channels, **ws.names})  # <#C…> and <@U…> by name
     home = ws.home.get(user)
     modal = ws.modal(user)
     return {

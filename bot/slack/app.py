@@ -16,11 +16,19 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.dashboard import Dashboards
 from bot.drills import Drills
 from bot.schedule import Schedules
+from bot.slack.admins import Admins
 from bot.slack.authorization import TokenAuthorize, cached_installation_authorize
+from bot.slack.background import AfterAck
+from bot.slack.home_listeners import HomeListeners
 from bot.slack.installs import Installs
 from bot.slack.listeners import Listeners
+from bot.slack.roster import Roster
+from bot.slack.schedule_commands import ScheduleCommands
+from bot.slack.team_commands import TeamCommands
+from bot.teamlead import TeamLead
 
 # Slack waits 3 s for an ack, and Bolt calls auth.test before the listener runs (on a
 # process's first request, and a workspace's first in multi-workspace mode). The requests'
@@ -61,6 +69,9 @@ def build_app(
     schedules: Schedules,
     client: AsyncWebClient,
     installs: Installs | None = None,
+    *,
+    teamlead: TeamLead,
+    dashboards: Dashboards,
 ) -> AsyncApp:
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -86,7 +97,21 @@ def build_app(
         raise_error_for_unhandled_request=True,
         logger=logging.getLogger("bot.slack.bolt"),
     )
-    Listeners(drills, schedules, settings.drill_admins).register(app)
+    admins, roster, after_ack = Admins(settings.drill_admins), Roster(), AfterAck()
+    team_commands = TeamCommands(
+        drills=drills, teamlead=teamlead, admins=admins, roster=roster, after_ack=after_ack
+    )
+    schedule_commands = ScheduleCommands(schedules, teamlead, admins)
+    Listeners(drills, schedule_commands, team_commands, after_ack).register(app)
+    HomeListeners(
+        dashboards=dashboards,
+        teamlead=teamlead,
+        schedules=schedules,
+        admins=admins,
+        roster=roster,
+        bank_size=len(drills.bank.questions),
+        after_ack=after_ack,
+    ).register(app)
     if installs is not None:
         installs.register(app)
     return app

@@ -5,10 +5,7 @@ mock-interview messages in interview.py."""
 from __future__ import annotations
 
 import base64
-import json
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 from slack_sdk.models.blocks.basic_components import ConfirmObject
@@ -23,16 +20,12 @@ from bot.slack.kit import SECTION_LIMIT, Piece
 from bot.slack.kit import as_dicts as _blocks
 from bot.slack.kit import context as _context
 from bot.slack.kit import cut as _cut
-from bot.slack.kit import divider as _divider
 from bot.slack.kit import escape as escape  # re-exported: listeners quote user text
 from bot.slack.kit import header as _header
 from bot.slack.kit import metadata as _metadata
 from bot.slack.kit import model_answer as _model
 from bot.slack.kit import quote as quote
 from bot.slack.kit import section as _section
-
-if TYPE_CHECKING:
-    from bot.storage.tables import Schedule
 
 
 class SlackRenderer:
@@ -128,11 +121,13 @@ def help_text(bank_size: int) -> str:
             "`/deploy-question help` - this message",
             "`/deploy-question level entry|mid|senior` - grade your answers for your level",
             "`/deploy-question forget-me` - delete your answers and profile",
-            "`/deploy-question schedule daily|weekdays HH:MM [IANA timezone]` - daily drills in this channel",
-            "`/deploy-question schedule list | remove <id> | pause <id> | resume <id> | skip YYYY-MM-DD`",
+            "`/deploy-question schedule daily|weekdays HH:MM [IANA timezone] [topics …] [difficulty …]` - daily drills in this channel",
+            "`/deploy-question schedule list | remove|pause|resume|preview|now <id> | limit <id> … | skip YYYY-MM-DD`",
             "`/deploy-question stats` - your progress (only you see it)",
             "`/deploy-question leaderboard` - this channel's ranking · `leaderboard join|leave` to opt in or out",
             "`/deploy-question mock [question-id | @colleague]` - a mock interview with follow-ups",
+            "`/deploy-question team` - who practised here this week · `digest` - this week's digest",
+            "The *Deploy Drill* Home tab: your next drill, your weakest criterion, your past answers.",
         ]
     )
 
@@ -178,68 +173,6 @@ def forget_me_confirm() -> list[dict[str, Any]]:
             ),
         ]
     )
-
-
-def home_view(
-    bank_size: int, stats: Stats | None = None, suggestion: Question | None = None
-) -> dict[str, Any]:
-    parts: list[Piece] = [
-        _header("Deploy Drill"),
-        _section(
-            "Practise answering *“How do you deploy ML models to production?”* and its "
-            f"neighbours. {bank_size} questions, graded against a rubric with quoted evidence."
-        ),
-    ]
-    if stats is not None:
-        parts.append(_section(stats_text(stats)))
-    if suggestion is not None:
-        parts.append(
-            _section(
-                f"*Next suggested question:* {escape(suggestion.title)} - run "
-                f"`/deploy-question {suggestion.id}` in a channel (it trains your weakest area)."
-            )
-        )
-    parts += [_divider(), _section(help_text(bank_size))]
-    return {"type": "home", "blocks": _blocks(parts)}
-
-
-SCHEDULE_USAGE = "\n".join(
-    [
-        "*Scheduled drills in this channel*",
-        "`/deploy-question schedule daily|weekdays HH:MM [IANA timezone]` - e.g. `schedule weekdays 09:30 Europe/Berlin`",
-        "`/deploy-question schedule list` - this channel's schedules",
-        "`/deploy-question schedule remove|pause|resume <id>`",
-        "`/deploy-question schedule skip YYYY-MM-DD` - skip a date (holidays); `skip <id> YYYY-MM-DD` for one schedule",
-        "The timezone defaults to yours in Slack. Only workspace admins and owners can change schedules.",
-    ]
-)
-
-
-def _when(moment: datetime | None, tz: str) -> str:
-    if moment is None:
-        return "never"
-    return moment.astimezone(ZoneInfo(tz)).strftime("%a %Y-%m-%d %H:%M %Z")
-
-
-def schedule_created(schedule: Schedule, upcoming: datetime | None) -> str:
-    return (
-        f"Scheduled drill #{schedule.id}: {schedule.days} at {schedule.time} ({schedule.tz}). "
-        f"Next question: {_when(upcoming, schedule.tz)}."
-    )
-
-
-def schedule_list(schedules: list[Schedule], now: datetime) -> str:
-    from bot.schedule import next_fire
-
-    if not schedules:
-        return "No scheduled drills in this channel yet. " + SCHEDULE_USAGE.splitlines()[1]
-    lines = ["*Scheduled drills in this channel*"]
-    for s in schedules:
-        state = "paused" if s.paused else f"next {_when(next_fire(s, now), s.tz)}"
-        skips = json.loads(s.skip_dates or "[]")
-        skipping = f" · skipping {', '.join(skips)}" if skips else ""
-        lines.append(f"• *#{s.id}* {s.days} at {s.time} ({s.tz}) · {state}{skipping}")
-    return _cut("\n".join(lines))
 
 
 def hint_text(question: Question) -> str:
@@ -363,7 +296,8 @@ def leaderboard_text(ranked: list[Ranked]) -> str:
     return _cut("\n".join(lines))
 
 
-def digest_upload(channel: str, data: Digest, png: bytes) -> dict[str, Any]:
+def digest_text(data: Digest) -> str:
+    """The digest's words: the weekly post's comment, and `/deploy-question digest`."""
     average = f"{data.average:.0f}" if data.average is not None else "-"
     lines = [
         f":bar_chart: *Weekly Deploy Drill digest* (since {data.week_start.isoformat()})",
@@ -383,12 +317,16 @@ def digest_upload(channel: str, data: Digest, png: bytes) -> dict[str, Any]:
         lines.append(
             f"• Most improved: <@{data.most_improved[0]}> (+{data.most_improved[1]:.0f} points)"
         )
+    return "\n".join(lines)
+
+
+def digest_upload(channel: str, data: Digest, png: bytes) -> dict[str, Any]:
     return {
         "_method": "files_upload_v2",
         "channel": channel,
         "filename": f"deploy-drill-digest-{data.week_start.isoformat()}.png",
         "title": "Deploy Drill - weekly digest",
-        "initial_comment": "\n".join(lines),
+        "initial_comment": digest_text(data),
         "content_b64": base64.b64encode(png).decode(),
     }
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-SUBCOMMANDS = frozenset("help list schedule stats leaderboard mock level forget-me".split())
+SUBCOMMANDS = frozenset(
+    "help list schedule stats leaderboard mock level forget-me team digest".split()
+)
 LEVELS = ("entry", "mid", "senior")
 MAX_TEXT = 4000  # Slack caps slash-command text well below this
 
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # ask | help | list | level | forget-me | schedule | stats | leaderboard | mock
+    # ask | help | list | level | forget-me | schedule | stats | leaderboard | mock | team | digest
+    name: str
     args: tuple[str, ...] = ()
 
 
@@ -51,7 +54,7 @@ def parse_command(text: str) -> Command | Usage:
         )
     if head in ("forget-me", "forgetme", "forget"):
         return Command("forget-me")
-    if head in ("schedule", "stats", "leaderboard", "mock"):
+    if head in ("schedule", "stats", "leaderboard", "mock", "team", "digest"):
         return Command(head, rest)
     if len(words) > 1:
         return Usage(

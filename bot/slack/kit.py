@@ -1,4 +1,5 @@
-"""The small pieces every Block Kit message is built from: escaping, quotes, blocks, metadata.
+"""The small pieces every Block Kit message and view is built from: escaping, quotes,
+blocks, buttons, metadata.
 
 User text (quotes from answers) is always escaped here: `&`, `<`, `>` become
 entities so no quote can produce a live @channel, @here or user mention, and
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+from slack_sdk.models.blocks.basic_components import ConfirmObject
 
 from bot.slack.commands import printable
 
@@ -77,3 +79,28 @@ def metadata(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
 def model_answer(text: str) -> str:
     """A model answer as a block quote, paragraph by paragraph."""
     return "\n>\n".join("> " + escape(p) for p in text.split("\n\n") if p.strip())
+
+
+def button(
+    text: str,
+    action_id: str,
+    value: str = "",
+    *,
+    style: str | None = None,
+    confirm: tuple[str, str, str] | None = None,  # title, text, confirm label
+) -> ButtonElement:
+    return ButtonElement(
+        text=text,
+        action_id=action_id,
+        value=value or None,
+        style=style,
+        confirm=(
+            ConfirmObject(title=confirm[0], text=confirm[1], confirm=confirm[2], deny="Cancel")
+            if confirm
+            else None
+        ),
+    )
+
+
+def actions(*buttons: ButtonElement, block_id: str | None = None) -> ActionsBlock:
+    return ActionsBlock(block_id=block_id, elements=list(buttons))

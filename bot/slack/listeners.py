@@ -8,7 +8,6 @@ the Web API or a response_url: a call there may hang until its timeout, longer t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable
@@ -23,12 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.answering import Reply
 from bot.drills import Drills
 from bot.errors import AnswerNotStored, UnknownQuestion
-from bot.schedule import Schedules
 from bot.slack import blocks
 from bot.slack.actions import MessageActions, action_value
 from bot.slack.authorization import is_transient
+from bot.slack.background import AfterAck
 from bot.slack.commands import Command, Usage, parse_command
 from bot.slack.schedule_commands import ScheduleCommands
+from bot.slack.team_commands import TeamCommands
 
 log = logging.getLogger(__name__)
 
@@ -68,24 +68,18 @@ def slack_retry(request: AsyncBoltRequest) -> int:
 
 
 class Listeners:
-    def __init__(self, drills: Drills, schedules: Schedules, admins: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        drills: Drills,
+        schedule_commands: ScheduleCommands,
+        team_commands: TeamCommands,
+        after_ack: AfterAck,
+    ) -> None:
         self._drills = drills
-        self._schedule_commands = ScheduleCommands(schedules, admins)
-        self._later: set[asyncio.Task[None]] = set()  # work after the ack, kept from the GC
-        self._message_actions = MessageActions(drills, self._after_ack)
-
-    def _after_ack(self, work: Awaitable[object], what: str) -> None:
-        """Run `work` once the listener has returned and Bolt has answered Slack."""
-
-        async def logged() -> None:
-            try:
-                await work
-            except Exception:
-                log.exception("%s failed after the ack", what)
-
-        task = asyncio.create_task(logged(), name=what)
-        self._later.add(task)
-        task.add_done_callback(self._later.discard)
+        self._schedule_commands = schedule_commands
+        self._team_commands = team_commands
+        self._after_ack = after_ack  # work after the ack (Web API calls)
+        self._message_actions = MessageActions(drills, after_ack)
 
     def register(self, app: AsyncApp) -> None:
         # Bolt tries listeners in the order they were added, building arguments for each
@@ -98,7 +92,7 @@ class Listeners:
         app.action("drill_show_answer")(self.on_show_answer)
         app.action("drill_show_answer_confirmed")(self.on_show_answer)
         self._message_actions.register(app)  # Details, Rate the candidate
-        app.event("app_home_opened")(self.on_home_opened)
+        self._team_commands.register(app)
         app.error(self.on_error)
 
     async def on_message(self, body: dict[str, Any], request: AsyncBoltRequest) -> None:
@@ -140,6 +134,14 @@ class Listeners:
             # A change asks Slack who the user is (users.info) first: answered after the ack.
             await ack()
             self._after_ack(self._respond(respond, answer), "schedule command")
+            return
+        if parsed.name == "team":
+            await self._team_commands.on_team(ack, respond, client, team=team, channel=channel)
+            return
+        if parsed.name == "digest":
+            await self._team_commands.on_digest(
+                ack, respond, client, parsed.args, team=team, channel=channel, user=user
+            )
             return
         await self._run(ack, parsed, team=team, channel=channel, user=user)
 
@@ -291,18 +293,6 @@ class Listeners:
     async def on_forget_me_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
         await ack()
         self._after_ack(respond(replace_original=True, text="Nothing was deleted."), "forget-me")
-
-    async def on_home_opened(
-        self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        if event.get("tab") != "home":
-            return
-        team = body.get("team_id") or event.get("team") or ""
-        user = event["user"]
-        stats = await self._drills.stats(team=team, user=user)
-        suggestion = await self._drills.suggestion(team=team, user=user)
-        view = blocks.home_view(len(self._drills.bank.questions), stats, suggestion)
-        self._after_ack(client.views_publish(user_id=user, view=view), "App Home")
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):

@@ -73,6 +73,7 @@ class LocalClient:
         person = Person(user_id, name, admin)
         self.people[user_id] = person
         self.standin.add_user(user_id, name=name, is_admin=admin)
+        self.standin.join(self.channel, user_id)
         return person
 
     def _person(self, user: str) -> Person:

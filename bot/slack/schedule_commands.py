@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.schedule import ScheduleProblem, Schedules, next_fire, parse_day, parse_spec, zone
-from bot.slack import blocks
+from bot.schedule import (
+    DuplicateSchedule,
+    ScheduleProblem,
+    Schedules,
+    next_fire,
+    parse_day,
+    parse_schedule_limit,
+    parse_spec,
+    zone,
+)
+from bot.slack import blocks, schedule_blocks
+from bot.slack.admins import Admins
+from bot.teamlead import TeamLead
 
-log = logging.getLogger(__name__)
-
-CHANGES = ("daily", "weekdays", "remove", "pause", "resume", "skip")
+# Everything but `list` is for admins (so it asks Slack who the user is first).
+ADMIN_VERBS = ("daily", "weekdays", "remove", "pause", "resume", "skip", "limit", "now", "preview")
+CLEARS_LIMIT = ("any", "none", "all", "off")
 
 
 def _valid_zone(name: object) -> str | None:
@@ -38,17 +46,25 @@ def _skip_args(args: tuple[str, ...]) -> tuple[date, int | None]:
     )
 
 
+def _no_such(schedule_id: int) -> str:
+    return (
+        f"There is no schedule #{schedule_id} in this channel. "
+        "`/deploy-question schedule list` shows them."
+    )
+
+
 class ScheduleCommands:
     """Reads and changes a channel's schedules; only admins and owners (or DRILL_ADMINS) change them."""
 
-    def __init__(self, schedules: Schedules, admins: tuple[str, ...] = ()) -> None:
+    def __init__(self, schedules: Schedules, teamlead: TeamLead, admins: Admins) -> None:
         self._schedules = schedules
-        self._admins = frozenset(admins)
+        self._teamlead = teamlead
+        self._admins = admins
 
     @staticmethod
     def asks_slack(args: tuple[str, ...]) -> bool:
-        """Whether `handle` calls the Web API for these arguments (a change: users.info)."""
-        return bool(args) and args[0].lower() in CHANGES
+        """Whether `handle` calls the Web API for these arguments (users.info)."""
+        return bool(args) and args[0].lower() in ADMIN_VERBS
 
     async def handle(
         self, client: AsyncWebClient, args: tuple[str, ...], *, team: str, channel: str, user: str
@@ -56,36 +72,29 @@ class ScheduleCommands:
         """The `schedule` subcommands; returns the ephemeral reply."""
         verb = args[0].lower() if args else ""
         if verb == "list":
-            return blocks.schedule_list(
+            return schedule_blocks.schedule_list(
                 await self._schedules.for_channel(team=team, channel=channel), datetime.now(UTC)
             )
-        if verb not in CHANGES:
+        if verb not in ADMIN_VERBS:
             problem = (
                 f"“{blocks.quote(verb, 30)}” is not a day choice or schedule command.\n"
                 if verb
                 else ""
             )
-            return problem + blocks.SCHEDULE_USAGE
-        profile = await self._user(client, user)
-        if profile is None and user not in self._admins:
-            return (
-                "I couldn't check with Slack that you may change schedules (it did not answer). "
-                "Please try again in a minute."
-            )
-        profile = profile or {}
-        if not (user in self._admins or profile.get("is_admin") or profile.get("is_owner")):
-            return (
-                "Only workspace admins and owners (or people in DRILL_ADMINS) can change schedules. "
-                "`/deploy-question schedule list` shows this channel's schedules."
-            )
+            return problem + schedule_blocks.SCHEDULE_USAGE
+        check = await self._admins.check(client, user)
+        if not check.allowed:
+            return check.refusal
         try:
-            return await self._change_schedule(
-                verb, args, profile, team=team, channel=channel, user=user
+            return await self._admin_verb(
+                verb, args, check.profile, team=team, channel=channel, user=user
             )
+        except DuplicateSchedule as exc:
+            return schedule_blocks.duplicate(exc.existing, datetime.now(UTC))
         except ScheduleProblem as exc:
             return str(exc)
 
-    async def _change_schedule(
+    async def _admin_verb(
         self,
         verb: str,
         args: tuple[str, ...],
@@ -101,7 +110,7 @@ class ScheduleCommands:
             created = await self._schedules.create(
                 team=team, channel=channel, spec=spec, tz=tz, user=user
             )
-            return blocks.schedule_created(created, next_fire(created, datetime.now(UTC)))
+            return schedule_blocks.schedule_created(created, next_fire(created, datetime.now(UTC)))
         if verb == "skip":
             day, target = _skip_args(args[1:])
             changed = await self._schedules.skip(
@@ -112,9 +121,21 @@ class ScheduleCommands:
             return (
                 f"Skipping {day.isoformat()} for schedule(s) {', '.join(f'#{i}' for i in changed)}."
             )
-        if len(args) != 2 or not args[1].lstrip("#").isdigit():
-            return f"Tell me which schedule: `/deploy-question schedule {verb} <id>` (ids are in `schedule list`)."
+        if (
+            len(args) < 2
+            or not args[1].lstrip("#").isdigit()
+            or (verb != "limit" and len(args) > 2)
+        ):
+            more = " topics a,b | difficulty core | any" if verb == "limit" else ""
+            return (
+                f"Tell me which schedule: `/deploy-question schedule {verb} <id>{more}` "
+                "(ids are in `schedule list`)."
+            )
         schedule_id = int(args[1].lstrip("#"))
+        if verb == "limit":
+            return await self._limit(args[2:], team=team, channel=channel, schedule_id=schedule_id)
+        if verb in ("now", "preview"):
+            return await self._next(verb, team=team, channel=channel, schedule_id=schedule_id)
         if verb == "remove":
             done = await self._schedules.remove(team=team, channel=channel, schedule_id=schedule_id)
         else:
@@ -122,17 +143,29 @@ class ScheduleCommands:
                 team=team, channel=channel, schedule_id=schedule_id, paused=verb == "pause"
             )
         if not done:
-            return f"There is no schedule #{schedule_id} in this channel. `/deploy-question schedule list` shows them."
+            return _no_such(schedule_id)
         return f"Schedule #{schedule_id} {dict(remove='removed', pause='paused', resume='resumed')[verb]}."
 
-    async def _user(self, client: AsyncWebClient, user: str) -> dict[str, Any] | None:
-        """The user's Slack profile; None when Slack cannot say (an error, a timeout)."""
-        try:
-            response = await client.users_info(user=user)
-        except SlackApiError as exc:
-            log.warning("users.info failed: %s", exc)
-            return None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("users.info failed: %s", type(exc).__name__)
-            return None
-        return dict(response.get("user") or {})
+    async def _limit(
+        self, words: tuple[str, ...], *, team: str, channel: str, schedule_id: int
+    ) -> str:
+        if not words:
+            return (
+                "Say what the schedule may ask: `topics a,b`, `difficulty core`, both, or `any`. "
+                "`/deploy-question list` shows each question's topic and difficulty."
+            )
+        cleared = len(words) == 1 and words[0].lower() in CLEARS_LIMIT
+        limit = parse_schedule_limit(() if cleared else words)
+        changed = await self._schedules.set_limit(
+            team=team, channel=channel, schedule_id=schedule_id, limit=limit
+        )
+        return _no_such(schedule_id) if changed is None else schedule_blocks.limit_set(changed)
+
+    async def _next(self, verb: str, *, team: str, channel: str, schedule_id: int) -> str:
+        schedule = await self._schedules.get(team=team, schedule_id=schedule_id)
+        if schedule is None or schedule.channel != channel:
+            return _no_such(schedule_id)
+        now = datetime.now(UTC)
+        if verb == "preview":
+            return schedule_blocks.preview(schedule, await self._teamlead.preview(schedule), now)
+        return schedule_blocks.posted_now(schedule, await self._teamlead.post_now(schedule), now)

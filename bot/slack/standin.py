@@ -74,6 +74,8 @@ class SlackStandIn:
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # channel -> its members (conversations.members); the bot is in every channel
+    members: dict[str, list[str]] = field(default_factory=dict)
     workspace: Workspace = field(default_factory=Workspace)
     # Multi-workspace (OAuth): the app's credentials, and each installed workspace by bot token
     client_id: str = "1111.2222"
@@ -185,13 +187,25 @@ class SlackStandIn:
         is_admin: bool = False,
         is_owner: bool = False,
         name: str | None = None,
+        is_bot: bool = False,
     ) -> None:
-        self.users[user_id] = {"id": user_id, "tz": tz, "is_admin": is_admin, "is_owner": is_owner}
+        self.users[user_id] = {
+            "id": user_id,
+            "tz": tz,
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_bot": is_bot,
+        }
         if name:
             self.users[user_id].update(
                 name=name.lower(), real_name=name, profile={"real_name": name, "display_name": name}
             )
             self.workspace.names[user_id] = name
+
+    def join(self, channel: str, *users: str) -> None:
+        """`users` become members of `channel` (conversations.members lists them)."""
+        members = self.members.setdefault(channel, [BOT_USER_ID])
+        members += [u for u in users if u not in members]
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -402,9 +416,28 @@ class SlackStandIn:
         if method in ("conversations.replies", "conversations.history"):
             return self._conversation(method, body)
         if method == "users.info":
-            user = self.users.get(str(body.get("user")), {"id": body.get("user"), "tz": "UTC"})
+            wanted = str(body.get("user"))
+            user = self.users.get(
+                wanted, {"id": wanted, "tz": "UTC", "is_bot": wanted == BOT_USER_ID}
+            )
             return web.json_response({"ok": True, "user": user})
+        if method == "conversations.members":
+            return self._members(body)
         return web.json_response({"ok": True})
+
+    def _members(self, body: dict[str, Any]) -> web.Response:
+        """conversations.members, a page at a time (a channel nobody joined has the bot)."""
+        members = self.members.get(str(body.get("channel", "")), [BOT_USER_ID])
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        more = start + limit < len(members)
+        return web.json_response(
+            {
+                "ok": True,
+                "members": members[start : start + limit],
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+            }
+        )
 
     def _conversation(self, method: str, body: dict[str, Any]) -> web.Response:
         """conversations.replies (a thread: its root, then the replies) or .history (the

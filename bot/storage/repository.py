@@ -224,14 +224,20 @@ async def prompt_for_thread(
 
 
 async def recent_question_ids(
-    session: AsyncSession, *, team: str, channel: str, limit: int
+    session: AsyncSession,
+    *,
+    team: str,
+    channel: str,
+    limit: int,
+    among: Sequence[str] | None = None,
 ) -> list[str]:
-    result = await session.execute(
-        select(Prompt.question_id)
-        .where(col(Prompt.team) == team, col(Prompt.channel) == channel)
-        .order_by(col(Prompt.id).desc())
-        .limit(limit)
+    """The questions of a channel's last `limit` prompts (of those `among`), newest first."""
+    query = select(Prompt.question_id).where(
+        col(Prompt.team) == team, col(Prompt.channel) == channel
     )
+    if among is not None:
+        query = query.where(col(Prompt.question_id).in_(among))
+    result = await session.execute(query.order_by(col(Prompt.id).desc()).limit(limit))
     return [r[0] for r in result.all()]
 
 
@@ -595,10 +601,40 @@ async def update_profile(session: AsyncSession, *, team: str, user: str, **field
 # --- schedules -------------------------------------------------------------------
 
 
-async def add_schedule(session: AsyncSession, schedule: Schedule) -> Schedule:
-    session.add(schedule)
-    await session.flush()
-    return schedule
+async def add_schedule_once(session: AsyncSession, schedule: Schedule) -> bool:
+    """Insert a schedule unless its slot is taken (then False, and nothing written)."""
+    return await _add_unless_taken(session, schedule)
+
+
+async def schedule_like(session: AsyncSession, schedule: Schedule) -> Schedule | None:
+    """The channel's first other schedule on the same days, time and timezone."""
+    query = select(Schedule).where(
+        col(Schedule.team) == schedule.team,
+        col(Schedule.channel) == schedule.channel,
+        col(Schedule.days) == schedule.days,
+        col(Schedule.time) == schedule.time,
+        col(Schedule.tz) == schedule.tz,
+    )
+    if schedule.id is not None:
+        query = query.where(col(Schedule.id) != schedule.id)
+    result = await session.execute(query.order_by(col(Schedule.id)).limit(1))
+    return result.scalars().first()
+
+
+async def schedules_for_team(session: AsyncSession, *, team: str) -> Sequence[Schedule]:
+    result = await session.execute(
+        select(Schedule).where(col(Schedule.team) == team).order_by(col(Schedule.id))
+    )
+    return list(result.scalars().all())
+
+
+async def get_team_schedule(
+    session: AsyncSession, *, team: str, schedule_id: int
+) -> Schedule | None:
+    result = await session.execute(
+        select(Schedule).where(col(Schedule.id) == schedule_id, col(Schedule.team) == team)
+    )
+    return result.scalars().first()
 
 
 async def schedules_for_channel(
@@ -815,3 +851,63 @@ async def scheduled_channels(session: AsyncSession) -> list[tuple[str, str, str]
     for schedule in await active_schedules(session):
         seen.setdefault((schedule.team, schedule.channel), schedule.tz)
     return [(team, channel, tz) for (team, channel), tz in seen.items()]
+
+
+# --- the App Home and the team view ------------------------------------------------
+
+
+async def last_practice_channel(session: AsyncSession, *, team: str, user: str) -> str | None:
+    """Where the user last answered a drill, else where they last asked for one."""
+    answered = await session.execute(
+        select(Attempt.channel)
+        .where(col(Attempt.team) == team, col(Attempt.user) == user)
+        .order_by(col(Attempt.id).desc())
+        .limit(1)
+    )
+    found = answered.scalar()
+    if found is None:
+        asked = await session.execute(
+            select(Prompt.channel)
+            .where(col(Prompt.team) == team, col(Prompt.requested_by) == user)
+            .order_by(col(Prompt.id).desc())
+            .limit(1)
+        )
+        found = asked.scalar()
+    return str(found) if found is not None else None
+
+
+async def answer_history(
+    session: AsyncSession, *, team: str, user: str, offset: int, limit: int
+) -> tuple[list[tuple[Attempt, str]], int]:
+    """A page of the user's graded answers, newest first, each with its prompt's source
+    (command, scheduled, mock); and how many there are in all."""
+    graded = (
+        col(Attempt.team) == team,
+        col(Attempt.user) == user,
+        col(Attempt.grade_json).is_not(None),
+    )
+    total = await session.execute(select(sa.func.count()).select_from(Attempt).where(*graded))
+    rows = await session.execute(
+        select(Attempt, Prompt.source)
+        .join(Prompt, col(Prompt.id) == col(Attempt.prompt_id))
+        .where(*graded)
+        .order_by(col(Attempt.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(attempt, str(source)) for attempt, source in rows.all()], int(total.scalar() or 0)
+
+
+async def channels_with_answers(session: AsyncSession, *, team: str, since: datetime) -> list[str]:
+    """The team's channels with graded answers since `since`, most answers first."""
+    result = await session.execute(
+        select(Attempt.channel, sa.func.count())
+        .where(
+            col(Attempt.team) == team,
+            col(Attempt.received_at) >= since,
+            col(Attempt.grade_json).is_not(None),
+        )
+        .group_by(Attempt.channel)
+        .order_by(sa.func.count().desc(), Attempt.channel)
+    )
+    return [str(channel) for channel, _ in result.all()]

@@ -90,6 +90,7 @@ class Schedule(SQLModel, table=True):
     """A channel's recurring drill: days, local time and IANA timezone."""
 
     __tablename__ = "schedule"
+    __table_args__ = (sa.UniqueConstraint("slot", name="uq_schedule_slot"),)
 
     id: int | None = Field(default=None, primary_key=True)
     team: str = Field(max_length=32, index=True)
@@ -99,6 +100,14 @@ class Schedule(SQLModel, table=True):
     tz: str = Field(max_length=64)
     paused: bool = False
     skip_dates: str = Field(default="[]", sa_type=sa.Text)  # JSON list of YYYY-MM-DD
+    # What the schedule may ask (JSON lists; empty: anything): its rotation keeps to them.
+    topics: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
+    difficulties: str = Field(
+        default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"}
+    )
+    # team:channel:days:time:tz, unique: a channel never gets the same drill twice a day.
+    # (NULL only on a row from before the rule that repeats an earlier one.)
+    slot: str | None = Field(default=None, max_length=200)
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

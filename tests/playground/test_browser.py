@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,6 +33,10 @@ SOLID_ANSWER = (
     "After launch I monitor latency and error rate, and we keep the previous version to roll "
     "back to."
 )
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webelement import WebElement
+    from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -119,6 +124,22 @@ def browser(tmp_path: Path) -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+def _page_as(browser: object, url: str, person: str) -> tuple[WebDriverWait[Any], WebElement]:
+    """The page opened as `person` (the picker's label): a 20 s wait and the composer."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    wait: WebDriverWait[Any] = WebDriverWait(browser, 20)
+    browser.get(url)
+    picker = wait.until(ec.element_to_be_clickable((By.ID, "user-picker")))
+    Select(picker).select_by_visible_text(person)
+    return wait, browser.find_element(By.ID, "composer-input")
 
 
 def test_run_the_command_answer_in_the_thread_and_see_feedback(
@@ -211,12 +232,7 @@ def test_a_modal_opened_by_a_button_is_filled_in_and_submitted(
     from selenium.webdriver.support.ui import WebDriverWait
 
     assert isinstance(browser, WebDriver)
-    wait = WebDriverWait(browser, 20)
-    browser.get(playground.url)
-    Select(wait.until(ec.element_to_be_clickable((By.ID, "user-picker")))).select_by_visible_text(
-        "Alice (admin)"
-    )
-    composer = browser.find_element(By.ID, "composer-input")
+    wait, composer = _page_as(browser, playground.url, "Alice (admin)")
     composer.send_keys("/deploy-question mock @Bob", Keys.ENTER)
     prompt = wait.until(
         ec.presence_of_element_located((By.CSS_SELECTOR, '.msg[data-event-type="drill_prompt"]'))
@@ -276,3 +292,76 @@ def test_a_modal_opened_by_a_button_is_filled_in_and_submitted(
         closing_note
     )
     assert "finished" in closed and "/deploy-question mock" in closed
+
+
+def test_the_app_home_is_a_dashboard_with_admin_controls(
+    playground: Running, browser: object, artifacts: Path
+) -> None:
+    """Alice schedules a drill (announced in the channel) and answers; her Home shows her
+    answers, and as an admin the schedule, which she pauses there; Bob's Home has no admin part."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    wait, composer = _page_as(browser, playground.url, "Alice (admin)")
+    composer.send_keys(
+        "/deploy-question schedule weekdays 09:30 Europe/Berlin topics rollout,rollback", Keys.ENTER
+    )
+    announced = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, '.msg[data-event-type="drill_schedule"]'))
+    )
+    assert "@Alice set up a drill in this channel" in announced.text
+    assert "schedule pause 1" in announced.text
+    composer.send_keys("/deploy-question deploy-ml-models", Keys.ENTER)
+    prompt = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, '.msg[data-event-type="drill_prompt"]'))
+    )
+    WebDriverWait(browser, 10).until(lambda _: playground.prompt_recorded())
+    prompt.find_element(By.CSS_SELECTOR, "button.replies").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "thread-input"))).send_keys(
+        STRONG_ANSWER, Keys.ENTER
+    )
+    feedback = wait.until(
+        ec.presence_of_element_located(
+            (By.CSS_SELECTOR, '#thread-messages .msg[data-event-type="drill_feedback"]')
+        )
+    )
+    score = feedback.find_element(By.CSS_SELECTOR, ".bk-header").text.split("/100")[0]
+
+    browser.find_element(By.ID, "thread-close").click()
+    browser.find_element(By.ID, "nav-home").click()
+    home = browser.find_element(By.ID, "home-body")
+    wait.until(lambda _: "Team lead" in home.text)
+    for label in ("Next drill", "Start a mock", "Your weakest criterion", "Your answers"):
+        assert home.find_element(By.XPATH, f".//button[normalize-space()='{label}']")
+    assert "#ml-drills #1 weekdays at 09:30 (Europe/Berlin)" in home.text
+    assert "topics rollout, rollback" in home.text
+    assert "1 of 3 members practised" in home.text
+    assert "/deploy-question level" not in home.text  # no help text dump
+
+    home.find_element(By.XPATH, ".//button[normalize-space()='Pause']").click()
+    wait.until(lambda _: "Schedule #1 paused." in home.text)
+    assert home.find_element(By.XPATH, ".//button[normalize-space()='Resume']")
+    assert "· paused" in home.text
+
+    home.find_element(By.XPATH, ".//button[normalize-space()='Your answers']").click()
+    modal = wait.until(ec.visibility_of_element_located((By.ID, "modal")))
+    wait.until(lambda _: "Page 1 of 1" in modal.text)
+    assert (
+        f"{score}/100" in modal.text and "How do you deploy ML models to production?" in modal.text
+    )
+    assert "1 answer" in modal.text
+    browser.find_element(By.ID, "modal-close").click()
+    wait.until(ec.invisibility_of_element_located((By.ID, "modal")))
+    shot = artifacts / "app-home.png"
+    assert browser.save_screenshot(str(shot))
+    shutil.copyfile(shot, ROOT / "docs" / "app-home.png")
+
+    Select(browser.find_element(By.ID, "user-picker")).select_by_visible_text("Bob")
+    wait.until(lambda _: "Next drill" in home.text and "Alice" not in home.text)
+    wait.until(lambda _: "run /deploy-question in a channel" in home.text)
+    assert "Team lead" not in home.text

@@ -208,24 +208,6 @@ async def test_leaderboard_is_opt_in(bot: RunningBot, slack: SlackStandIn) -> No
     )
 
 
-async def test_app_home_shows_the_dashboard(bot: RunningBot, slack: SlackStandIn) -> None:
-    """Opening the Home tab publishes stats and a suggested next question."""
-    await _seed(slack, bot)
-    await slack.send_event(
-        bot.url,
-        {
-            "type": "app_home_opened",
-            "user": "U0ALICE",
-            "channel": "D0HOME",
-            "tab": "home",
-            "event_ts": "1.0",
-        },
-    )
-    await slack.wait_for(lambda: slack.calls_to("views.publish"))
-    view = json.dumps(slack.calls_to("views.publish")[0].body["view"])
-    assert "Your Deploy Drill progress" in view and "Next suggested question" in view
-
-
 async def test_weekly_digest_posts_a_chart_with_matching_numbers(
     bot: RunningBot, slack: SlackStandIn
 ) -> None:

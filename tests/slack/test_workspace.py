@@ -19,14 +19,6 @@ from tests.conftest import BOT_TOKEN, RunningBot
 from tests.slack import payloads as p
 
 
-@pytest.fixture
-def people(slack: SlackStandIn, bot: RunningBot) -> LocalClient:
-    client = LocalClient(slack, bot_url=bot.url, channel="C0DRILL")
-    client.add_person("U0ALICE", "Alice", admin=True)
-    client.add_person("U0BOB", "Bob")
-    return client
-
-
 async def test_command_reply_is_ephemeral_and_prompt_is_in_the_channel(
     people: LocalClient, slack: SlackStandIn
 ) -> None:

@@ -133,3 +133,36 @@ async def test_messages_waiting_at_0005_get_their_channel(database_url: str) -> 
             assert [tuple(row) for row in found] == [("pending", "C0WAITING"), ("sent", None)]
     finally:
         await engine.dispose()
+
+
+async def test_schedules_made_before_0008_get_their_slot_once(database_url: str) -> None:
+    """0008 gives each schedule its slot, except a repeat of an earlier one (left NULL, so
+    the unique slot holds); their limits start empty, allowing any question."""
+    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+    await asyncio.to_thread(upgrade, url, "0006")
+    engine = make_engine(url)
+    rows = (("C1", "09:30"), ("C1", "09:30"), ("C1", "10:00"), ("C2", "09:30"))
+    try:
+        async with engine.begin() as conn:
+            for channel, time in rows:
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO schedule (team, channel, days, time, tz, paused, skip_dates,"
+                        " created_by, created_at)"
+                        " VALUES ('T1', :channel, 'daily', :time, 'UTC', false, '[]', 'U1', :now)"
+                    ),
+                    {"channel": channel, "time": time, "now": utcnow()},
+                )
+        await asyncio.to_thread(upgrade, url)
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                sa.text("SELECT slot, topics, difficulties FROM schedule ORDER BY id")
+            )
+            assert [tuple(row) for row in found] == [
+                ("T1:C1:daily:09:30:UTC", "[]", "[]"),
+                (None, "[]", "[]"),
+                ("T1:C1:daily:10:00:UTC", "[]", "[]"),
+                ("T1:C2:daily:09:30:UTC", "[]", "[]"),
+            ]
+    finally:
+        await engine.dispose()

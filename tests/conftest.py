@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from bot.config import Settings
 from bot.questions import QuestionBank, load_bank
 from bot.runtime import Runtime
 from bot.slack.standin import SlackStandIn
-from bot.storage.db import make_engine, make_sessionmaker, upgrade_async
+from bot.storage.db import make_engine, make_sessionmaker, upgrade, upgrade_async
 
 # The `private_postgres` fixture: a PostgreSQL server of a test's own, to stop and start.
 pytest_plugins = ("tests.pgserver",)
@@ -55,25 +57,84 @@ def _postgres_base() -> str | None:
     return os.environ.get("TEST_POSTGRES_URL")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database per test."""
+def _async_url(database_url: str) -> str:
+    return Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the newest migration, made once: each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "drill.db"
+    upgrade(_async_url(f"sqlite:///{path}"))
+    return path
+
+
+async def _admin(base: str, *statements: str) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(base)
+    try:
+        for statement in statements:
+            await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str | None]:
+    """A PostgreSQL database at the newest migration, made once per run: each test's database
+    is a copy (CREATE DATABASE … TEMPLATE), which takes a fraction of running the migrations."""
+    base = _postgres_base()
+    if not base:
+        yield None
+        return
+    name = f"drill_template_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade(_async_url(base.rsplit("/", 1)[0] + "/" + name))
+        yield name
+    finally:
+        asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _fresh_database(
+    request: pytest.FixtureRequest, tmp_path: Path, template: Path | str | None
+) -> AsyncIterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'drill.db'}"
+        path = tmp_path / "drill.db"
+        if isinstance(template, Path):
+            shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
         return
     base = _postgres_base()
     if not base:
         pytest.skip("TEST_POSTGRES_URL is not set")
-    import asyncpg
-
     name = f"drill_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
+    copy = f' TEMPLATE "{template}"' if isinstance(template, str) else ""
+    await _admin(base, f'CREATE DATABASE "{name}"{copy}')
     yield base.rsplit("/", 1)[0] + "/" + name
-    admin = await asyncpg.connect(base)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    await _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    migrated_sqlite: Path,
+    migrated_postgres: str | None,
+) -> AsyncIterator[str]:
+    """A fresh database at the newest migration: a SQLite file, or a new PostgreSQL database
+    per test."""
+    template = migrated_sqlite if request.param == "sqlite" else migrated_postgres
+    async for url in _fresh_database(request, tmp_path, template):
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database (no tables), for tests of the migrations themselves."""
+    async for url in _fresh_database(request, tmp_path, None):
+        yield url
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
@@ -42,6 +43,12 @@ TABLES = {
     # slash commands handled, for ten minutes (0006): a replayed command does nothing
     "command_claim",
 }
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """These tests run the migrations themselves: an empty database."""
+    return empty_database_url
 
 
 async def _tables(url: str) -> set[str]:

@@ -155,6 +155,9 @@ async def slack() -> AsyncIterator[SlackStandIn]:
 
 
 def make_settings(database_url: str, slack: SlackStandIn, **extra: object) -> Settings:
+    """Settings for an in-process Runtime. It grades in its own process unless a test asks
+    for workers (`grading_processes=`): spawning one per test costs a second of CPU, and the
+    worker path is tested through `serve` (test_grading_workers, the replica tests)."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         slack_bot_token=BOT_TOKEN,
@@ -163,7 +166,7 @@ def make_settings(database_url: str, slack: SlackStandIn, **extra: object) -> Se
         database_url=database_url,
         rubrics_dir=ROOT / "rubrics",
         outbox_poll_seconds=0.2,
-        **extra,
+        **{"grading_processes": 0, **extra},
     )
 
 

@@ -79,14 +79,10 @@ def coverage(records: list[Scored], bank: QuestionBank) -> tuple[Coverage, ...]:
     out: list[tuple[float, Coverage]] = []
     for (qid, cid), seen in hits.items():
         question = bank.get(qid)
-        name, weight, title = cid, 1.0, qid
-        if question is not None:
-            title = question.title
-            try:
-                criterion = question.criterion(cid)
-                name, weight = criterion.name, criterion.weight
-            except KeyError:
-                pass
+        # A question or criterion removed from the bank since keeps its id as its name.
+        criterion = next((c for c in question.criteria if c.id == cid), None) if question else None
+        title = question.title if question else qid
+        name, weight = (criterion.name, criterion.weight) if criterion else (cid, 1.0)
         rate = sum(seen) / len(seen)
         out.append((weight, Coverage(cid, name, rate, len(seen), qid, title)))
     out.sort(key=lambda pair: (pair[1].rate, -pair[0], pair[1].question_id, pair[1].criterion_id))

@@ -244,7 +244,7 @@ async def deliver_event(
         if status == 200 and not also_retry:
             return
     except aiohttp.ClientError:
-        pass
+        pass  # the replica died before answering: Slack retries below
     for retry, fallback in enumerate(replicas[1:], start=1):
         if not fallback.alive:
             continue

@@ -24,16 +24,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
 from bot.slack.standin import SlackStandIn
-from bot.storage.db import unit_of_work
 from bot.storage.spool import Spool
-from bot.storage.tables import Attempt, OutboxMessage
 from tests.conftest import RunningBot, make_settings
 from tests.pgserver import PrivatePostgres
+from tests.serving import settled
 from tests.slack import payloads as p
 
 RETRY_DELAYS = (0.0, 0.5, 2.0)  # Slack's: at once, 1 min, 5 min (scaled down)
@@ -57,25 +55,6 @@ async def running_bot(
         await runtime.stop()
 
 
-async def _all_answered(bot: RunningBot) -> None:
-    """Wait until every stored answer's reply is posted and recorded as sent (so nothing is
-    in flight to Slack when the database goes away)."""
-    for _ in range(300):
-        async with unit_of_work(bot.runtime.sessions) as session:
-            open_attempts = await session.scalar(
-                sa.select(sa.func.count()).select_from(Attempt).where(Attempt.status != "posted")
-            )
-            open_messages = await session.scalar(
-                sa.select(sa.func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.status != "sent")
-            )
-        if open_attempts == 0 and open_messages == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the answers before the outage were never all answered")
-
-
 async def burst_through_outage(
     bot: RunningBot,
     slack: SlackStandIn,
@@ -95,7 +74,8 @@ async def burst_through_outage(
 
     statuses = list(await asyncio.gather(*(answer(i) for i in range(BEFORE))))
     await slack.wait_for(lambda: len(slack.posts("drill_feedback")) >= BEFORE, within=30)
-    await _all_answered(bot)
+    # Nothing in flight to Slack when the database goes away.
+    assert await settled(bot.runtime.settings.async_database_url, within=15) == (0, 0)
 
     await fail()
     deliveries = []

@@ -17,9 +17,6 @@ import asyncio
 import signal
 import sqlite3
 from pathlib import Path
-from typing import Any
-
-import aiohttp
 
 from bot.config import Settings
 from bot.slack.standin import SlackStandIn
@@ -32,30 +29,6 @@ CHANNELS = ("C0HUNG", "C0EDGE", "C0CALM")
 ANSWERS = 36
 OUTAGE_SECONDS = 20.0
 RETRY_DELAYS = (0.5, 3.0, 12.0)  # Slack's: at once, a minute, five minutes (scaled down)
-
-
-async def deliver_as_slack(
-    slack: SlackStandIn, event: dict[str, Any], event_id: str, replicas: tuple[Replica, ...]
-) -> list[int]:
-    """Slack delivering an event: to `replicas[0]`, and after anything but a 2xx (or no answer)
-    again after RETRY_DELAYS with X-Slack-Retry-Num 1-3, each time to the next ready replica
-    (as a load balancer routes).
-    Returns the statuses (0: no answer); Slack gives up after the last."""
-    statuses: list[int] = []
-    for attempt, delay in enumerate((0.0, *RETRY_DELAYS)):
-        await asyncio.sleep(delay)
-        live = [r for r in replicas if r.ready] or list(replicas)
-        target = live[attempt % len(live)]
-        try:
-            status, _ = await slack.send_event(
-                target.url, event, event_id=event_id, retry_num=attempt or None
-            )
-        except aiohttp.ClientError:
-            status = 0
-        statuses.append(status)
-        if 200 <= status < 300:
-            break
-    return statuses
 
 
 def spooled(replica: Replica) -> int:
@@ -99,7 +72,15 @@ async def test_a_burst_under_every_fault_is_answered_exactly_once(
             channel, root = roots[i % len(roots)]
             event = p.reply(root, p.STRONG_ANSWER, user=f"U0USER{i:02d}", channel=channel)
             order = (replicas[i % 2], replicas[(i + 1) % 2])
-            deliveries[i] = await deliver_as_slack(slack, event, f"Ev0ALL{i:03d}", order)
+
+            def ready_replica(attempt: int) -> str:
+                """Each delivery to the next ready replica, as a load balancer routes."""
+                ready = [r for r in order if r.ready] or list(order)
+                return ready[attempt % len(ready)].url
+
+            deliveries[i] = await slack.deliver_event(
+                ready_replica, event, event_id=f"Ev0ALL{i:03d}", retry_delays=RETRY_DELAYS
+            )
 
         def start(numbers: range, spacing: float) -> list[asyncio.Task[None]]:
             async def one(i: int) -> None:

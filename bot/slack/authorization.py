@@ -26,7 +26,7 @@ from slack_bolt.authorization.async_authorize import (
 )
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import DrillError
 
@@ -40,8 +40,6 @@ class SlackUnreachable(DrillError):
 def is_transient(error: BaseException) -> bool:
     """Whether `error` is Slack (or the way to it) failing for now, not for good."""
     if isinstance(error, SlackUnreachable | asyncio.TimeoutError | aiohttp.ClientError):
-        return True
-    if isinstance(error, SlackRequestError):
         return True
     if isinstance(error, SlackApiError):
         status = getattr(error.response, "status_code", 0)

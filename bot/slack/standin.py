@@ -17,6 +17,7 @@ import itertools
 import json
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -649,7 +650,7 @@ class SlackStandIn:
 
     async def deliver_event(
         self,
-        url: str,
+        url: str | Callable[[int], str],
         event: dict[str, Any],
         *,
         event_id: str | None = None,
@@ -658,6 +659,7 @@ class SlackStandIn:
     ) -> list[int]:
         """Deliver an event as Slack does: after anything but a 2xx (or no answer at all),
         again with X-Slack-Retry-Num 1, 2, 3 after `retry_delays`, until one is acknowledged.
+        `url` may be a function of the attempt (0-3), for replicas behind a load balancer.
         Returns the HTTP status of each delivery (0: the connection failed)."""
         event_id = event_id or f"Ev{next(self._ts):08d}"
         statuses: list[int] = []
@@ -666,7 +668,7 @@ class SlackStandIn:
             reason = "http_error" if statuses and statuses[-1] else "connection_failed"
             try:
                 status, _ = await self.send_event(
-                    url,
+                    url(retry) if callable(url) else url,
                     event,
                     event_id=event_id,
                     retry_num=retry or None,

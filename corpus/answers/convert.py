@@ -32,7 +32,9 @@ rows = []
 for d in sys.argv[2:]:
     for f in sorted(glob.glob(f"{d}/*.yaml")):
         for a in yaml.safe_load(open(f)):
-            if a["voice"] == "adversarial" or not a.get("evidence") and a["score"] >= 40:
+            # Adversarial answers say nothing to credit; a competent one without evidence
+            # labels cannot say which of its claims earn what.
+            if a["voice"] == "adversarial" or (not a.get("evidence") and a["score"] >= 40):
                 continue
             ev = a.get("evidence") or {}
             for u in units(a["answer"]):

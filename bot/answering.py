@@ -35,7 +35,7 @@ from bot.history import grades_of
 from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.mock import FINISHED, combine, interview_answers, next_probe, scorecard
-from bot.questions import Question, QuestionBank, Seniority
+from bot.questions import Question, QuestionBank, Seniority, seniority_of
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
 from bot.storage.spool import Spool
@@ -105,10 +105,6 @@ class _Outgoing:
 
 class _Failed(Exception):
     """An attempt whose grading raised (already logged)."""
-
-
-def _seniority_of(level: str | None) -> Seniority | None:
-    return level if level in ("entry", "mid", "senior") else None  # type: ignore[return-value]
 
 
 def _user_thread(attempt: Attempt) -> UserThread:
@@ -364,7 +360,7 @@ class Answering:
                 assessed.append(triaged)
             else:
                 level = levels.get((attempt.team, attempt.user))
-                jobs.append((attempt, triaged, _seniority_of(level)))
+                jobs.append((attempt, triaged, seniority_of(level)))
         results = await grader.grade_many([(q, a.answer, s) for a, q, s in jobs])
         for (attempt, question, _), (grade, seconds, error) in zip(jobs, results, strict=True):
             if grade is None:  # left pending: the lease expires and it is tried again
@@ -394,7 +390,7 @@ class Answering:
         question = triaged
         started = time.perf_counter()
         grade = await self._grader.grade(
-            question, attempt.answer, seniority=_seniority_of(level), team=attempt.team
+            question, attempt.answer, seniority=seniority_of(level), team=attempt.team
         )
         return Assessed(attempt, question, grade, None, time.perf_counter() - started)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.config import Settings, forget_blank_variables, known_database, load_settings
 from bot.errors import ConfigError, RubricError
 from bot.logs import setup_logging
-from bot.questions import check_dir, json_schema, load_bank
+from bot.questions import SENIORITIES, check_dir, json_schema, load_bank
 
 
 def _settings() -> Settings:
@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     health.set_defaults(func=cmd_healthcheck)
     practice = sub.add_parser("practice", help="drill yourself in the terminal")
     practice.add_argument("--question", "-q", default=None, help="question id or topic")
-    practice.add_argument("--level", choices=("entry", "mid", "senior"), default=None)
+    practice.add_argument("--level", choices=SENIORITIES, default=None)
     practice.add_argument("--user", default="me", help="whose progress (default: me)")
     practice.add_argument("--rubrics", default=None, help="rubric directory (default RUBRICS_DIR)")
     practice.set_defaults(func=cmd_practice)
@@ -371,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--grader", choices=("rubric", "llm"), default=None, help="default: GRADER, as the bot"
     )
-    grade.add_argument("--level", choices=("entry", "mid", "senior"), default=None)
+    grade.add_argument("--level", choices=SENIORITIES, default=None)
     grade.add_argument("--rubrics", default=None, help="rubric directory (default RUBRICS_DIR)")
     grade.add_argument("file", nargs="?", default="-", help="answer file, or - for stdin")
     grade.set_defaults(func=cmd_grade)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.grading.gradable import NUDGES, not_an_answer
 from bot.grading.grade import Grade, Grader
-from bot.questions import Question, QuestionBank, Seniority
+from bot.questions import Question, QuestionBank, Seniority, seniority_of
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head, unit_of_work
 from bot.storage.tables import Attempt, utcnow
@@ -75,7 +75,7 @@ class PracticeLog:
         async with unit_of_work(self._sessions) as session:
             profile = await repo.get_profile(session, team=TEAM, user=self.user)
         level = profile.level if profile else None
-        return level if level in ("entry", "mid", "senior") else None  # type: ignore[return-value]
+        return seniority_of(level)
 
     async def set_level(self, level: str) -> None:
         async with unit_of_work(self._sessions) as session:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -26,7 +26,18 @@ from pydantic import (
 from bot.errors import RubricError
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
-Seniority = Literal["entry", "mid", "senior"]
+Seniority = Literal["entry", "mid", "senior", "staff"]
+SENIORITIES: tuple[Seniority, ...] = get_args(Seniority)
+
+
+def seniority_of(level: str | None) -> Seniority | None:
+    """A stored or typed level, when it is one we grade for."""
+    for known in SENIORITIES:
+        if level == known:
+            return known
+    return None
+
+
 CUES_FILE = "_cues.yaml"
 
 
@@ -72,6 +83,8 @@ class Criterion(_Strict):
     levels: Levels
     tip: str = Field(min_length=5)
     follow_up: str = Field(min_length=5)
+    # Deeper probes on the same criterion once `follow_up` was asked (staff-level mocks).
+    push_backs: tuple[Annotated[str, Field(min_length=5)], ...] = ()
     # The offline grader: specific cues (ids from _cues.yaml or the file's own `cues:`),
     # and generic mentions that earn level 1 at most.
     cues: tuple[str, ...] = ()
@@ -128,7 +141,7 @@ class Question(_Strict):
     difficulty: Literal["intro", "core", "advanced"]
     order: int = Field(default=100, description="where the question sits in the bank (lower first)")
     seniority: tuple[Seniority, ...] = Field(min_length=1)
-    answer_seconds: Literal[30, 90] = 90
+    answer_seconds: Literal[30, 90, 180, 300] = 90
     target_words: TargetWords
     hints: tuple[str, ...] = Field(min_length=1)
     criteria: tuple[Criterion, ...] = Field(min_length=2)

@@ -119,7 +119,7 @@ def help_text(bank_size: int) -> str:
             "`/deploy-question <question-id or topic>` - post a specific question",
             f"`/deploy-question list` - the {bank_size} questions in the bank",
             "`/deploy-question help` - this message",
-            "`/deploy-question level entry|mid|senior` - grade your answers for your level",
+            "`/deploy-question level entry|mid|senior|staff` - grade your answers for your level",
             "`/deploy-question forget-me` - delete your answers and profile",
             "`/deploy-question schedule daily|weekdays HH:MM [IANA timezone] [topics …] [difficulty …]` - daily drills in this channel",
             "`/deploy-question schedule list | remove|pause|resume|preview|now <id> | limit <id> … | skip YYYY-MM-DD`",

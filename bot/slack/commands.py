@@ -5,10 +5,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from bot.questions import SENIORITIES
+
 SUBCOMMANDS = frozenset(
     "help list schedule stats leaderboard mock level forget-me team digest".split()
 )
-LEVELS = ("entry", "mid", "senior")
 MAX_TEXT = 4000  # Slack caps slash-command text well below this
 
 
@@ -47,10 +48,11 @@ def parse_command(text: str) -> Command | Usage:
     if head == "list":
         return Command("list")
     if head == "level":
-        if len(rest) == 1 and rest[0].lower() in LEVELS:
+        if len(rest) == 1 and rest[0].lower() in SENIORITIES:
             return Command("level", (rest[0].lower(),))
         return Usage(
-            "Tell me your level: entry, mid or senior.", "/deploy-question level entry|mid|senior"
+            "Tell me your level: entry, mid, senior or staff.",
+            "/deploy-question level entry|mid|senior|staff",
         )
     if head in ("forget-me", "forgetme", "forget"):
         return Command("forget-me")

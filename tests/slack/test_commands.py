@@ -17,6 +17,7 @@ def test_subcommands_parse() -> None:
     assert parse_command("HELP") == Command("help")
     assert parse_command("list") == Command("list")
     assert parse_command("level Senior") == Command("level", ("senior",))
+    assert parse_command("level staff") == Command("level", ("staff",))
     assert parse_command("forget-me") == Command("forget-me")
     assert parse_command("schedule daily 09:00 Europe/Berlin") == Command(
         "schedule", ("daily", "09:00", "Europe/Berlin")

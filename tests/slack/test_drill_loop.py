@@ -216,13 +216,13 @@ async def test_health_and_metrics(bot: RunningBot, slack: SlackStandIn) -> None:
 
 
 async def test_level_is_stored_and_used_in_feedback(bot: RunningBot, slack: SlackStandIn) -> None:
-    """/deploy-question level senior makes the next feedback say which level it graded for."""
-    _, body = await slack.send_command(bot.url, "level senior")
-    assert "senior" in _reply_text(body)
+    """/deploy-question level staff makes the next feedback say which level it graded for."""
+    _, body = await slack.send_command(bot.url, "level staff")
+    assert "staff" in _reply_text(body)
     root = await p.ask(slack, bot)
     await slack.send_event(bot.url, p.reply(root, p.STRONG_ANSWER))
     await slack.wait_for(lambda: slack.posts("drill_feedback"))
-    assert "*senior* level" in _all_text(slack.posts("drill_feedback")[0])
+    assert "*staff* level" in _all_text(slack.posts("drill_feedback")[0])
 
 
 async def test_second_try_in_thread_shows_what_changed(

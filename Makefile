@@ -30,6 +30,7 @@ practice: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check bot tests bench migrations
 	$(BIN)/mypy bot
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 check: test

@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.drills import Drills
 from bot.progress import Coverage, Stats
 from bot.questions import Criterion, Question, QuestionBank
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
+from bot.use_cases import UseCases
 
 PAGE_SIZE = 8  # past answers per page
 
@@ -74,17 +74,17 @@ def weakest_of(stats: Stats, bank: QuestionBank, suggestion: Question) -> Weakes
 
 
 class Dashboards:
-    def __init__(self, *, drills: Drills, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._drills = drills
+    def __init__(self, *, use: UseCases, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._use = use
         self._sessions = sessions
 
     async def for_user(self, *, team: str, user: str) -> Dashboard:
-        stats = await self._drills.stats(team=team, user=user)
-        suggestion = await self._drills.suggestion(team=team, user=user)
+        stats = await self._use.reports.stats(team=team, user=user)
+        suggestion = await self._use.reports.suggestion(team=team, user=user)
         return Dashboard(
             stats=stats,
             suggestion=suggestion,
-            weakest=weakest_of(stats, self._drills.bank, suggestion),
+            weakest=weakest_of(stats, self._use.bank, suggestion),
             channel=await self._channel(team=team, user=user),
         )
 
@@ -100,7 +100,7 @@ class Dashboards:
             )
         answers = []
         for attempt, source in rows:
-            question = self._drills.bank.get(attempt.question_id)
+            question = self._use.bank.get(attempt.question_id)
             answers.append(
                 PastAnswer(
                     question_id=attempt.question_id,
@@ -122,7 +122,7 @@ class Dashboards:
         channel = await self._channel(team=team, user=user)
         if channel is None:
             return None
-        question = await self._drills.ask(
+        question = await self._use.asking.ask(
             team=team, channel=channel, wanted=question_id, source="command", requested_by=user
         )
         return Started(question, channel)
@@ -132,7 +132,7 @@ class Dashboards:
         channel = await self._channel(team=team, user=user)
         if channel is None:
             return None
-        question = await self._drills.start_mock(
+        question = await self._use.interviews.start(
             team=team, channel=channel, candidate=user, interviewer=None, wanted=None
         )
         return Started(question, channel)

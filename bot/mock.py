@@ -20,6 +20,7 @@ FINISHED = "mock_finished"  # why a reply after the scorecard gets no grade (dri
 class FollowUp:
     criterion_id: str
     current: CriterionResult | None
+    depth: int = 0  # 0: the criterion's follow-up; n: its n-th push-back
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,23 @@ def combine(question: Question, grades: list[Grade]) -> Grade:
 
 
 def next_probe(
-    question: Question, combined: Grade, asked: list[str], max_followups: int
+    question: Question,
+    combined: Grade,
+    asked: list[str],
+    max_followups: int,
+    push_back: bool = False,
 ) -> FollowUp | None:
-    """The most important criterion still missing, as an interviewer would probe it; None to wrap up."""
+    """What an interviewer asks next, or None to wrap up: with `push_back` (staff level), the
+    next push-back on the point just probed while it has one; otherwise the most important
+    criterion still missing."""
     if len(asked) >= max_followups:
         return None
     levels = {c.id: c for c in combined.criteria}
+    if push_back and asked:
+        last = asked[-1]
+        depth = asked.count(last)
+        if depth <= len(question.criterion(last).push_backs):
+            return FollowUp(last, levels.get(last), depth)
     gaps = [
         (c.weight * (2 - levels[c.id].level), -i, c.id)
         for i, c in enumerate(question.criteria)

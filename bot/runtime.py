@@ -11,25 +11,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.config import Settings
 from bot.dashboard import Dashboards
-from bot.drills import Drills
-from bot.foreground import Foreground
 from bot.grading.grade import Grader
 from bot.grading.rubric import RubricGrader
 from bot.grading.worker import ProcessGrader
+from bot.grading_passes import GradingPasses
+from bot.in_flight import RequestsInFlight
 from bot.liveness import Liveness
-from bot.loop_failures import LoopFailures
 from bot.metrics import Metrics
 from bot.outbox import Outbox
+from bot.polling import PollingLoop
 from bot.questions import QuestionBank, load_bank
+from bot.retention import Retention
 from bot.schedule import DrillScheduler, Schedules
 from bot.slack.app import ACK_PATH_TIMEOUT_SECONDS, build_app, build_client, web_api_session
-from bot.slack.blocks import FullRenderer
+from bot.slack.blocks import SlackMessages
 from bot.slack.installs import build_installs
 from bot.slack.poster import SlackPoster
 from bot.slack.schedule_blocks import ScheduleMessages
@@ -37,6 +39,7 @@ from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head, ping
 from bot.storage.ledger import SqlTokenLedger
 from bot.storage.spool import Spool
 from bot.teamlead import TeamLead
+from bot.use_cases import build_use_cases
 from bot.web import build_web
 from bot.workspaces import Workspaces
 
@@ -105,7 +108,6 @@ class Runtime:
             lease_seconds=settings.lease_seconds,
             owner=self.liveness,
         )
-        self._grade_wake = asyncio.Event()
         self.grader = build_grader(
             settings,
             self.bank,
@@ -113,24 +115,49 @@ class Runtime:
             ledger=SqlTokenLedger(self.sessions),
             processes=settings.grading_processes,
         )
-        self.foreground = Foreground(max_wait=self._give_way_seconds())
-        self.drills = Drills(
+        self.in_flight = RequestsInFlight(max_wait=self._wait_for_requests_seconds())
+        renderer = SlackMessages()
+        self.use = build_use_cases(
+            bank=self.bank,
+            sessions=self.sessions,
+            renderer=renderer,
+            metrics=self.metrics,
+            on_message=self.outbox.wake,
+            on_answer=lambda: self.grading_loop.wake(),
+            spool=Spool(settings.spool_path),
+            mock_followups=settings.mock_followups,
+        )
+        self.grading = GradingPasses(
             bank=self.bank,
             sessions=self.sessions,
             grader=self.grader,
-            renderer=FullRenderer(),
+            renderer=renderer,
+            interviews=self.use.interviews,
             metrics=self.metrics,
-            on_answer=self._grade_wake.set,
             on_message=self.outbox.wake,
-            lease_seconds=settings.lease_seconds,
-            mock_followups=settings.mock_followups,
-            give_way=self.foreground.give_way,
-            spool=Spool(settings.spool_path),
+            lease=timedelta(seconds=settings.lease_seconds),
+            after_requests=self.in_flight.wait_until_idle,
             owner=self.liveness,
         )
+        self.grading_loop = PollingLoop(
+            "grading",
+            self.grading.grade_pending,
+            interval=settings.outbox_poll_seconds,
+            copies=self.grader.passes,
+        )
+        self.loops = [
+            self.grading_loop,
+            PollingLoop(
+                "storing spooled answers",
+                self.use.answers.drain_spool,
+                interval=settings.outbox_poll_seconds,
+            ),
+        ]
+        if settings.answer_retention_days:
+            self.loops.append(Retention(self.sessions, days=settings.answer_retention_days).loop())
         self.scheduler = DrillScheduler(
             sessions=self.sessions,
-            drills=self.drills,
+            use=self.use,
             grace=settings.schedule_grace,
             digest_day=settings.digest_day,
             digest_time=settings.digest_time,
@@ -144,19 +171,19 @@ class Runtime:
         )
         self.bolt = build_app(
             settings,
-            self.drills,
+            self.use,
             self.schedules,
             self.client,
             installs=self.installs,
-            teamlead=TeamLead(drills=self.drills, sessions=self.sessions),
-            dashboards=Dashboards(drills=self.drills, sessions=self.sessions),
+            teamlead=TeamLead(use=self.use, sessions=self.sessions),
+            dashboards=Dashboards(use=self.use, sessions=self.sessions),
         )
         self.web = build_web(
             bolt=self.bolt,
             health=self.health,
             metrics=self.metrics,
             max_body_bytes=settings.max_body_bytes,
-            foreground=self.foreground,
+            in_flight=self.in_flight,
             signing_secret=(
                 settings.slack_signing_secret.get_secret_value()
                 if settings.slack_signing_secret
@@ -182,16 +209,14 @@ class Runtime:
         warming = self._warm_task is not None and not self._warm_task.done()
         return {"rubrics": "compiling" if warming else "ready"}
 
-    def _give_way_seconds(self) -> float:
-        """How long background work waits for Slack's requests in flight (foreground.py).
+    def _wait_for_requests_seconds(self) -> float:
+        """How long background work waits for Slack's requests in flight (in_flight.py).
         The wait is for work that holds the event loop: grading in this process, and SQLite,
         whose statements run on the loop. On PostgreSQL with a grading worker, claiming and
         recording are awaited I/O that requests go on around, so a long wait only slows
         grading: there, 10 ms instead of 50 took a 500-answer burst's last reply from 1.36-1.38
         to 1.24-1.26 s after its first answer (medians of 8 runs; BENCHMARKS.md)."""
-        holds_loop = self.engine.dialect.name == "sqlite" or not isinstance(
-            self.grader, ProcessGrader
-        )
+        holds_loop = self.engine.dialect.name == "sqlite" or self.grader.concurrency != "batch"
         return 0.05 if holds_loop else 0.01
 
     async def start(self, *, migrate: bool = True) -> None:
@@ -207,32 +232,16 @@ class Runtime:
             self.client.session = web_api_session(min(timeout, ACK_PATH_TIMEOUT_SECONDS))
         if self.poster.session is None or self.poster.session.closed:
             self.poster.session = web_api_session(timeout)
-        # Compile the rubrics in a thread (or the worker processes), so no first answer
-        # blocks the loop (and acks) on it.
-        for grader in (self.grader, getattr(self.grader, "fallback", None)):
-            if isinstance(grader, ProcessGrader):
-                self._warm_task = asyncio.create_task(grader.warm(), name="warm-rubrics")
-            elif isinstance(grader, RubricGrader):
-                self._warm_task = asyncio.create_task(
-                    asyncio.to_thread(grader.warm), name="warm-rubrics"
-                )
-        # One grading pass at a time in this process, or one more than there are worker
-        # processes: while a batch is graded, the next is claimed and the last recorded.
-        passes = 1 + (self.grader.processes if isinstance(self.grader, ProcessGrader) else 0)
-        grading_failures = LoopFailures(log, "grading")  # the passes report an outage once
+        # Compile the rubrics off the loop, so no first answer blocks acks on it.
+        self._warm_task = asyncio.create_task(self.grader.warm(), name="warm-rubrics")
         self._tasks = [
             asyncio.create_task(self.liveness.run(self._stop), name="heartbeat"),
-            *(
-                asyncio.create_task(self._grading_loop(grading_failures), name="grading")
-                for _ in range(passes)
-            ),
             asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
-            asyncio.create_task(self._spool_loop(), name="spool"),
+            asyncio.create_task(self.workspaces.run(self._stop), name="workspaces"),
         ]
+        for loop in self.loops:
+            loop.start()
         await self.scheduler.start()
-        self._tasks.append(asyncio.create_task(self.workspaces.run(self._stop), name="workspaces"))
-        if self.settings.answer_retention_days:
-            self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
         self._ready = True
         log.info(
             "ready: %d questions, grader %s, database %s",
@@ -271,17 +280,15 @@ class Runtime:
             await self._runner.cleanup()
             self._runner = None
         self._stop.set()
-        self._grade_wake.set()
         self.scheduler.shutdown()
+        await asyncio.gather(*(loop.stop() for loop in self.loops))
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=10)
             for task in pending:
                 task.cancel()
             self._tasks = []
         await self.liveness.retire()
-        close_grader = getattr(self.grader, "aclose", None)
-        if close_grader is not None:
-            await close_grader()
+        await self.grader.aclose()
         for session in (self.client.session, self.poster.session):
             if session is not None and not session.closed:
                 await session.close()
@@ -292,50 +299,3 @@ class Runtime:
 
     def request_stop(self) -> None:
         self._stop.set()
-
-    async def _grading_loop(self, failures: LoopFailures) -> None:
-        while not self._stop.is_set():
-            # Cleared before the pass, not after: an answer stored during a pass that found
-            # nothing sets it again, so the wait below returns at once.
-            self._grade_wake.clear()
-            try:
-                graded = await self.drills.grade_pending()
-                failures.succeeded()
-            except Exception as exc:
-                failures.failed(exc)
-                graded = 0
-            if graded:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._grade_wake.wait(), timeout=self.settings.outbox_poll_seconds
-                )
-
-    async def _spool_loop(self) -> None:
-        """Store the answers spooled while the database was away, as soon as it is back."""
-        failures = LoopFailures(log, "storing spooled answers")
-        while not self._stop.is_set():
-            try:
-                stored = 1
-                while stored:  # a batch at a time, until the spool is empty
-                    stored = await self.drills.drain_spool()
-                failures.succeeded()
-            except Exception as exc:
-                failures.failed(exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self.settings.outbox_poll_seconds)
-
-    async def _retention_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                removed = await self.drills.purge_older_than(self.settings.answer_retention_days)
-                if removed:
-                    log.info(
-                        "retention: deleted %d answers older than %d days",
-                        removed,
-                        self.settings.answer_retention_days,
-                    )
-            except Exception as exc:
-                LoopFailures(log, "retention pass").failed(exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=3600)

@@ -24,13 +24,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.drills import Drills
 from bot.limits import Limit, LimitProblem, checked, is_limit_word, parse_limit
 from bot.loop_failures import LoopFailures
 from bot.questions import QuestionBank
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Schedule, utcnow
+from bot.use_cases import UseCases
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,27 @@ class ScheduleProblem(ValueError):
     """Bad schedule input; the message names the bad part and shows an example."""
 
 
+@dataclass(frozen=True)
+class ScheduleView:
+    """A schedule as people see it, with its next fire worked out when it was read."""
+
+    id: int
+    team: str
+    channel: str
+    days: str
+    time: str  # HH:MM
+    tz: str
+    paused: bool
+    created_by: str | None
+    limit: Limit
+    skips: tuple[date, ...]  # local dates it does not post on
+    next_fire: datetime | None  # None: it has no next fire
+
+
 class DuplicateSchedule(ScheduleProblem):
     """The channel already has a schedule on these days, at this time, in this timezone."""
 
-    def __init__(self, existing: Schedule) -> None:
+    def __init__(self, existing: ScheduleView) -> None:
         self.existing = existing
         super().__init__(f"schedule #{existing.id} already posts then")
 
@@ -170,6 +187,22 @@ def limit_of(schedule: Schedule) -> Limit:
     )
 
 
+def view_of(schedule: Schedule, now: datetime) -> ScheduleView:
+    return ScheduleView(
+        id=int(schedule.id or 0),
+        team=schedule.team,
+        channel=schedule.channel,
+        days=schedule.days,
+        time=schedule.time,
+        tz=schedule.tz,
+        paused=schedule.paused,
+        created_by=schedule.created_by,
+        limit=limit_of(schedule),
+        skips=tuple(sorted(skip_dates(schedule))),
+        next_fire=next_fire(schedule, now),
+    )
+
+
 def slot_of(*, team: str, channel: str, days: str, time: str, tz: str) -> str:
     """What makes two schedules the same: one channel, days, time and timezone."""
     return f"{team}:{channel}:{days}:{time}:{tz}"
@@ -181,9 +214,7 @@ def slot_of(*, team: str, channel: str, days: str, time: str, tz: str) -> str:
 class ScheduleRenderer(Protocol):
     """The message a channel gets when a schedule is set up in it (the Slack layer's)."""
 
-    def schedule_announcement(
-        self, schedule: Schedule, upcoming: datetime | None
-    ) -> dict[str, Any]: ...
+    def schedule_announcement(self, schedule: ScheduleView) -> dict[str, Any]: ...
 
 
 class Schedules:
@@ -214,7 +245,7 @@ class Schedules:
 
     async def create(
         self, *, team: str, channel: str, spec: ScheduleSpec, tz: str, user: str
-    ) -> Schedule:
+    ) -> ScheduleView:
         """A new schedule, announced in its channel; DuplicateSchedule when the channel
         has one on the same days, time and timezone (paused or not)."""
         zone(tz)
@@ -238,9 +269,7 @@ class Schedules:
             if existing is None and not await repo.add_schedule_once(session, schedule):
                 existing = await repo.schedule_like(session, schedule)
             if existing is None and self._renderer is not None:
-                payload = self._renderer.schedule_announcement(
-                    schedule, next_fire(schedule, self._clock())
-                )
+                payload = self._renderer.schedule_announcement(view_of(schedule, self._clock()))
                 payload["channel"] = channel
                 await repo.enqueue(
                     session,
@@ -250,22 +279,25 @@ class Schedules:
                     payload=payload,
                 )
         if existing is not None:
-            raise DuplicateSchedule(existing)  # (nothing was written)
+            raise DuplicateSchedule(view_of(existing, self._clock()))  # (nothing was written)
         self._on_change()
         self._on_message()
-        return schedule
+        return view_of(schedule, self._clock())
 
-    async def for_channel(self, *, team: str, channel: str) -> list[Schedule]:
+    async def for_channel(self, *, team: str, channel: str) -> list[ScheduleView]:
         async with unit_of_work(self._sessions) as session:
-            return list(await repo.schedules_for_channel(session, team=team, channel=channel))
+            rows = await repo.schedules_for_channel(session, team=team, channel=channel)
+        return [view_of(s, self._clock()) for s in rows]
 
-    async def for_team(self, *, team: str) -> list[Schedule]:
+    async def for_team(self, *, team: str) -> list[ScheduleView]:
         async with unit_of_work(self._sessions, read_only=True) as session:
-            return list(await repo.schedules_for_team(session, team=team))
+            rows = await repo.schedules_for_team(session, team=team)
+        return [view_of(s, self._clock()) for s in rows]
 
-    async def get(self, *, team: str, schedule_id: int) -> Schedule | None:
+    async def get(self, *, team: str, schedule_id: int) -> ScheduleView | None:
         async with unit_of_work(self._sessions, read_only=True) as session:
-            return await repo.get_team_schedule(session, team=team, schedule_id=schedule_id)
+            row = await repo.get_team_schedule(session, team=team, schedule_id=schedule_id)
+        return view_of(row, self._clock()) if row else None
 
     async def remove(self, *, team: str, channel: str, schedule_id: int) -> bool:
         async with unit_of_work(self._sessions) as session:
@@ -288,7 +320,7 @@ class Schedules:
 
     async def set_limit(
         self, *, team: str, channel: str, schedule_id: int, limit: Limit
-    ) -> Schedule | None:
+    ) -> ScheduleView | None:
         """Keep a schedule to `limit` (an empty one: anything); None if there is no such one."""
         limit = self.checked_limit(limit)
         async with unit_of_work(self._sessions) as session:
@@ -299,7 +331,7 @@ class Schedules:
                 return None
             schedule.topics = json.dumps(limit.topics)
             schedule.difficulties = json.dumps(limit.difficulties)
-        return schedule
+        return view_of(schedule, self._clock())
 
     async def skip(
         self, *, team: str, channel: str, day: date, schedule_id: int | None
@@ -316,9 +348,9 @@ class Schedules:
         self._on_change()
         return changed
 
-    async def skip_next(self, schedule: Schedule) -> date | None:
+    async def skip_next(self, schedule: ScheduleView) -> date | None:
         """Skip the local date of the schedule's next fire; that date, or None if it has none."""
-        upcoming = next_fire(schedule, self._clock())
+        upcoming = schedule.next_fire
         if upcoming is None:
             return None
         day = upcoming.astimezone(zone(schedule.tz)).date()
@@ -338,14 +370,14 @@ class DrillScheduler:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        drills: Drills,
+        use: UseCases,
         grace: timedelta,
         digest_day: str = "fri",
         digest_time: str = "16:00",
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
-        self._drills = drills
+        self._use = use
         self._grace = grace
         self._clock = clock
         self._digest_day = digest_day
@@ -431,7 +463,7 @@ class DrillScheduler:
 
     async def post_digest(self, team: str, channel: str) -> bool:
         """A digest job ran; the outbox's dedupe key makes it post once per channel and week."""
-        return await self._drills.post_digest(team=team, channel=channel, now=self._clock())
+        return await self._use.reports.post_digest(team=team, channel=channel, now=self._clock())
 
     def jobs(self) -> list[str]:
         return sorted(job.id for job in self._scheduler.get_jobs())
@@ -491,7 +523,7 @@ class DrillScheduler:
     async def _post(self, schedule: Schedule, fire_time: datetime) -> bool:
         key = claim_key(schedule, fire_time)
         skipped = fire_time.astimezone(zone(schedule.tz)).date() in skip_dates(schedule)
-        asked = await self._drills.ask_scheduled(
+        asked = await self._use.asking.ask_scheduled(
             team=schedule.team,
             channel=schedule.channel,
             schedule_id=int(schedule.id or 0),

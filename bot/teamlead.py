@@ -7,14 +7,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.drills import Drills
 from bot.history import scored
 from bot.questions import Question
-from bot.schedule import limit_of
+from bot.schedule import ScheduleView
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
-from bot.storage.tables import Schedule, utcnow
+from bot.storage.tables import utcnow
 from bot.team import RECENT, TeamWeek, team_week
+from bot.use_cases import UseCases
 
 MAX_TEAM_CHANNELS = 10  # channels in the App Home's team view
 
@@ -23,11 +23,11 @@ class TeamLead:
     def __init__(
         self,
         *,
-        drills: Drills,
+        use: UseCases,
         sessions: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._drills = drills
+        self._use = use
         self._sessions = sessions
         self._clock = clock
 
@@ -50,25 +50,25 @@ class TeamLead:
             )
         return list(dict.fromkeys([*scheduled, *practised]))[:MAX_TEAM_CHANNELS]
 
-    async def preview(self, schedule: Schedule) -> Question:
+    async def preview(self, schedule: ScheduleView) -> Question:
         """The question the schedule would post next, if nothing changes before then."""
         async with unit_of_work(self._sessions, read_only=True) as session:
-            return await self._drills.choose_question(
+            return await self._use.asking.choose_question(
                 session,
                 team=schedule.team,
                 channel=schedule.channel,
                 wanted=None,
-                limit=limit_of(schedule),
+                limit=schedule.limit,
             )
 
-    async def post_now(self, schedule: Schedule) -> Question | None:
+    async def post_now(self, schedule: ScheduleView) -> Question | None:
         """Post the schedule's next question now (its regular fires stay as they are);
         None if it already posted this minute (a double click)."""
         minute = self._clock().replace(second=0, microsecond=0)
-        return await self._drills.ask_scheduled(
+        return await self._use.asking.ask_scheduled(
             team=schedule.team,
             channel=schedule.channel,
-            schedule_id=int(schedule.id or 0),
+            schedule_id=schedule.id,
             fire_time=minute,
-            limit=limit_of(schedule),
+            limit=schedule.limit,
         )

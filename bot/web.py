@@ -10,7 +10,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
-from bot.foreground import Foreground
+from bot.in_flight import RequestsInFlight
 from bot.metrics import Metrics
 from bot.slack.requests import MalformedRequest, signed_by_slack, to_bolt_request
 
@@ -26,14 +26,14 @@ def build_web(
     health: HealthCheck,
     metrics: Metrics,
     max_body_bytes: int,
-    foreground: Foreground | None = None,
+    in_flight: RequestsInFlight | None = None,
     signing_secret: str | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=max_body_bytes)
 
     async def slack_events(request: web.Request) -> web.Response:
         assert bolt is not None
-        with foreground.request() if foreground else contextlib.nullcontext():
+        with in_flight.request() if in_flight else contextlib.nullcontext():
             raw = await request.read()
             try:
                 bolt_request = to_bolt_request(raw, request.query_string, request.headers)

@@ -1,4 +1,4 @@
-"""Group commit and the foreground gate: the two pieces that let a burst share its work."""
+"""Group commit and the in_flight gate: the two pieces that let a burst share its work."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot.batching import GroupCommit
-from bot.foreground import Foreground
+from bot.in_flight import RequestsInFlight
 
 
 class Recorder:
@@ -105,17 +105,17 @@ async def test_drain_cuts_the_linger_short() -> None:
 
 
 async def test_background_work_waits_for_requests_in_flight() -> None:
-    foreground = Foreground(max_wait=5.0)
+    in_flight = RequestsInFlight(max_wait=5.0)
     order: list[str] = []
 
     async def request() -> None:
-        with foreground.request():
+        with in_flight.request():
             await asyncio.sleep(0.05)
             order.append("request done")
 
     async def background() -> None:
         await asyncio.sleep(0)  # starts after the request
-        await foreground.give_way()
+        await in_flight.wait_until_idle()
         order.append("background step")
 
     await asyncio.gather(request(), background())
@@ -123,9 +123,9 @@ async def test_background_work_waits_for_requests_in_flight() -> None:
 
 
 async def test_background_work_is_delayed_at_most_max_wait() -> None:
-    foreground = Foreground(max_wait=0.02)
-    with foreground.request():  # a request that never ends (sustained load)
+    in_flight = RequestsInFlight(max_wait=0.02)
+    with in_flight.request():  # a request that never ends (sustained load)
         started = asyncio.get_running_loop().time()
-        await foreground.give_way()
+        await in_flight.wait_until_idle()
         waited = asyncio.get_running_loop().time() - started
     assert 0.015 <= waited < 1.0

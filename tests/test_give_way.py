@@ -19,6 +19,6 @@ async def test_give_way_is_short_only_on_postgresql_with_a_worker(
     runtime = Runtime(make_settings(database_url, slack, grading_processes=processes), bank=bank)
     try:
         short = database_url.startswith("postgresql") and processes > 0
-        assert runtime.foreground.max_wait == (0.01 if short else 0.05)
+        assert runtime.in_flight.max_wait == (0.01 if short else 0.05)
     finally:
         await runtime.engine.dispose()

@@ -6,19 +6,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.answering import Reply
-from bot.drills import Drills
 from bot.grading.grade import Grade
 from bot.grading.rubric import RubricGrader
+from bot.grading_passes import GradingPasses
+from bot.messages import Reply
 from bot.metrics import Metrics
 from bot.questions import Question, QuestionBank, Seniority
-from bot.slack.blocks import SlackRenderer
+from bot.slack.blocks import SlackMessages
 from bot.storage.db import unit_of_work
 from bot.storage.tables import OutboxMessage, Prompt
+from bot.use_cases import build_use_cases
 from tests.slack import payloads as p
 
 FIRST_TRY = "We'd put the model in a container and deploy it behind an API, then watch it."
@@ -28,6 +30,8 @@ class FirstBatchSlow:
     """A batch grader whose first call finishes after its second (as two workers may)."""
 
     name = "rubric"
+    concurrency = "batch"
+    passes = 2
 
     def __init__(self, bank: QuestionBank) -> None:
         self._rubric = RubricGrader(bank)
@@ -52,12 +56,18 @@ async def test_second_try_graded_first_is_still_compared_with_the_first(
     sessions: async_sessionmaker[AsyncSession], bank: QuestionBank
 ) -> None:
     grader = FirstBatchSlow(bank)
-    drills = Drills(
+    use = build_use_cases(
+        bank=bank, sessions=sessions, renderer=SlackMessages(), metrics=Metrics()
+    )
+    passes = GradingPasses(
         bank=bank,
         sessions=sessions,
         grader=grader,
-        renderer=SlackRenderer(),
+        renderer=SlackMessages(),
+        interviews=use.interviews,
         metrics=Metrics(),
+        on_message=lambda: None,
+        lease=timedelta(seconds=60),
     )
     async with unit_of_work(sessions) as session:
         session.add(
@@ -71,13 +81,13 @@ async def test_second_try_graded_first_is_still_compared_with_the_first(
         )
     for ts, text in (("100.000200", FIRST_TRY), ("100.000300", p.STRONG_ANSWER)):
         reply = Reply(team="T1", channel="C1", thread_ts="100.000100", ts=ts, user="U1", text=text)
-        await drills.record_answer(reply)
+        await use.answers.record(reply)
 
     # Two passes side by side, one answer each: the first try's pass claims first and
     # finishes grading last.
-    first = asyncio.create_task(drills.grade_pending(limit=1))
+    first = asyncio.create_task(passes.grade_pending(limit=1))
     await grader.first_called.wait()
-    second = await drills.grade_pending(limit=1)
+    second = await passes.grade_pending(limit=1)
     assert (await first, second) == (1, 1)
 
     async with unit_of_work(sessions) as session:

@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.drills import Drills
-from bot.grading.rubric import RubricGrader
 from bot.metrics import Metrics
 from bot.questions import QuestionBank
 from bot.schedule import (
@@ -22,9 +20,10 @@ from bot.schedule import (
     next_fire,
     parse_spec,
 )
-from bot.slack.blocks import SlackRenderer
+from bot.slack.blocks import SlackMessages
 from bot.storage.db import unit_of_work
 from bot.storage.tables import OutboxMessage, Schedule, ScheduleRun
+from bot.use_cases import UseCases, build_use_cases
 
 BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
 
@@ -134,12 +133,11 @@ class Clock:
         return self.now
 
 
-def _drills(sessions: object, bank: QuestionBank) -> Drills:
-    return Drills(
+def _use(sessions: object, bank: QuestionBank) -> UseCases:
+    return build_use_cases(
         bank=bank,
-        sessions=sessions,
-        grader=RubricGrader(bank),
-        renderer=SlackRenderer(),  # type: ignore[arg-type]
+        sessions=sessions,  # type: ignore[arg-type]
+        renderer=SlackMessages(),
         metrics=Metrics(),
     )
 
@@ -173,10 +171,10 @@ async def test_two_schedulers_firing_the_same_minute_post_once(
     schedule = await _add(sessions)
     clock = Clock(datetime(2026, 12, 7, 8, 0, 2, tzinfo=UTC))  # 09:00:02 in Berlin
     one = DrillScheduler(
-        sessions=sessions, drills=_drills(sessions, bank), grace=timedelta(hours=1), clock=clock
+        sessions=sessions, use=_use(sessions, bank), grace=timedelta(hours=1), clock=clock
     )  # type: ignore[arg-type]
     two = DrillScheduler(
-        sessions=sessions, drills=_drills(sessions, bank), grace=timedelta(hours=1), clock=clock
+        sessions=sessions, use=_use(sessions, bank), grace=timedelta(hours=1), clock=clock
     )  # type: ignore[arg-type]
     results = [
         await one.fire(int(schedule.id or 0)),
@@ -198,7 +196,7 @@ async def test_catch_up_posts_a_recent_miss_once_and_skips_old_ones(
         datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
     )  # 09:30 Berlin: 09:00 is 30 min ago, 06:00 is 3.5 h ago
     scheduler = DrillScheduler(
-        sessions=sessions, drills=_drills(sessions, bank), grace=timedelta(hours=1), clock=clock
+        sessions=sessions, use=_use(sessions, bank), grace=timedelta(hours=1), clock=clock
     )  # type: ignore[arg-type]
     assert await scheduler.catch_up() == 1
     assert await scheduler.catch_up() == 0  # a second restart posts nothing more
@@ -216,7 +214,7 @@ async def test_skip_date_records_the_fire_without_posting(
     schedule = await _add(sessions, skips=["2026-12-07"])
     clock = Clock(datetime(2026, 12, 7, 8, 0, 1, tzinfo=UTC))
     scheduler = DrillScheduler(
-        sessions=sessions, drills=_drills(sessions, bank), grace=timedelta(hours=1), clock=clock
+        sessions=sessions, use=_use(sessions, bank), grace=timedelta(hours=1), clock=clock
     )  # type: ignore[arg-type]
     assert await scheduler.fire(int(schedule.id or 0)) is False
     assert await _prompts(sessions) == []
@@ -226,10 +224,10 @@ async def test_rotation_never_repeats_until_the_bank_is_exhausted(
     sessions: object, bank: QuestionBank
 ) -> None:
     """A channel's scheduled prompts go through the whole bank before any question repeats."""
-    drills = _drills(sessions, bank)
+    use = _use(sessions, bank)
     asked = []
     for i in range(len(bank.questions) + 1):
-        assert await drills.ask_scheduled(
+        assert await use.asking.ask_scheduled(
             team="T1",
             channel="C1",
             schedule_id=await _schedule_id(sessions),
@@ -269,12 +267,12 @@ async def test_a_limited_schedule_rotates_within_its_limit(
         row = await session.get(Schedule, schedule.id)
         assert row is not None
         row.difficulties = json.dumps(["advanced"])
-    drills = _drills(sessions, bank)
-    await drills.ask(team="T1", channel="C1", wanted="deploy-ml-models")
+    use = _use(sessions, bank)
+    await use.asking.ask(team="T1", channel="C1", wanted="deploy-ml-models")
     advanced = [q.id for q in bank.questions if q.difficulty == "advanced"]
     clock = Clock(datetime(2026, 12, 7, 8, 0, 1, tzinfo=UTC))  # 09:00:01 in Berlin
     scheduler = DrillScheduler(
-        sessions=sessions, drills=drills, grace=timedelta(hours=1), clock=clock
+        sessions=sessions, use=use, grace=timedelta(hours=1), clock=clock
     )  # type: ignore[arg-type]
     for _ in range(len(advanced) + 1):
         assert await scheduler.fire(int(schedule.id or 0))

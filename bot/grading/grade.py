@@ -6,9 +6,10 @@ penalties: a grader (offline or LLM) only judges levels and evidence.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol
 
 from bot.questions import Question, Seniority
 
@@ -126,25 +127,49 @@ class Grade:
         return [c for c in self.criteria if c.level > 0]
 
 
+# How grading passes drive a grader: "inline" grades on the event loop, one answer at a time
+# (CPU-bound); "concurrent" grades a batch's answers side by side (I/O-bound); "batch" takes the
+# whole batch in one `grade_many` call (worker processes).
+Concurrency = Literal["inline", "concurrent", "batch"]
+GradeJob = tuple[Question, str, Seniority | None]  # question, answer, seniority
+Graded = tuple["Grade | None", float, "str | None"]  # grade, seconds, error (grade None)
+
+
 class Grader(Protocol):
     """Anything that turns an answer to a question into a Grade."""
 
     name: str
+    concurrency: Concurrency
+    passes: int  # grading passes that may run side by side in one process
 
     async def grade(
         self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""
     ) -> Grade: ...
 
-
-@runtime_checkable
-class BatchGrader(Grader, Protocol):
-    """A grader that takes a whole batch in one call (worker processes)."""
-
-    async def grade_many(
-        self, jobs: Sequence[tuple[Question, str, Seniority | None]]
-    ) -> list[tuple[Grade | None, float, str | None]]:
-        """(grade, seconds, error) per job, in order; grade None when grading raised."""
+    async def grade_many(self, jobs: Sequence[GradeJob]) -> list[Graded]:
+        """(grade, seconds, error) per job, in order; grade None when grading raised. Only
+        called when `concurrency` is "batch"."""
         ...
+
+    async def warm(self) -> None:
+        """Prepare what a first answer would otherwise wait for (compiled rubrics)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+async def grade_each(grader: Grader, jobs: Sequence[GradeJob]) -> list[Graded]:
+    """`grade_many` for a grader that grades one answer per call."""
+    results: list[Graded] = []
+    for question, answer, seniority in jobs:
+        started = time.perf_counter()
+        try:
+            grade = await grader.grade(question, answer, seniority=seniority)
+        except Exception as exc:
+            results.append((None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"))
+        else:
+            results.append((grade, time.perf_counter() - started, None))
+    return results
 
 
 def band_for(score: int) -> Band:

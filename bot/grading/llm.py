@@ -55,7 +55,7 @@ import secrets
 import traceback
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -68,12 +68,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from bot.errors import GradingError
 from bot.grading.grade import (
     MAX_LEVEL,
+    Concurrency,
     CriterionResult,
     Grade,
+    Graded,
+    GradeJob,
     Grader,
     MistakeResult,
     band_for,
     compute_score,
+    grade_each,
 )
 from bot.grading.judging import quote as shorten
 from bot.grading.rubric import _INJECTION, SALAD_CAP, RubricGrader
@@ -339,7 +343,9 @@ def _two_criteria_per_quote(criteria: list[CriterionResult]) -> list[CriterionRe
         for c in sorted(group, key=lambda c: -c.weight * c.level)[EVIDENCE_PER_QUOTE:]
     }
     return [
-        CriterionResult(c.id, c.name, 0, c.max_level, None, c.tip, c.weight) if c.id in dropped else c
+        CriterionResult(c.id, c.name, 0, c.max_level, None, c.tip, c.weight)
+        if c.id in dropped
+        else c
         for c in criteria
     ]
 
@@ -367,6 +373,8 @@ class LLMGrader:
         cache_size: int = CACHE_SIZE,
     ) -> None:
         self.name = f"llm:{model}"
+        self.concurrency: Concurrency = "concurrent"  # calls overlap, bounded by the semaphore
+        self.passes = 1
         self.model = model
         self._client = client
         self._timeout = timeout
@@ -380,6 +388,12 @@ class LLMGrader:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+    async def warm(self) -> None:
+        await self._rubric.warm()
+
+    async def grade_many(self, jobs: Sequence[GradeJob]) -> list[Graded]:
+        return await grade_each(self, jobs)
 
     async def grade(
         self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""
@@ -589,12 +603,19 @@ class FallbackGrader:
         self.primary = primary
         self.fallback = fallback
         self.name = primary.name
+        self.concurrency = primary.concurrency
+        self.passes = primary.passes
 
     async def aclose(self) -> None:
         for grader in (self.primary, self.fallback):
-            close = getattr(grader, "aclose", None)
-            if close is not None:
-                await close()
+            await grader.aclose()
+
+    async def warm(self) -> None:
+        await self.primary.warm()
+        await self.fallback.warm()
+
+    async def grade_many(self, jobs: Sequence[GradeJob]) -> list[Graded]:
+        return await grade_each(self, jobs)
 
     async def grade(
         self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""

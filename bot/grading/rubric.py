@@ -26,12 +26,16 @@ from bot.grading.claim_model import ClaimModel, load_model
 from bot.grading.claim_reader import TOOL_PREFIX, claims_of, read_text
 from bot.grading.grade import (
     MAX_LEVEL,
+    Concurrency,
     CriterionResult,
     Grade,
+    Graded,
+    GradeJob,
     Length,
     MistakeResult,
     band_for,
     compute_score,
+    grade_each,
 )
 from bot.grading.judging import judge_claims, quote
 from bot.grading.star import StarParts, find_star, is_story_opening
@@ -151,7 +155,8 @@ class RubricGrader:
     """The default grader. Stateless apart from a per-question compile cache."""
 
     name = "rubric"
-    cpu_bound = True  # no I/O to overlap: callers grade one answer at a time
+    concurrency: Concurrency = "inline"  # no I/O to overlap: one answer at a time
+    passes = 1
 
     def __init__(self, bank: QuestionBank, model: ClaimModel | None = None) -> None:
         self._bank = bank
@@ -171,7 +176,16 @@ class RubricGrader:
         prep = self._prepare(question.id, question.version)
         return _grade(prep, answer, seniority, self._model)
 
-    def warm(self) -> None:
+    async def grade_many(self, jobs: Sequence[GradeJob]) -> list[Graded]:
+        return await grade_each(self, jobs)
+
+    async def warm(self) -> None:
+        await asyncio.to_thread(self.warm_sync)
+
+    async def aclose(self) -> None:
+        return None
+
+    def warm_sync(self) -> None:
         """Compile every question's cues now (about 0.2 s a question), not on a first answer."""
         for question in self._bank.questions:
             self._prepare(question.id, question.version)
@@ -297,9 +311,7 @@ def _grade(
         asserted = {c.sentence.index for c in judged.asserted}
         # What is only imagined, asked or waved away names no cue for the mistakes either.
         hits = [h for h in hits if h.sentence in asserted]
-        criteria = tuple(
-            _with_level(c, 0) if salad else c for c in judged.criteria
-        )
+        criteria = tuple(_with_level(c, 0) if salad else c for c in judged.criteria)
     else:
         by_cue: dict[str, list[Hit]] = {}
         for h in hits:
@@ -348,8 +360,13 @@ def _grade(
 
 def _with_level(result: CriterionResult, level: int) -> CriterionResult:
     return CriterionResult(
-        result.id, result.name, level, result.max_level, None if level == 0 else result.evidence,
-        result.tip, result.weight,
+        result.id,
+        result.name,
+        level,
+        result.max_level,
+        None if level == 0 else result.evidence,
+        result.tip,
+        result.weight,
     )
 
 

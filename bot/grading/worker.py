@@ -23,15 +23,13 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from bot.grading.grade import Grade
+from bot.grading.grade import Concurrency, Grade, Graded, GradeJob
 from bot.grading.rubric import RubricGrader
 from bot.questions import Question, QuestionBank, Seniority
 
 log = logging.getLogger(__name__)
 
-GradeJob = tuple[Question, str, Seniority | None]  # question, answer, seniority
 PlainJob = tuple[str, str, Seniority | None]  # the same with the question's id: cheap to pickle
-Graded = tuple[Grade | None, float, str | None]  # grade, seconds, error (grade None)
 
 PARENT_CHECK_SECONDS = 1.0
 WARM_POLL_SECONDS = 0.1
@@ -49,7 +47,7 @@ def _init_worker(bank: QuestionBank) -> None:
     grader = RubricGrader(bank)
     # Compile every rubric in the background: a first answer need not wait for all of them
     # (its own question compiles on demand).
-    warming = threading.Thread(target=grader.warm, name="warm-rubrics", daemon=True)
+    warming = threading.Thread(target=grader.warm_sync, name="warm-rubrics", daemon=True)
     warming.start()
     _worker = (bank, grader, warming)
 
@@ -96,10 +94,13 @@ class ProcessGrader:
     """`RubricGrader` behind a pool of worker processes; `grade_many` grades a batch."""
 
     name = "rubric"
+    concurrency: Concurrency = "batch"
 
     def __init__(self, bank: QuestionBank, *, processes: int) -> None:
         self._bank = bank
         self.processes = max(1, processes)
+        # While one batch is graded, the next is claimed and the last recorded.
+        self.passes = 1 + self.processes
         self.local = RubricGrader(bank)  # while the pool is down (compiles on demand)
         self._pool: ProcessPoolExecutor | None = None
 

@@ -15,9 +15,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.drills import Drills, Rated
+from bot.interviews import Rated
 from bot.slack import feedback
 from bot.slack.interview import interviewer_brief_rated, rating_modal
+from bot.use_cases import UseCases
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,8 @@ def _rating_form(private_metadata: str) -> tuple[int, str | None]:
 
 
 class MessageActions:
-    def __init__(self, drills: Drills, after_ack: AfterAck) -> None:
-        self._drills = drills
+    def __init__(self, use: UseCases, after_ack: AfterAck) -> None:
+        self._use = use
         self._after_ack = after_ack
 
     def register(self, app: AsyncApp) -> None:
@@ -80,7 +81,7 @@ class MessageActions:
         key: str,
         trigger: str | None,
     ) -> None:
-        found = await self._drills.details(team=team, key=key)
+        found = await self._use.reports.details(team=team, key=key)
         if found is None or not trigger:
             await respond(
                 text=feedback.details_gone(), response_type="ephemeral", replace_original=False
@@ -122,7 +123,7 @@ class MessageActions:
         trigger: str,
         brief_url: str | None,
     ) -> None:
-        info = await self._drills.mock_info(team=team, mock_id=mock_id)
+        info = await self._use.interviews.info(team=team, mock_id=mock_id)
         if info is None:
             await respond(
                 text="That mock interview isn't here any more, so there is nothing to rate.",
@@ -164,7 +165,7 @@ class MessageActions:
         notes = ((values.get("notes") or {}).get("value") or {}).get("value") or ""
         team, user = _who(body)
         mock_id, brief_url = _rating_form(str(view.get("private_metadata") or ""))
-        rated = await self._drills.rate_mock(
+        rated = await self._use.interviews.rate(
             team=team, mock_id=mock_id, interviewer=user, rating=int(rating), notes=str(notes)
         )
         if rated is Rated.ALREADY_RATED:
@@ -188,7 +189,7 @@ class MessageActions:
 
     async def _mark_rated(self, brief_url: str, *, team: str, mock_id: int) -> None:
         """Replace the brief's Rate button with the rating, so it can't be pressed again."""
-        info = await self._drills.mock_info(team=team, mock_id=mock_id)
+        info = await self._use.interviews.info(team=team, mock_id=mock_id)
         if info is None or info.rating is None:
             return
         blocks = interviewer_brief_rated(

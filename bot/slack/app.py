@@ -17,7 +17,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.dashboard import Dashboards
-from bot.drills import Drills
 from bot.schedule import Schedules
 from bot.slack.admins import Admins
 from bot.slack.authorization import TokenAuthorize, cached_installation_authorize
@@ -29,6 +28,7 @@ from bot.slack.roster import Roster
 from bot.slack.schedule_commands import ScheduleCommands
 from bot.slack.team_commands import TeamCommands
 from bot.teamlead import TeamLead
+from bot.use_cases import UseCases
 
 # Slack waits 3 s for an ack, and Bolt calls auth.test before the listener runs (on a
 # process's first request, and a workspace's first in multi-workspace mode). The requests'
@@ -65,7 +65,7 @@ def web_api_session(timeout: float) -> aiohttp.ClientSession:
 
 def build_app(
     settings: Settings,
-    drills: Drills,
+    use: UseCases,
     schedules: Schedules,
     client: AsyncWebClient,
     installs: Installs | None = None,
@@ -99,17 +99,17 @@ def build_app(
     )
     admins, roster, after_ack = Admins(settings.drill_admins), Roster(), AfterAck()
     team_commands = TeamCommands(
-        drills=drills, teamlead=teamlead, admins=admins, roster=roster, after_ack=after_ack
+        use=use, teamlead=teamlead, admins=admins, roster=roster, after_ack=after_ack
     )
     schedule_commands = ScheduleCommands(schedules, teamlead, admins)
-    Listeners(drills, schedule_commands, team_commands, after_ack).register(app)
+    Listeners(use, schedule_commands, team_commands, after_ack).register(app)
     HomeListeners(
         dashboards=dashboards,
         teamlead=teamlead,
         schedules=schedules,
         admins=admins,
         roster=roster,
-        bank_size=len(drills.bank.questions),
+        bank_size=len(use.bank.questions),
         after_ack=after_ack,
     ).register(app)
     if installs is not None:

@@ -15,7 +15,7 @@ from bot.grading.grade import Grade
 from bot.progress import Digest, QuestionProgress, Ranked, Stats
 from bot.questions import Question
 from bot.slack.feedback import feedback_message
-from bot.slack.interview import MockRenderer
+from bot.slack.interview import InterviewMessages
 from bot.slack.kit import SECTION_LIMIT, Piece
 from bot.slack.kit import as_dicts as _blocks
 from bot.slack.kit import context as _context
@@ -28,10 +28,10 @@ from bot.slack.kit import quote as quote
 from bot.slack.kit import section as _section
 
 
-class SlackRenderer:
-    """Implements drills.Renderer with Block Kit payloads for chat.postMessage.
+class DrillMessages:
+    """Implements messages.Renderer with Block Kit payloads for chat.postMessage.
 
-    The mock-interview messages come from `MockRenderer` (interview.py), mixed in at the
+    The mock-interview messages come from `InterviewMessages` (interview.py), mixed in at the
     end of the module with the digest.
     """
 
@@ -331,8 +331,8 @@ def digest_upload(channel: str, data: Digest, png: bytes) -> dict[str, Any]:
     }
 
 
-class FullRenderer(SlackRenderer, MockRenderer):
-    """Everything drills.Renderer asks for."""
+class SlackMessages(DrillMessages, InterviewMessages):
+    """The bot's `messages.Renderer`: every message it posts, as Block Kit."""
 
     def digest(self, channel: str, data: Digest, png: bytes) -> dict[str, Any]:
         return digest_upload(channel, data, png)

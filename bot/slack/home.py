@@ -4,12 +4,11 @@ criterion, a schedule's next question)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.dashboard import Dashboard, HistoryPage, Weakest
 from bot.questions import Question
-from bot.schedule import next_fire
+from bot.schedule import ScheduleView
 from bot.slack.kit import (
     BAND_EMOJI,
     Piece,
@@ -26,9 +25,6 @@ from bot.slack.kit import (
 from bot.slack.schedule_blocks import summary, when
 from bot.slack.team_blocks import PRIVACY, team_line
 from bot.team import TeamWeek
-
-if TYPE_CHECKING:
-    from bot.storage.tables import Schedule
 
 MAX_SCHEDULES = 20  # two blocks each; a Home view holds 100
 NEXT_DRILL = "home_next_drill"
@@ -53,9 +49,8 @@ def _answers(n: int) -> str:
 class TeamLeadHome:
     """The admin section: the workspace's schedules and who practised where."""
 
-    schedules: list[Schedule]
+    schedules: list[ScheduleView]
     weeks: list[tuple[str, TeamWeek]]  # (channel, its week)
-    now: datetime
 
 
 def _progress(dash: Dashboard, bank_size: int) -> str:
@@ -84,7 +79,7 @@ def _where(dash: Dashboard) -> str:
     return f"{what} · the buttons post in <#{dash.channel}>, where you last practised."
 
 
-def _schedule_buttons(schedule: Schedule) -> Piece:
+def _schedule_buttons(schedule: ScheduleView) -> Piece:
     value = str(schedule.id)
     toggle = "resume" if schedule.paused else "pause"
     return actions(
@@ -108,7 +103,7 @@ def _schedule_buttons(schedule: Schedule) -> Piece:
 def _team_lead(section_data: TeamLeadHome) -> list[Piece]:
     pieces: list[Piece] = [divider(), header("Team lead"), section("*Schedules*")]
     for schedule in section_data.schedules[:MAX_SCHEDULES]:
-        pieces.append(section(f"<#{schedule.channel}> {summary(schedule, section_data.now)}"))
+        pieces.append(section(f"<#{schedule.channel}> {summary(schedule)}"))
         pieces.append(_schedule_buttons(schedule))
     hidden = len(section_data.schedules) - MAX_SCHEDULES
     if hidden > 0:
@@ -255,8 +250,8 @@ def weakest_modal(weakest: Weakest | None, *, channel: str | None) -> dict[str, 
     )
 
 
-def preview_modal(schedule: Schedule, question: Question, now: datetime) -> dict[str, Any]:
-    upcoming = when(next_fire(schedule, now), schedule.tz)
+def preview_modal(schedule: ScheduleView, question: Question) -> dict[str, Any]:
+    upcoming = when(schedule.next_fire, schedule.tz)
     pieces: list[Piece] = [
         context(
             f"Schedule #{schedule.id} in <#{schedule.channel}> posts this next ({upcoming}), "

@@ -7,7 +7,6 @@ clicker is an admin (users.info), after the ack like every Web API call.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -24,7 +23,7 @@ from bot.slack.roster import Roster
 from bot.teamlead import TeamLead
 
 if TYPE_CHECKING:
-    from bot.storage.tables import Schedule
+    from bot.schedule import ScheduleView
 
 NO_CHANNEL = (
     "I don't know where you practise yet: run `/deploy-question` in a channel with Deploy "
@@ -102,9 +101,7 @@ class HomeListeners:
             weeks.append(
                 (channel, await self._teamlead.week(team=team, channel=channel, members=members))
             )
-        return home.TeamLeadHome(
-            await self._schedules.for_team(team=team), weeks, datetime.now(UTC)
-        )
+        return home.TeamLeadHome(await self._schedules.for_team(team=team), weeks)
 
     async def on_home_opened(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
@@ -195,18 +192,18 @@ class HomeListeners:
         schedule = await self._schedule(team, _value(body))
         if schedule is not None and verb == "preview":
             question = await self._teamlead.preview(schedule)
-            view = home.preview_modal(schedule, question, datetime.now(UTC))
+            view = home.preview_modal(schedule, question)
             await client.views_open(trigger_id=body["trigger_id"], view=view)
             return
         notice = await self._change(schedule, verb)
         await self.publish(client, team=team, user=user, notice=notice)
 
-    async def _schedule(self, team: str, wanted: str) -> Schedule | None:
+    async def _schedule(self, team: str, wanted: str) -> ScheduleView | None:
         if not wanted.isdigit():
             return None
         return await self._schedules.get(team=team, schedule_id=int(wanted))
 
-    async def _change(self, schedule: Schedule | None, verb: str) -> str:
+    async def _change(self, schedule: ScheduleView | None, verb: str) -> str:
         if schedule is None or schedule.id is None:
             return "That schedule was removed meanwhile."
         if verb in ("pause", "resume"):
@@ -223,7 +220,7 @@ class HomeListeners:
                 return f"Schedule #{schedule.id} has no next drill to skip."
             return f"Schedule #{schedule.id} skips its drill on {day:%a %Y-%m-%d}."
         question = await self._teamlead.post_now(schedule)
-        return schedule_blocks.posted_now(schedule, question, datetime.now(UTC))
+        return schedule_blocks.posted_now(schedule, question)
 
     async def on_post_now_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient

@@ -61,14 +61,24 @@ def interviewer_brief_rated(
     return _blocks([*_brief(question, candidate), done])
 
 
-class MockRenderer:
+class InterviewMessages:
     """Mock-interview messages: follow-ups, the scorecard, the interviewer's brief and rating."""
 
     def followup(
-        self, question: Question, criterion_id: str, *, user: str, current: CriterionResult | None
+        self,
+        question: Question,
+        criterion_id: str,
+        *,
+        user: str,
+        current: CriterionResult | None,
+        depth: int = 0,
     ) -> dict[str, Any]:
         criterion = question.criterion(criterion_id)
-        text = f"<@{user}> {_opening(current, criterion.name)} {escape(criterion.follow_up)}"
+        if depth:
+            probe = criterion.push_backs[depth - 1]
+            text = f"<@{user}> Let me push on that (*{escape(criterion.name)}*): {escape(probe)}"
+        else:
+            text = f"<@{user}> {_opening(current, criterion.name)} {escape(criterion.follow_up)}"
         return {
             "text": text,
             "blocks": _blocks([_section(text), _context("Follow-up - answer in this thread.")]),

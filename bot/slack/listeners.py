@@ -19,9 +19,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.answering import Reply
-from bot.drills import Drills
 from bot.errors import AnswerNotStored, UnknownQuestion
+from bot.messages import Reply
 from bot.slack import blocks
 from bot.slack.actions import MessageActions, action_value
 from bot.slack.authorization import is_transient
@@ -29,6 +28,7 @@ from bot.slack.background import AfterAck
 from bot.slack.commands import Command, Usage, parse_command
 from bot.slack.schedule_commands import ScheduleCommands
 from bot.slack.team_commands import TeamCommands
+from bot.use_cases import UseCases
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +70,16 @@ def slack_retry(request: AsyncBoltRequest) -> int:
 class Listeners:
     def __init__(
         self,
-        drills: Drills,
+        use: UseCases,
         schedule_commands: ScheduleCommands,
         team_commands: TeamCommands,
         after_ack: AfterAck,
     ) -> None:
-        self._drills = drills
+        self._use = use
         self._schedule_commands = schedule_commands
         self._team_commands = team_commands
         self._after_ack = after_ack  # work after the ack (Web API calls)
-        self._message_actions = MessageActions(drills, after_ack)
+        self._message_actions = MessageActions(use, after_ack)
 
     def register(self, app: AsyncApp) -> None:
         # Bolt tries listeners in the order they were added, building arguments for each
@@ -100,7 +100,7 @@ class Listeners:
         if reply is not None:
             # Retries are answers like any other (stored once, by message): never skipped.
             last = slack_retry(request) >= LAST_RETRY
-            await self._drills.record_answer(reply, last_delivery=last)
+            await self._use.answers.record(reply, last_delivery=last)
 
     async def on_command(
         self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
@@ -111,7 +111,9 @@ class Listeners:
             command.get("user_id", ""),
         )
         trigger_id = str(command.get("trigger_id") or "")
-        if trigger_id and not await self._drills.claim_command(team=team, trigger_id=trigger_id):
+        if trigger_id and not await self._use.asking.claim_command(
+            team=team, trigger_id=trigger_id
+        ):
             # The same signed request again: a replay (Slack sends a command once).
             log.warning(
                 "a command from %s was received again (trigger %s); ignored", user, trigger_id
@@ -148,14 +150,14 @@ class Listeners:
     async def _run(
         self, ack: AsyncAck, cmd: Command, *, team: str, channel: str, user: str
     ) -> None:
-        bank = self._drills.bank
+        bank = self._use.bank
         if cmd.name == "help":
             await ack(text=blocks.help_text(len(bank.questions)))
         elif cmd.name == "list":
             await ack(text=blocks.question_list(list(bank.questions)))
         elif cmd.name == "ask":
             try:
-                question = await self._drills.ask(
+                question = await self._use.asking.ask(
                     team=team,
                     channel=channel,
                     wanted=cmd.args[0] if cmd.args else None,
@@ -167,12 +169,12 @@ class Listeners:
                 return
             await ack(text=f"Posting *{blocks.escape(question.title)}* - answer in its thread.")
         elif cmd.name == "level":
-            await self._drills.set_level(team=team, user=user, level=cmd.args[0])
+            await self._use.people.set_level(team=team, user=user, level=cmd.args[0])
             await ack(text=f"Got it: I'll grade your answers for a *{cmd.args[0]}* level.")
         elif cmd.name == "forget-me":
             await ack(text="Delete your Deploy Drill data?", blocks=blocks.forget_me_confirm())
         elif cmd.name == "stats":
-            await ack(text=blocks.stats_text(await self._drills.stats(team=team, user=user)))
+            await ack(text=blocks.stats_text(await self._use.reports.stats(team=team, user=user)))
         elif cmd.name == "leaderboard":
             await ack(text=await self._leaderboard(cmd.args, team=team, channel=channel, user=user))
         elif cmd.name == "mock":
@@ -186,7 +188,7 @@ class Listeners:
     ) -> str:
         verb = args[0].lower() if args else ""
         if verb in ("join", "leave"):
-            await self._drills.set_leaderboard(team=team, user=user, opted_in=verb == "join")
+            await self._use.people.set_leaderboard(team=team, user=user, opted_in=verb == "join")
             if verb == "join":
                 return (
                     "You're on the leaderboard. `/deploy-question leaderboard leave` takes you off."
@@ -196,7 +198,9 @@ class Listeners:
             return (
                 "Usage: `/deploy-question leaderboard` · `leaderboard join` · `leaderboard leave`"
             )
-        return blocks.leaderboard_text(await self._drills.leaderboard(team=team, channel=channel))
+        return blocks.leaderboard_text(
+            await self._use.reports.leaderboard(team=team, channel=channel)
+        )
 
     async def _mock(self, args: tuple[str, ...], *, team: str, channel: str, user: str) -> str:
         interviewer = None
@@ -217,7 +221,7 @@ class Listeners:
         if interviewer == user:
             return "You can't interview yourself - mention a colleague, or leave them out to practise with me."
         try:
-            question = await self._drills.start_mock(
+            question = await self._use.interviews.start(
                 team=team, channel=channel, candidate=user, interviewer=interviewer, wanted=wanted
             )
         except UnknownQuestion as exc:
@@ -231,7 +235,7 @@ class Listeners:
 
     async def on_hint(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        question = self._drills.bank.get(action_value(body))
+        question = self._use.bank.get(action_value(body))
         if question is not None:
             self._after_ack(
                 respond(
@@ -247,14 +251,14 @@ class Listeners:
     ) -> None:
         """The model answer, privately; before the user has answered, only after a confirmation."""
         await ack()
-        question = self._drills.bank.get(action_value(body))
+        question = self._use.bank.get(action_value(body))
         if question is None:
             return
         action = (body.get("actions") or [{}])[0].get("action_id")
         message = body.get("message") or {}
         container = body.get("container") or {}
         thread_ts = message.get("ts") or container.get("message_ts") or ""
-        answered = await self._drills.has_answered(
+        answered = await self._use.people.has_answered(
             team=(body.get("team") or {}).get("id", ""),
             channel=(body.get("channel") or {}).get("id") or container.get("channel_id", ""),
             thread_ts=thread_ts,
@@ -282,7 +286,7 @@ class Listeners:
         await ack()
         team = (body.get("team") or {}).get("id", "")
         user = (body.get("user") or {}).get("id", "")
-        deleted = await self._drills.forget(team=team, user=user)
+        deleted = await self._use.people.forget(team=team, user=user)
         self._after_ack(
             respond(
                 replace_original=True, text=f"Done: deleted {deleted} answers and your profile."

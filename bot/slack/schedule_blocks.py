@@ -3,18 +3,14 @@ announced, to its channel), a duplicate, a limit, and a schedule's next question
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.limits import describe
 from bot.questions import Question
-from bot.schedule import limit_of, next_fire, zone
+from bot.schedule import ScheduleView, zone
 from bot.slack.blocks import escape
 from bot.slack.kit import as_dicts, context, cut, metadata, section
-
-if TYPE_CHECKING:
-    from bot.storage.tables import Schedule
 
 SCHEDULE_USAGE = "\n".join(
     [
@@ -36,15 +32,14 @@ def when(moment: datetime | None, tz: str) -> str:
     return moment.astimezone(zone(tz)).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
-def _limit(schedule: Schedule) -> str:
-    limit = limit_of(schedule)
-    return f" · {describe(limit)}" if limit else ""
+def _limit(schedule: ScheduleView) -> str:
+    return f" · {describe(schedule.limit)}" if schedule.limit else ""
 
 
-def summary(schedule: Schedule, now: datetime) -> str:
+def summary(schedule: ScheduleView) -> str:
     """`#3 weekdays at 09:30 (Europe/Berlin) · next Mon … · topics rollout`."""
-    state = "paused" if schedule.paused else f"next {when(next_fire(schedule, now), schedule.tz)}"
-    skips = json.loads(schedule.skip_dates or "[]")
+    state = "paused" if schedule.paused else f"next {when(schedule.next_fire, schedule.tz)}"
+    skips = [day.isoformat() for day in schedule.skips]
     skipping = f" · skipping {', '.join(skips)}" if skips else ""
     return (
         f"*#{schedule.id}* {schedule.days} at {schedule.time} ({schedule.tz}) · {state}"
@@ -52,40 +47,40 @@ def summary(schedule: Schedule, now: datetime) -> str:
     )
 
 
-def schedule_created(schedule: Schedule, upcoming: datetime | None) -> str:
+def schedule_created(schedule: ScheduleView) -> str:
     return (
         f"Scheduled drill #{schedule.id}: {schedule.days} at {schedule.time} ({schedule.tz})"
-        f"{_limit(schedule)}. Next question: {when(upcoming, schedule.tz)}. "
+        f"{_limit(schedule)}. Next question: {when(schedule.next_fire, schedule.tz)}. "
         "I've announced it in the channel."
     )
 
 
-def duplicate(existing: Schedule, now: datetime) -> str:
+def duplicate(existing: ScheduleView) -> str:
     resume = (
         f" It is paused: `/deploy-question schedule resume {existing.id}` turns it back on."
         if existing.paused
         else ""
     )
     return (
-        f"This channel already has that drill: {summary(existing, now)}.{resume} "
+        f"This channel already has that drill: {summary(existing)}.{resume} "
         f"To change what it asks: `/deploy-question schedule limit {existing.id} topics …`."
     )
 
 
-def schedule_list(schedules: list[Schedule], now: datetime) -> str:
+def schedule_list(schedules: list[ScheduleView]) -> str:
     if not schedules:
         return "No scheduled drills in this channel yet. " + SCHEDULE_USAGE.splitlines()[1]
     lines = ["*Scheduled drills in this channel*"]
-    lines += [f"• {summary(s, now)}" for s in schedules]
+    lines += [f"• {summary(s)}" for s in schedules]
     return cut("\n".join(lines))
 
 
-def limit_set(schedule: Schedule) -> str:
-    return f"Schedule #{schedule.id} now asks {describe(limit_of(schedule))}."
+def limit_set(schedule: ScheduleView) -> str:
+    return f"Schedule #{schedule.id} now asks {describe(schedule.limit)}."
 
 
-def preview(schedule: Schedule, question: Question, now: datetime) -> str:
-    upcoming = when(next_fire(schedule, now), schedule.tz)
+def preview(schedule: ScheduleView, question: Question) -> str:
+    upcoming = when(schedule.next_fire, schedule.tz)
     prompt = "\n".join(f"> {escape(line)}" for line in question.prompt.splitlines() if line)
     return cut(
         f"*Next for schedule #{schedule.id}* ({upcoming}, if nothing changes before then: "
@@ -94,10 +89,10 @@ def preview(schedule: Schedule, question: Question, now: datetime) -> str:
     )
 
 
-def posted_now(schedule: Schedule, question: Question | None, now: datetime) -> str:
+def posted_now(schedule: ScheduleView, question: Question | None) -> str:
     if question is None:
         return f"Schedule #{schedule.id} already posted a question this minute."
-    upcoming = next_fire(schedule, now)
+    upcoming = schedule.next_fire
     skip = (
         f" `/deploy-question schedule skip {schedule.id} "
         f"{upcoming.astimezone(zone(schedule.tz)).date().isoformat()}` skips the next one."
@@ -113,13 +108,11 @@ def posted_now(schedule: Schedule, question: Question | None, now: datetime) -> 
 class ScheduleMessages:
     """schedule.ScheduleRenderer: a new schedule, announced in its channel."""
 
-    def schedule_announcement(
-        self, schedule: Schedule, upcoming: datetime | None
-    ) -> dict[str, Any]:
+    def schedule_announcement(self, schedule: ScheduleView) -> dict[str, Any]:
         text = (
             f":calendar: <@{schedule.created_by}> set up a drill in this channel: "
             f"*{schedule.days} at {schedule.time}* ({schedule.tz}){_limit(schedule)}. "
-            f"The first question comes {when(upcoming, schedule.tz)}; answer in its thread."
+            f"The first question comes {when(schedule.next_fire, schedule.tz)}; answer in its thread."
         )
         how = (
             f"Admins can pause it with `/deploy-question schedule pause {schedule.id}` or from "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -11,7 +11,6 @@ from bot.schedule import (
     DuplicateSchedule,
     ScheduleProblem,
     Schedules,
-    next_fire,
     parse_day,
     parse_schedule_limit,
     parse_spec,
@@ -73,7 +72,7 @@ class ScheduleCommands:
         verb = args[0].lower() if args else ""
         if verb == "list":
             return schedule_blocks.schedule_list(
-                await self._schedules.for_channel(team=team, channel=channel), datetime.now(UTC)
+                await self._schedules.for_channel(team=team, channel=channel)
             )
         if verb not in ADMIN_VERBS:
             problem = (
@@ -90,7 +89,7 @@ class ScheduleCommands:
                 verb, args, check.profile, team=team, channel=channel, user=user
             )
         except DuplicateSchedule as exc:
-            return schedule_blocks.duplicate(exc.existing, datetime.now(UTC))
+            return schedule_blocks.duplicate(exc.existing)
         except ScheduleProblem as exc:
             return str(exc)
 
@@ -110,7 +109,7 @@ class ScheduleCommands:
             created = await self._schedules.create(
                 team=team, channel=channel, spec=spec, tz=tz, user=user
             )
-            return schedule_blocks.schedule_created(created, next_fire(created, datetime.now(UTC)))
+            return schedule_blocks.schedule_created(created)
         if verb == "skip":
             day, target = _skip_args(args[1:])
             changed = await self._schedules.skip(
@@ -165,7 +164,6 @@ class ScheduleCommands:
         schedule = await self._schedules.get(team=team, schedule_id=schedule_id)
         if schedule is None or schedule.channel != channel:
             return _no_such(schedule_id)
-        now = datetime.now(UTC)
         if verb == "preview":
-            return schedule_blocks.preview(schedule, await self._teamlead.preview(schedule), now)
-        return schedule_blocks.posted_now(schedule, await self._teamlead.post_now(schedule), now)
+            return schedule_blocks.preview(schedule, await self._teamlead.preview(schedule))
+        return schedule_blocks.posted_now(schedule, await self._teamlead.post_now(schedule))

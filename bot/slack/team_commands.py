@@ -11,28 +11,30 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.drills import Drills
 from bot.slack import team_blocks
 from bot.slack.admins import Admins
 from bot.slack.background import AfterAck
 from bot.slack.roster import Roster
 from bot.teamlead import TeamLead
+from bot.use_cases import UseCases
 
 DIGEST_POST = "digest_post"
-DIGEST_USAGE = "Usage: `/deploy-question digest` (this week's, privately) or `digest post` (admins)."
+DIGEST_USAGE = (
+    "Usage: `/deploy-question digest` (this week's, privately) or `digest post` (admins)."
+)
 
 
 class TeamCommands:
     def __init__(
         self,
         *,
-        drills: Drills,
+        use: UseCases,
         teamlead: TeamLead,
         admins: Admins,
         roster: Roster,
         after_ack: AfterAck,
     ) -> None:
-        self._drills = drills
+        self._use = use
         self._teamlead = teamlead
         self._admins = admins
         self._roster = roster
@@ -42,7 +44,13 @@ class TeamCommands:
         app.action(DIGEST_POST)(self.on_digest_post)
 
     async def on_team(
-        self, ack: AsyncAck, respond: AsyncRespond, client: AsyncWebClient, *, team: str, channel: str
+        self,
+        ack: AsyncAck,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        *,
+        team: str,
+        channel: str,
     ) -> None:
         await ack()
 
@@ -76,14 +84,14 @@ class TeamCommands:
                 text = await self._post(team, channel) if check.allowed else check.refusal
                 await respond(text=text, response_type="ephemeral")
                 return
-            data = await self._drills.digest(team=team, channel=channel)
+            data = await self._use.reports.digest(team=team, channel=channel)
             reply = team_blocks.digest_reply(channel, data, admin=check.allowed)
             await respond(**reply, response_type="ephemeral")
 
         self._later(answer(), "digest")
 
     async def _post(self, team: str, channel: str) -> str:
-        if await self._drills.post_digest(team=team, channel=channel):
+        if await self._use.reports.post_digest(team=team, channel=channel):
             return "Posting this week's digest, with its chart, in the channel."
         return "This week's digest was already posted in the channel today."
 

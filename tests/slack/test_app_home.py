@@ -137,7 +137,7 @@ async def test_the_weakest_criterion_explained_and_drilled(
 ) -> None:
     """Its name, coverage, what a full answer does and a tip; "Drill it" posts a question for it."""
     await _answer(people, slack, bot, WEAK)
-    stats = await bot.runtime.drills.stats(team="T0TEAM", user="U0BOB")
+    stats = await bot.runtime.use.reports.stats(team="T0TEAM", user="U0BOB")
     assert stats.weakest is not None
     view = await _home(people, "U0BOB")
     await _click(people, "U0BOB", view, "home_weakest")

@@ -6,7 +6,7 @@ import json
 
 from bot.grading.rubric import RubricGrader
 from bot.questions import QuestionBank
-from bot.slack.blocks import SlackRenderer, escape, quote
+from bot.slack.blocks import DrillMessages, escape, quote
 
 
 def test_escape_neutralises_mentions() -> None:
@@ -28,7 +28,7 @@ def test_feedback_fits_block_kit_limits(bank: QuestionBank) -> None:
         "We monitor drift and latency and roll back to the previous version if needed. " * 600
     )[:40_000]
     grade = RubricGrader(bank).grade_sync(question, answer)
-    payload = SlackRenderer().feedback(question, grade, user="U1", previous=None)
+    payload = DrillMessages().feedback(question, grade, user="U1", previous=None)
     assert len(payload["blocks"]) < 50
     for block in payload["blocks"]:
         text = (block.get("text") or {}).get("text", "")

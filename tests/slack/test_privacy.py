@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from bot.retention import Retention
 from bot.slack.standin import SlackStandIn
 from bot.storage import repository as repo
 from bot.storage.db import unit_of_work
@@ -102,5 +103,5 @@ async def test_retention_deletes_only_old_answers(bot: RunningBot, slack: SlackS
             .where(Attempt.user == "U0BOB")
             .values(received_at=utcnow() - timedelta(days=40))
         )
-    assert await bot.runtime.drills.purge_older_than(30) == 1
+    assert await Retention(bot.runtime.sessions, days=30).purge() == 1
     assert [a.user for a in await _attempts(bot)] == ["U0ALICE"]

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 
 
-class Foreground:
+class RequestsInFlight:
     def __init__(self, max_wait: float = 0.05) -> None:
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -36,7 +36,7 @@ class Foreground:
             if self._in_flight == 0:
                 self._idle.set()
 
-    async def give_way(self) -> None:
+    async def wait_until_idle(self) -> None:
         """Wait until no request is in flight, for at most `max_wait` seconds."""
         if self._in_flight:
             with contextlib.suppress(TimeoutError):

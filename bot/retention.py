@@ -1,0 +1,38 @@
+"""Answer retention: answers older than ANSWER_RETENTION_DAYS are deleted, hourly."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.polling import PollingLoop
+from bot.storage import repository as repo
+from bot.storage.db import unit_of_work
+from bot.storage.tables import utcnow
+
+log = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 3600
+
+
+class Retention:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, days: int) -> None:
+        self._sessions = sessions
+        self._days = days
+
+    async def purge(self) -> int:
+        """Delete the answers older than the retention period; how many."""
+        if self._days <= 0:
+            return 0
+        async with unit_of_work(self._sessions) as session:
+            return await repo.delete_attempts_before(session, utcnow() - timedelta(days=self._days))
+
+    def loop(self) -> PollingLoop:
+        return PollingLoop(
+            "retention pass", self.purge, interval=INTERVAL_SECONDS, done=self._report
+        )
+
+    def _report(self, removed: int) -> None:
+        log.info("retention: deleted %d answers older than %d days", removed, self._days)

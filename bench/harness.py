@@ -31,7 +31,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.slack.standin import BOT_USER_ID, Call, SlackStandIn
+from bot.playground.standin import BOT_USER_ID, Call, SlackStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "bench-signing-secret"

@@ -14,7 +14,7 @@ from bot.limits import Limit
 from bot.messages import Renderer
 from bot.metrics import Metrics
 from bot.questions import Question, QuestionBank
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, outbox_rows, prompt_rows, schedule_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
@@ -46,7 +46,7 @@ class Asking:
         """True the first time a command (by its trigger id) arrives, on any replica;
         False for a replay of it."""
         async with unit_of_work(self._sessions) as session:
-            return await repo.claim_command(
+            return await prompt_rows.claim_command(
                 session, team=team, trigger_id=trigger_id, now=utcnow(), keep=COMMAND_MEMORY
             )
 
@@ -74,7 +74,7 @@ class Asking:
             # The bank no longer has what the limit names: asking anything beats silence.
             log.warning("no question in the bank matches %s; asking any", limit)
         pool = eligible or list(self._bank.questions)
-        recent = await repo.recent_question_ids(
+        recent = await prompt_rows.recent_question_ids(
             session,
             team=team,
             channel=channel,
@@ -85,7 +85,7 @@ class Asking:
         if not fresh:
             # Everything was asked in this cycle: the one asked longest ago.
             return self._bank.get(recent[-1]) or pool[0]
-        scores = await repo.topic_scores(session, team=team, channel=channel)
+        scores = await attempt_rows.topic_scores(session, team=team, channel=channel)
         order = {q.id: i for i, q in enumerate(self._bank.questions)}
         return min(fresh, key=lambda q: (scores.get(q.id, UNSCORED), order[q.id]))
 
@@ -128,7 +128,9 @@ class Asking:
         """Claim one scheduled fire and queue its prompt (within the schedule's `limit`), in
         one transaction; the question, or None if the fire was taken or skipped."""
         async with unit_of_work(self._sessions) as session:
-            run = await repo.claim_run(session, schedule_id=schedule_id, fire_time=fire_time)
+            run = await schedule_rows.claim_run(
+                session, schedule_id=schedule_id, fire_time=fire_time
+            )
             if run is None:
                 return None
             if skip:
@@ -168,7 +170,7 @@ class Asking:
             question, source=source, requested_by=requested_by, interviewer=interviewer
         )
         payload["channel"] = channel
-        prompt = await repo.add_prompt(
+        prompt = await prompt_rows.add_prompt(
             session,
             team=team,
             channel=channel,
@@ -178,7 +180,7 @@ class Asking:
             schedule_id=schedule_id,
         )
         assert prompt.id is not None
-        await repo.enqueue(
+        await outbox_rows.enqueue(
             session,
             team=team,
             dedupe_key=f"prompt:{prompt.id}",

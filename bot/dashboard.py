@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.progress import Coverage, Stats
 from bot.questions import Criterion, Question, QuestionBank
-from bot.storage import repository as repo
+from bot.storage import attempt_rows
 from bot.storage.db import unit_of_work
 from bot.use_cases import UseCases
 
@@ -90,12 +90,12 @@ class Dashboards:
 
     async def _channel(self, *, team: str, user: str) -> str | None:
         async with unit_of_work(self._sessions, read_only=True) as session:
-            return await repo.last_practice_channel(session, team=team, user=user)
+            return await attempt_rows.last_practice_channel(session, team=team, user=user)
 
     async def history(self, *, team: str, user: str, page: int) -> HistoryPage:
         page = max(0, page)
         async with unit_of_work(self._sessions, read_only=True) as session:
-            rows, total = await repo.answer_history(
+            rows, total = await attempt_rows.answer_history(
                 session, team=team, user=user, offset=page * PAGE_SIZE, limit=PAGE_SIZE
             )
         answers = []

@@ -29,7 +29,7 @@ from bot.messages import Outgoing, Renderer
 from bot.metrics import Metrics
 from bot.mock import FINISHED
 from bot.questions import Question, QuestionBank, Seniority, seniority_of
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, mock_rows, outbox_rows, profile_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Attempt, MockSession, utcnow
 
@@ -105,7 +105,7 @@ class GradingPasses:
         # Claim after Slack's requests in flight: a fuller batch, so fewer transactions.
         await self._after_requests()
         async with unit_of_work(self._sessions) as session:
-            claimed = await repo.claim_attempts(
+            claimed = await attempt_rows.claim_attempts(
                 session,
                 now=utcnow(),
                 lease=self._lease,
@@ -115,7 +115,7 @@ class GradingPasses:
             )
             if not claimed:
                 return 0
-            levels = await repo.levels_of(session, {(a.team, a.user) for a in claimed})
+            levels = await profile_rows.levels_of(session, {(a.team, a.user) for a in claimed})
         # Batches may be graded side by side, but they are recorded in the order they were
         # claimed: a second try is then compared with the first, a mock interview's answers
         # advance it in turn, even when they were graded in different batches.
@@ -212,8 +212,10 @@ class GradingPasses:
 
     async def _reply_context(self, session: AsyncSession, claimed: list[Attempt]) -> ThreadHistory:
         """What the replies depend on: earlier grades in each thread, mock interviews."""
-        earlier = await repo.graded_attempts_in_threads(session, {_user_thread(a) for a in claimed})
-        mocks = await repo.mocks_for_prompts(session, {a.prompt_id for a in claimed})
+        earlier = await attempt_rows.graded_attempts_in_threads(
+            session, {_user_thread(a) for a in claimed}
+        )
+        mocks = await mock_rows.mocks_for_prompts(session, {a.prompt_id for a in claimed})
         return ThreadHistory({key: grades_of(rows) for key, rows in earlier.items()}, mocks)
 
     async def _record_grades(self, assessed: list[GradedAnswer]) -> None:
@@ -270,19 +272,19 @@ class GradingPasses:
                 }
         async with unit_of_work(self._sessions) as session:
             # Deleted (forget-me) or finished by another worker meanwhile: nothing to say.
-            pending = await repo.pending_attempt_ids(
+            pending = await attempt_rows.pending_attempt_ids(
                 session, [row["attempt_id"] for row in finished] + failed
             )
             finished = [row for row in finished if row["attempt_id"] in pending]
             queued = [m for m in messages.values() if m["attempt_id"] in pending]
-            await repo.finish_attempts(session, finished)
-            await repo.enqueue_many(session, queued)
+            await attempt_rows.finish_attempts(session, finished)
+            await outbox_rows.enqueue_many(session, queued)
             for prompt_id, mock in mocks.items():
                 if (mock.asked, mock.status) != mocks_before[prompt_id]:
-                    await repo.save_mock_progress(session, mock)
+                    await mock_rows.save_mock_progress(session, mock)
             for attempt_id in failed:
                 if attempt_id in pending:
-                    await repo.mark_attempt_failed(session, attempt_id)
+                    await attempt_rows.mark_attempt_failed(session, attempt_id)
         done = {row["attempt_id"] for row in finished}
         for item in assessed:
             if item.attempt.id not in done:

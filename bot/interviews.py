@@ -17,7 +17,7 @@ from bot.messages import Outgoing, Renderer
 from bot.metrics import Metrics
 from bot.mock import FINISHED, combine, interview_answers, next_probe, scorecard
 from bot.questions import Question, QuestionBank
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, mock_rows, outbox_rows, profile_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import MockSession, Prompt
 
@@ -79,7 +79,7 @@ class MockInterviews:
             question = await self._asking.choose_question(
                 session, team=team, channel=channel, wanted=wanted
             )
-            levels = await repo.levels_of(session, {(team, candidate)})
+            levels = await profile_rows.levels_of(session, {(team, candidate)})
             deep = pushes_back(question, levels.get((team, candidate)))
             prompt_id = await self._asking.open_thread(
                 session,
@@ -90,7 +90,7 @@ class MockInterviews:
                 requested_by=candidate,
                 interviewer=interviewer,
             )
-            mock = await repo.add_mock(
+            mock = await mock_rows.add_mock(
                 session,
                 MockSession(
                     team=team,
@@ -110,7 +110,7 @@ class MockInterviews:
                     interviewer=interviewer,
                     mock_id=int(mock.id or 0),
                 )
-                await repo.enqueue(
+                await outbox_rows.enqueue(
                     session, team=team, dedupe_key=f"brief:{mock.id}", kind="brief", payload=brief
                 )
         self._metrics.prompts.labels(source="mock").inc()
@@ -157,14 +157,14 @@ class MockInterviews:
         """Store a human interviewer's rating and post it in the thread beside the bot's
         score, once: a mock interview has one rating (the first submitted)."""
         async with unit_of_work(self._sessions) as session:
-            mock = await repo.get_mock(session, team=team, mock_id=mock_id)
+            mock = await mock_rows.get_mock(session, team=team, mock_id=mock_id)
             if mock is None or mock.id is None or mock.interviewer != interviewer:
                 return Rated.REFUSED
             prompt = await session.get(Prompt, mock.prompt_id)
             question = self._bank.get(mock.question_id)
             if prompt is None or prompt.ts is None or question is None:
                 return Rated.REFUSED
-            if not await repo.rate_mock_once(session, mock.id, rating=rating, notes=notes):
+            if not await mock_rows.rate_mock_once(session, mock.id, rating=rating, notes=notes):
                 return Rated.ALREADY_RATED
             card = await self.scorecard_of(session, mock, question)
             payload = self._renderer.rating(
@@ -177,7 +177,7 @@ class MockInterviews:
                 bot_band=card.band if card else None,
             )
             payload.update(channel=mock.channel, thread_ts=prompt.ts)
-            await repo.enqueue(
+            await outbox_rows.enqueue(
                 session, team=team, dedupe_key=f"rating:{mock.id}", kind="rating", payload=payload
             )
         self._asking.queued()
@@ -186,7 +186,7 @@ class MockInterviews:
     async def info(self, *, team: str, mock_id: int) -> MockInfo | None:
         """Who interviews whom on what, and the rating if given (None: no such mock)."""
         async with unit_of_work(self._sessions) as session:
-            mock = await repo.get_mock(session, team=team, mock_id=mock_id)
+            mock = await mock_rows.get_mock(session, team=team, mock_id=mock_id)
         question = self._bank.get(mock.question_id) if mock else None
         if mock is None or mock.id is None or question is None:
             return None
@@ -197,5 +197,5 @@ class MockInterviews:
     ) -> Grade | None:
         """The scorecard of a finished mock interview, as posted; None while it runs."""
         key = (mock.prompt_id, mock.candidate)
-        answers = (await repo.graded_attempts_in_threads(session, {key})).get(key, [])
+        answers = (await attempt_rows.graded_attempts_in_threads(session, {key})).get(key, [])
         return mock_scorecard(question, mock, answers)

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.loop_failures import LoopFailures
-from bot.storage import repository as repo
+from bot.storage import owner_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
@@ -59,12 +59,12 @@ class Liveness:
         """Register this process (and drop owners long dead)."""
         now = utcnow()
         async with unit_of_work(self._sessions) as session:
-            await repo.forget_owners(session, before=now - FORGET_OWNERS_AFTER)
+            await owner_rows.forget_owners(session, before=now - FORGET_OWNERS_AFTER)
             await self._register(session, now)
         self._beat_at = time.monotonic()
 
     async def _register(self, session: AsyncSession, now: datetime) -> None:
-        await repo.add_owner(
+        await owner_rows.add_owner(
             session, owner=self.id, host=socket.gethostname(), pid=os.getpid(), now=now
         )
 
@@ -80,7 +80,7 @@ class Liveness:
             try:
                 async with unit_of_work(self._sessions) as session:
                     now = utcnow()
-                    if not await repo.beat(session, owner=self.id, now=now):
+                    if not await owner_rows.beat(session, owner=self.id, now=now):
                         await self._register(session, now)  # removed while it was away
             except Exception as exc:
                 failures.failed(exc)
@@ -92,7 +92,7 @@ class Liveness:
         """A graceful stop: whatever this process still holds is free at once."""
         try:
             async with unit_of_work(self._sessions) as session:
-                await repo.remove_owner(session, owner=self.id)
+                await owner_rows.remove_owner(session, owner=self.id)
         except Exception:
             log.exception("could not remove this process's lease owner row")
         self._beat_at = None

@@ -28,7 +28,7 @@ from bot.errors import RetryLater, Undeliverable
 from bot.liveness import Liveness
 from bot.loop_failures import LoopFailures
 from bot.metrics import Metrics
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, outbox_rows
 from bot.storage.db import unit_of_work
 from bot.storage.reachability import database_unreachable
 from bot.storage.tables import OutboxMessage, utcnow
@@ -153,7 +153,7 @@ class Outbox:
         """How long to sleep: until the next held-back message is due, at most one poll."""
         try:
             async with unit_of_work(self._sessions, read_only=True) as session:
-                due = await repo.next_outbox_due(session, now=utcnow(), busy=self._busy())
+                due = await outbox_rows.next_outbox_due(session, now=utcnow(), busy=self._busy())
         except Exception as exc:
             if not database_unreachable(exc):  # the pass itself reports an outage
                 log.exception("outbox: cannot read the next due time")
@@ -190,7 +190,7 @@ class Outbox:
         is reached, and every channel of it waits.
         """
         async with unit_of_work(self._sessions) as session:
-            due = await repo.claim_outbox(
+            due = await outbox_rows.claim_outbox(
                 session,
                 now=utcnow(),
                 lease=self._lease,
@@ -328,7 +328,7 @@ class Outbox:
         async with unit_of_work(self._sessions) as session:
             for message, at in held_back:
                 assert message.id is not None
-                await repo.release(session, message.id, at=at)
+                await outbox_rows.release(session, message.id, at=at)
 
     async def _already_posted(
         self,
@@ -421,7 +421,7 @@ class Outbox:
         )
         retry_at = utcnow() + timedelta(seconds=delay)
         async with unit_of_work(self._sessions) as session:
-            await repo.reschedule(
+            await outbox_rows.reschedule(
                 session, message.id, at=retry_at, error=exc.reason, maybe_sent=exc.maybe_done
             )
         return retry_at
@@ -429,7 +429,7 @@ class Outbox:
     async def _record_sent(self, sent: Sequence[dict[str, Any]]) -> list[None]:
         try:
             async with unit_of_work(self._sessions) as session:
-                await repo.mark_sent(session, sent)
+                await outbox_rows.mark_sent(session, sent)
         except Exception:
             # Nobody awaits these marks: say so here. The rows stay leased, so after the
             # lease another pass posts them again (the one way to a duplicate).
@@ -442,6 +442,6 @@ class Outbox:
         log.error("outbox %s (%s) undeliverable: %s", message.id, message.kind, error)
         self._metrics.send_failures.inc()
         async with unit_of_work(self._sessions) as session:
-            await repo.mark_failed(session, message.id, error=error)
+            await outbox_rows.mark_failed(session, message.id, error=error)
             if message.attempt_id is not None:
-                await repo.mark_attempt_failed(session, message.attempt_id)
+                await attempt_rows.mark_attempt_failed(session, message.attempt_id)

@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.grading.gradable import NUDGES, not_an_answer
 from bot.grading.grade import Grade, Grader
 from bot.questions import Question, QuestionBank, Seniority, seniority_of
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, profile_rows, prompt_rows
 from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head, unit_of_work
 from bot.storage.tables import Attempt, utcnow
 
@@ -64,7 +64,7 @@ class PracticeLog:
 
     async def progress(self) -> dict[str, Progress]:
         async with unit_of_work(self._sessions) as session:
-            rows = await repo.attempts_for_user(session, team=TEAM, user=self.user)
+            rows = await attempt_rows.attempts_for_user(session, team=TEAM, user=self.user)
         scores: dict[str, list[int]] = {}
         for row in rows:
             if row.channel == CHANNEL and row.score is not None:
@@ -73,20 +73,20 @@ class PracticeLog:
 
     async def level(self) -> Seniority | None:
         async with unit_of_work(self._sessions) as session:
-            profile = await repo.get_profile(session, team=TEAM, user=self.user)
+            profile = await profile_rows.get_profile(session, team=TEAM, user=self.user)
         level = profile.level if profile else None
         return seniority_of(level)
 
     async def set_level(self, level: str) -> None:
         async with unit_of_work(self._sessions) as session:
-            await repo.update_profile(session, team=TEAM, user=self.user, level=level)
+            await profile_rows.update_profile(session, team=TEAM, user=self.user, level=level)
 
     async def record(self, question: Question, answer: str, grade: Grade) -> None:
         """Store the question as asked and the answer as graded and delivered, in one go."""
         ts = f"{time.time():.6f}"
         now = utcnow()
         async with unit_of_work(self._sessions) as session:
-            prompt = await repo.add_prompt(
+            prompt = await prompt_rows.add_prompt(
                 session,
                 team=TEAM,
                 channel=CHANNEL,
@@ -97,7 +97,7 @@ class PracticeLog:
             prompt.ts = ts
             prompt.posted_at = now
             assert prompt.id is not None
-            await repo.add_attempt(
+            await attempt_rows.add_attempt(
                 session,
                 Attempt(
                     team=TEAM,

@@ -19,7 +19,7 @@ from bot.errors import AnswerNotStored
 from bot.messages import Recorded, Reply
 from bot.metrics import Metrics
 from bot.mock import FINISHED
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, mock_rows, prompt_rows
 from bot.storage.db import unit_of_work
 from bot.storage.spool import Spool
 
@@ -125,7 +125,7 @@ class AnswerRecorder:
                 for key in dict.fromkeys((r.team, r.channel, r.thread_ts) for r in replies)
             }
             mock_prompts = {p[0] for p in prompts.values() if p is not None and p[2] == "mock"}
-            mocks = await repo.mocks_for_prompts(session, mock_prompts)
+            mocks = await mock_rows.mocks_for_prompts(session, mock_prompts)
             for i, reply in enumerate(replies):
                 prompt = prompts[(reply.team, reply.channel, reply.thread_ts)]
                 if prompt is None:
@@ -155,7 +155,7 @@ class AnswerRecorder:
                         "reason": closed,
                     }
                 )
-            inserted = await repo.insert_attempts(session, rows)
+            inserted = await attempt_rows.insert_attempts(session, rows)
         for message, i in first.items():
             outcome[i] = Recorded.STORED if message in inserted else Recorded.DUPLICATE
         return outcome
@@ -168,7 +168,7 @@ class AnswerRecorder:
         known = self._prompts.get(key)
         if known is None:
             team, channel, thread_ts = key
-            prompt = await repo.prompt_for_thread(
+            prompt = await prompt_rows.prompt_for_thread(
                 session, team=team, channel=channel, thread_ts=thread_ts
             )
             if prompt is None or prompt.id is None:

@@ -26,7 +26,7 @@ from bot.progress import (
     suggest_question,
 )
 from bot.questions import Question, QuestionBank
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, mock_rows, outbox_rows, profile_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
@@ -65,14 +65,14 @@ class Reports:
             return None
         async with unit_of_work(self._sessions) as session:
             if kind == "attempt":
-                attempt = await repo.get_attempt(session, team=team, attempt_id=int(number))
+                attempt = await attempt_rows.get_attempt(session, team=team, attempt_id=int(number))
                 question = self.bank.get(attempt.question_id) if attempt else None
                 if attempt is None or question is None or not attempt.grade_json:
                     return None
                 grade = Grade.from_json(json.loads(attempt.grade_json))
                 return Details(question, with_rubric_weights(question, grade), attempt.user, False)
             if kind == "mock":
-                mock = await repo.get_mock(session, team=team, mock_id=int(number))
+                mock = await mock_rows.get_mock(session, team=team, mock_id=int(number))
                 question = self.bank.get(mock.question_id) if mock else None
                 if mock is None or question is None:
                     return None
@@ -83,8 +83,10 @@ class Reports:
     async def _scored(self, **where: Any) -> list[Scored]:
         """Graded records: drill answers, and mock interviews once each (their scorecard)."""
         async with unit_of_work(self._sessions) as session:
-            rows = await repo.graded_attempts(session, **where)
-            mocks = await repo.mocks_of(session, team=where["team"], channel=where.get("channel"))
+            rows = await attempt_rows.graded_attempts(session, **where)
+            mocks = await mock_rows.mocks_of(
+                session, team=where["team"], channel=where.get("channel")
+            )
         return records(rows, mocks, self.bank)
 
     async def stats(self, *, team: str, user: str) -> Stats:
@@ -96,7 +98,7 @@ class Reports:
 
     async def leaderboard(self, *, team: str, channel: str) -> list[Ranked]:
         async with unit_of_work(self._sessions) as session:
-            opted = await repo.leaderboard_users(session, team=team)
+            opted = await profile_rows.leaderboard_users(session, team=team)
         return leaderboard(await self._scored(team=team, channel=channel), opted)
 
     async def digest(self, *, team: str, channel: str, now: datetime | None = None) -> Digest:
@@ -104,7 +106,7 @@ class Reports:
         now = now or utcnow()
         records = await self._scored(team=team, channel=channel, since=now - timedelta(days=8 * 7))
         async with unit_of_work(self._sessions) as session:
-            opted = await repo.leaderboard_users(session, team=team)
+            opted = await profile_rows.leaderboard_users(session, team=team)
         return digest(records, self.bank, opted, now)
 
     async def post_digest(self, *, team: str, channel: str, now: datetime | None = None) -> bool:
@@ -115,7 +117,7 @@ class Reports:
         png = digest_png(data, f"Deploy Drill - week of {data.week_start.isoformat()}")
         payload = self._renderer.digest(channel, data, png)
         async with unit_of_work(self._sessions) as session:
-            queued = await repo.enqueue(
+            queued = await outbox_rows.enqueue(
                 session,
                 team=team,
                 dedupe_key=f"digest:{team}:{channel}:{data.week_start.isoformat()}",

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.polling import PollingLoop
-from bot.storage import repository as repo
+from bot.storage import attempt_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
@@ -27,7 +27,9 @@ class Retention:
         if self._days <= 0:
             return 0
         async with unit_of_work(self._sessions) as session:
-            return await repo.delete_attempts_before(session, utcnow() - timedelta(days=self._days))
+            return await attempt_rows.delete_attempts_before(
+                session, utcnow() - timedelta(days=self._days)
+            )
 
     def loop(self) -> PollingLoop:
         return PollingLoop(

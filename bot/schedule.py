@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.limits import Limit, LimitProblem, checked, is_limit_word, parse_limit
 from bot.loop_failures import LoopFailures
 from bot.questions import QuestionBank
-from bot.storage import repository as repo
+from bot.storage import outbox_rows, schedule_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Schedule, utcnow
 from bot.use_cases import UseCases
@@ -265,13 +265,13 @@ class Schedules:
             )
             # The unique slot decides between two admins adding it at once; the lookup
             # also finds a repeat made before slots existed (its slot is NULL).
-            existing = await repo.schedule_like(session, schedule)
-            if existing is None and not await repo.add_schedule_once(session, schedule):
-                existing = await repo.schedule_like(session, schedule)
+            existing = await schedule_rows.schedule_like(session, schedule)
+            if existing is None and not await schedule_rows.add_schedule_once(session, schedule):
+                existing = await schedule_rows.schedule_like(session, schedule)
             if existing is None and self._renderer is not None:
                 payload = self._renderer.schedule_announcement(view_of(schedule, self._clock()))
                 payload["channel"] = channel
-                await repo.enqueue(
+                await outbox_rows.enqueue(
                     session,
                     team=team,
                     dedupe_key=f"schedule:{schedule.id}:announce",
@@ -286,22 +286,22 @@ class Schedules:
 
     async def for_channel(self, *, team: str, channel: str) -> list[ScheduleView]:
         async with unit_of_work(self._sessions) as session:
-            rows = await repo.schedules_for_channel(session, team=team, channel=channel)
+            rows = await schedule_rows.schedules_for_channel(session, team=team, channel=channel)
         return [view_of(s, self._clock()) for s in rows]
 
     async def for_team(self, *, team: str) -> list[ScheduleView]:
         async with unit_of_work(self._sessions, read_only=True) as session:
-            rows = await repo.schedules_for_team(session, team=team)
+            rows = await schedule_rows.schedules_for_team(session, team=team)
         return [view_of(s, self._clock()) for s in rows]
 
     async def get(self, *, team: str, schedule_id: int) -> ScheduleView | None:
         async with unit_of_work(self._sessions, read_only=True) as session:
-            row = await repo.get_team_schedule(session, team=team, schedule_id=schedule_id)
+            row = await schedule_rows.get_team_schedule(session, team=team, schedule_id=schedule_id)
         return view_of(row, self._clock()) if row else None
 
     async def remove(self, *, team: str, channel: str, schedule_id: int) -> bool:
         async with unit_of_work(self._sessions) as session:
-            done = await repo.delete_schedule(
+            done = await schedule_rows.delete_schedule(
                 session, team=team, channel=channel, schedule_id=schedule_id
             )
         self._on_change()
@@ -309,7 +309,7 @@ class Schedules:
 
     async def set_paused(self, *, team: str, channel: str, schedule_id: int, paused: bool) -> bool:
         async with unit_of_work(self._sessions) as session:
-            schedule = await repo.get_schedule(
+            schedule = await schedule_rows.get_schedule(
                 session, team=team, channel=channel, schedule_id=schedule_id
             )
             if schedule is None:
@@ -324,7 +324,7 @@ class Schedules:
         """Keep a schedule to `limit` (an empty one: anything); None if there is no such one."""
         limit = self.checked_limit(limit)
         async with unit_of_work(self._sessions) as session:
-            schedule = await repo.get_schedule(
+            schedule = await schedule_rows.get_schedule(
                 session, team=team, channel=channel, schedule_id=schedule_id
             )
             if schedule is None:
@@ -339,7 +339,9 @@ class Schedules:
         """Skip `day` for one schedule, or for every schedule in the channel."""
         changed = []
         async with unit_of_work(self._sessions) as session:
-            for schedule in await repo.schedules_for_channel(session, team=team, channel=channel):
+            for schedule in await schedule_rows.schedules_for_channel(
+                session, team=team, channel=channel
+            ):
                 if schedule_id is not None and schedule.id != schedule_id:
                     continue
                 days = sorted({*json.loads(schedule.skip_dates or "[]"), day.isoformat()})
@@ -429,8 +431,8 @@ class DrillScheduler:
 
     async def sync(self) -> None:
         async with unit_of_work(self._sessions) as session:
-            schedules = list(await repo.active_schedules(session))
-            channels = await repo.scheduled_channels(session)
+            schedules = list(await schedule_rows.active_schedules(session))
+            channels = await schedule_rows.scheduled_channels(session)
         wanted = {f"schedule:{s.id}" for s in schedules}
         wanted |= {f"digest:{team}:{channel}" for team, channel, _ in channels}
         for job in self._scheduler.get_jobs():
@@ -482,7 +484,7 @@ class DrillScheduler:
         """A job ran: post the prompt for the most recent scheduled time, once."""
         now = self._clock()
         async with unit_of_work(self._sessions) as session:
-            schedule = await repo.get_schedule_by_id(session, schedule_id)
+            schedule = await schedule_rows.get_schedule_by_id(session, schedule_id)
         if schedule is None or schedule.paused:
             return False
         fire_time = last_fire(schedule, now)
@@ -498,14 +500,14 @@ class DrillScheduler:
         now = self._clock()
         posted = 0
         async with unit_of_work(self._sessions) as session:
-            schedules = list(await repo.active_schedules(session))
+            schedules = list(await schedule_rows.active_schedules(session))
         for schedule in schedules:
             fire_time = last_fire(schedule, now)
             if fire_time is None or fire_time < schedule.created_at:
                 continue
             if now - fire_time > self._grace:
                 async with unit_of_work(self._sessions) as session:
-                    claimed = await repo.has_run(
+                    claimed = await schedule_rows.has_run(
                         session,
                         schedule_id=int(schedule.id or 0),
                         fire_time=claim_key(schedule, fire_time),

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.history import scored
 from bot.questions import Question
 from bot.schedule import ScheduleView
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, profile_rows, schedule_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 from bot.team import RECENT, TeamWeek, team_week
@@ -35,17 +35,19 @@ class TeamLead:
         """Who practised in `channel` in the last seven days, and who hasn't."""
         now = self._clock()
         async with unit_of_work(self._sessions, read_only=True) as session:
-            rows = await repo.graded_attempts(
+            rows = await attempt_rows.graded_attempts(
                 session, team=team, channel=channel, since=now - RECENT
             )
-            opted = await repo.leaderboard_users(session, team=team)
+            opted = await profile_rows.leaderboard_users(session, team=team)
         return team_week([scored(a) for a in rows], members=members, opted_in=opted, now=now)
 
     async def team_channels(self, *, team: str) -> list[str]:
         """The channels a team view covers: those with a schedule, then those practised in."""
         async with unit_of_work(self._sessions, read_only=True) as session:
-            scheduled = [s.channel for s in await repo.schedules_for_team(session, team=team)]
-            practised = await repo.channels_with_answers(
+            scheduled = [
+                s.channel for s in await schedule_rows.schedules_for_team(session, team=team)
+            ]
+            practised = await attempt_rows.channels_with_answers(
                 session, team=team, since=self._clock() - RECENT
             )
         return list(dict.fromkeys([*scheduled, *practised]))[:MAX_TEAM_CHANNELS]

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.playground.standin import SlackStandIn
 from bot.questions import QuestionBank, load_bank
 from bot.runtime import Runtime
-from bot.slack.standin import SlackStandIn
 from bot.storage.db import make_engine, make_sessionmaker, upgrade, upgrade_async
 
 # The `private_postgres` fixture: a PostgreSQL server of a test's own, to stop and start.

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import sqlalchemy as sa
 
-from bot.slack.standin import SlackStandIn
-from bot.storage import repository as repo
+from bot.playground.standin import SlackStandIn
+from bot.storage import prompt_rows
 from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
 from bot.storage.tables import Attempt, OutboxMessage, Schedule
 from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
@@ -176,7 +176,7 @@ async def recorded_roots(
         for _ in range(200):
             async with unit_of_work(sessions) as session:
                 found = [
-                    await repo.prompt_for_thread(
+                    await prompt_rows.prompt_for_thread(
                         session, team=team, channel=m["channel"], thread_ts=str(m["_ts"])
                     )
                     for m in posts

@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
 from tests.serving import (
     became_healthy,

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.playground.standin import SlackStandIn
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
-from bot.slack.standin import SlackStandIn
 from bot.storage.spool import Spool
 from tests.conftest import RunningBot, make_settings
 from tests.pgserver import PrivatePostgres

@@ -6,7 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.serving import ask_question, free_port, serve_healthy
 from tests.slack import payloads as p
 

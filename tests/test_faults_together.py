@@ -19,7 +19,7 @@ import sqlite3
 from pathlib import Path
 
 from bot.config import Settings
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.pgserver import PrivatePostgres
 from tests.serving import Replica, recorded_roots, settled
 from tests.slack import payloads as p

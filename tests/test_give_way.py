@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.playground.standin import SlackStandIn
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
-from bot.slack.standin import SlackStandIn
 from tests.conftest import make_settings
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, ROOT, SIGNING_SECRET
 from tests.image import Dockerfile, ImageRoot, read_env_file
 from tests.serving import became_healthy, free_port, posts_a_prompt

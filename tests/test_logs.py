@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from bot.logs import scrub, setup_logging
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningBot
 from tests.slack import payloads as p
 

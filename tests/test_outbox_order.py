@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import RetryLater
 from bot.metrics import Metrics
 from bot.outbox import Outbox
-from bot.storage import repository as repo
+from bot.storage import outbox_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
@@ -71,7 +71,7 @@ def feedback(text: str, *, user: str, channel: str = "C1", thread: str = "1.0") 
 
 async def queue(sessions: async_sessionmaker[AsyncSession], messages: list[dict[str, Any]]) -> None:
     async with unit_of_work(sessions) as session:
-        assert len(await repo.enqueue_many(session, messages)) == len(messages)
+        assert len(await outbox_rows.enqueue_many(session, messages)) == len(messages)
 
 
 def outbox(sessions: async_sessionmaker[AsyncSession], poster: SlowPoster) -> Outbox:
@@ -148,7 +148,7 @@ async def test_a_refused_channel_stops_after_one_extra_call(
         "quiet 2",
     ]
     async with unit_of_work(sessions) as session:
-        due_later = await repo.claim_outbox(
+        due_later = await outbox_rows.claim_outbox(
             session, now=utcnow() + timedelta(seconds=31), lease=timedelta(seconds=60), limit=50
         )
     # Nothing was lost: the two refused and the seven untried are all queued again.

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from bot.config import Settings
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from bot.storage.db import make_engine, make_sessionmaker, unit_of_work
 from bot.storage.tables import OutboxMessage, utcnow
 from tests.serving import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.conftest import BOT_TOKEN, ROOT
 from tests.serving import clean_env, free_port, start_serve
 from tests.slack import payloads as p

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.grading.fake_openai import FakeOpenAI, Hang
 from tests.serving import ask_question, free_port, serve_healthy, settled
 from tests.slack import payloads as p

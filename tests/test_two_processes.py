@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from bot.config import Settings
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.serving import free_port, seed_missed_fires, serve_healthy
 from tests.slack import payloads as p
 

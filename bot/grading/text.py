@@ -419,7 +419,7 @@ def _phrase_regex(phrase: str) -> str:
     return out
 
 
-def _term_regex(term: str) -> str:
+def term_regex(term: str) -> str:
     """A cue term to a regex over normalised text.
 
     `*` ends a word prefix ("monitor*"); `<n>` is any number; `(a|b c|d*)` is one
@@ -429,14 +429,6 @@ def _term_regex(term: str) -> str:
     "roll-back"; "ci cd" matches "ci/cd").
     """
     return _phrase_regex(term.strip())
-
-
-def compile_cues(cues: Mapping[str, Iterable[str]]) -> dict[str, re.Pattern[str]]:
-    compiled = {}
-    for cue, terms in cues.items():
-        alternatives = "|".join(_term_regex(t) for t in sorted(terms, key=len, reverse=True))
-        compiled[cue] = re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])")
-    return compiled
 
 
 # --- negation --------------------------------------------------------------------
@@ -659,7 +651,7 @@ class CueIndex:
 
 
 def _alternation(terms: Iterable[str]) -> str:
-    return "|".join(_term_regex(t) for t in sorted(terms, key=len, reverse=True))
+    return "|".join(term_regex(t) for t in sorted(terms, key=len, reverse=True))
 
 
 def _compile_terms(terms: Iterable[str], *, anchored: bool) -> re.Pattern[str]:
@@ -672,30 +664,3 @@ def _compile_cached(terms: tuple[str, ...], anchored: bool) -> re.Pattern[str]:
     alternatives = _alternation(terms)
     left = "" if anchored else r"(?<![a-z0-9])"
     return re.compile(rf"{left}(?:{alternatives})(?![a-z0-9])")
-
-
-def find_hits(answer: Answer, compiled: Mapping[str, re.Pattern[str]]) -> list[Hit]:
-    """Every occurrence of every cue, in sentence order, marked when the answer denies it.
-
-    The plain way: one scan of the whole answer per cue. `CueIndex.find` gives the
-    same hits faster; this stays as its reference.
-    """
-    if not answer.sentences:
-        return []
-    text = "\n".join(s.norm for s in answer.sentences)
-    offsets: list[int] = []
-    pos = 0
-    for s in answer.sentences:
-        offsets.append(pos)
-        pos += len(s.norm) + 1
-    found: list[tuple[int, int, str, bool]] = []
-    for cue, pattern in compiled.items():
-        for m in pattern.finditer(text):
-            k = bisect_right(offsets, m.start()) - 1
-            sentence = answer.sentences[k]
-            start = m.start() - offsets[k]
-            denied = is_denied(sentence, start, m.end() - offsets[k])
-            found.append((k, start, cue, denied))
-    order = {cue: i for i, cue in enumerate(compiled)}
-    found.sort(key=lambda f: (f[0], order[f[2]], f[1]))
-    return [Hit(cue, k, start, denied) for k, start, cue, denied in found]

@@ -1,6 +1,6 @@
 """The playground: the real bot, wired to the local Slack stand-in, with a page that looks like Slack.
 
-`serve_playground()` starts the built-in stand-in (bot/slack/standin.py - the very
+`serve_playground()` starts the built-in stand-in (bot/playground/standin.py - the very
 one the test suite uses) on a free loopback port, then the same `Runtime` as
 `serve` (Bolt app, database, grader, scheduler, outbox) with SLACK_API_URL pointing
 at it, a fresh signing secret and a fake bot token. The page at `/` sends people's
@@ -21,9 +21,9 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.playground.api import LOOPBACK_NAMES, add_routes
+from bot.playground.localclient import LocalClient
+from bot.playground.standin import SlackStandIn
 from bot.runtime import Runtime
-from bot.slack.localclient import LocalClient
-from bot.slack.standin import SlackStandIn
 
 TEAM = "T0PLAYGRND"
 CHANNEL = "C0PLAYGRND"

@@ -17,8 +17,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.playground.blockkit import BlockKitHtml, view_chrome
-from bot.slack.localclient import LocalClient, NotAllowed
-from bot.slack.workspace import Message
+from bot.playground.localclient import LocalClient, NotAllowed
+from bot.playground.workspace import Message
 
 STATIC = {
     "index.html": "text/html",

@@ -6,7 +6,7 @@ import pytest
 
 from bot.grading.gradable import not_an_answer
 from bot.grading.language import detect_other_language
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 

@@ -23,11 +23,10 @@ from bot.grading.text import (
     MAX_CHARS,
     CueIndex,
     Vocabulary,
-    compile_cues,
-    find_hits,
     read_answer,
 )
 from bot.questions import Question, QuestionBank, load_bank
+from tests.grading.reference_cues import compile_cues, find_hits
 
 GOOD = (
     "First I ask whether the model is needed in real time or as a nightly batch, and what a wrong "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.localclient import LocalClient
-from bot.slack.standin import SlackStandIn
+from bot.playground.localclient import LocalClient
+from bot.playground.standin import SlackStandIn
 from tests.conftest import RunningBot
 
 

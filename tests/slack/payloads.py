@@ -6,8 +6,8 @@ import asyncio
 import itertools
 from typing import Any
 
-from bot.slack.standin import BOT_ID, BOT_USER_ID, SlackStandIn
-from bot.storage import repository as repo
+from bot.playground.standin import BOT_ID, BOT_USER_ID, SlackStandIn
+from bot.storage import prompt_rows
 from bot.storage.db import unit_of_work
 
 _ts = itertools.count(1)
@@ -147,7 +147,7 @@ async def wait_recorded(
     """Wait until the bot has recorded its prompt `ts` as posted (replies are matched on it)."""
     for _ in range(200):
         async with unit_of_work(bot.runtime.sessions) as session:
-            if await repo.prompt_for_thread(session, team=team, channel=channel, thread_ts=ts):
+            if await prompt_rows.prompt_for_thread(session, team=team, channel=channel, thread_ts=ts):
                 return
         await asyncio.sleep(0.02)
     raise AssertionError("the bot never recorded its prompt as posted")

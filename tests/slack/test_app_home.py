@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.slack.localclient import LocalClient
-from bot.slack.standin import SlackStandIn
+from bot.playground.localclient import LocalClient
+from bot.playground.standin import SlackStandIn
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Schedule
 from tests.conftest import RunningBot

@@ -8,7 +8,7 @@ import json
 import aiohttp
 from sqlmodel import select
 
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Attempt
 from tests.conftest import RunningBot

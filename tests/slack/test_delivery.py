@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from sqlmodel import select
 
+from bot.playground.standin import Call, SlackStandIn
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
-from bot.slack.standin import Call, SlackStandIn
 from bot.storage.db import unit_of_work
 from bot.storage.tables import OutboxMessage
 from tests.conftest import RunningBot, make_settings

@@ -7,7 +7,7 @@ import json
 
 import aiohttp
 
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 

@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, Undeliverable
+from bot.playground.standin import SlackStandIn
 from bot.slack.installs import (
     EncryptedInstallationStore,
     SignedStateStore,
     TokenCipher,
 )
 from bot.slack.poster import SlackPoster
-from bot.slack.standin import SlackStandIn
 from bot.storage import workspaces as ws
 from bot.storage.db import make_engine, upgrade_async
 

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from bot.playground.standin import SlackStandIn
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
-from bot.slack.standin import SlackStandIn
 from tests.conftest import RunningBot, make_settings
 from tests.grading.fake_openai import FakeOpenAI, judged
 from tests.slack import payloads as p

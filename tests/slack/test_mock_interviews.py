@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 from tests.slack.test_feedback_layout import listed, name_of, visible_text

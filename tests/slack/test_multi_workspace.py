@@ -17,9 +17,9 @@ from cryptography.fernet import Fernet
 from bot.cli import _secrets
 from bot.config import Settings
 from bot.logs import setup_logging
+from bot.playground.standin import SlackStandIn
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
-from bot.slack.standin import SlackStandIn
 from bot.storage import workspaces as ws
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Attempt, OutboxMessage, Prompt, Schedule, UserProfile, utcnow

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from bot.playground.standin import SlackStandIn
 from bot.retention import Retention
-from bot.slack.standin import SlackStandIn
-from bot.storage import repository as repo
+from bot.storage import profile_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Attempt, utcnow
 from tests.conftest import RunningBot
@@ -42,7 +42,7 @@ async def test_forget_me_asks_first_then_deletes_only_that_user(
     assert await _attempts(bot, user="U0ALICE") == []
     assert len(await _attempts(bot, user="U0BOB")) == 1
     async with unit_of_work(bot.runtime.sessions) as session:
-        assert await repo.get_profile(session, team="T0TEAM", user="U0ALICE") is None
+        assert await profile_rows.get_profile(session, team="T0TEAM", user="U0ALICE") is None
 
 
 async def test_forget_me_cancel_keeps_everything(bot: RunningBot, slack: SlackStandIn) -> None:
@@ -87,7 +87,7 @@ async def test_workspaces_are_isolated(bot: RunningBot, slack: SlackStandIn) -> 
     assert "no schedule #1" in reply  # another workspace cannot touch it
     # forget-me in one workspace leaves the same user id in another alone.
     async with unit_of_work(bot.runtime.sessions) as session:
-        assert await repo.delete_user_data(session, team="T0OTHER", user="U0ALICE") == 0
+        assert await profile_rows.delete_user_data(session, team="T0OTHER", user="U0ALICE") == 0
     assert len(await _attempts(bot, team="T0TEAM")) == 1
 
 

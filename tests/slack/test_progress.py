@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot.slack.standin import SlackStandIn
+from bot.playground.standin import SlackStandIn
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 

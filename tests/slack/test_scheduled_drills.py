@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
+from bot.playground.standin import SlackStandIn
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
-from bot.slack.standin import SlackStandIn
 from tests.conftest import RunningBot, make_settings
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.playground.standin import SlackStandIn
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
-from bot.slack.standin import SlackStandIn
 from tests.conftest import RunningBot, make_settings
 from tests.slack import payloads as p
 

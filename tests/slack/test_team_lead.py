@@ -7,8 +7,8 @@ import json
 
 from sqlmodel import select
 
+from bot.playground.standin import SlackStandIn
 from bot.questions import QuestionBank
-from bot.slack.standin import SlackStandIn
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Schedule
 from tests.conftest import RunningBot

@@ -7,8 +7,8 @@ import json
 
 from sqlmodel import select
 
-from bot.slack.standin import SlackStandIn
-from bot.storage import repository as repo
+from bot.playground.standin import SlackStandIn
+from bot.storage import mock_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import OutboxMessage
 from tests.conftest import RunningBot
@@ -117,7 +117,7 @@ async def test_a_resubmitted_rating_is_posted_once(bot: RunningBot, slack: Slack
     [posted] = slack.posts("drill_rating")
     assert posted["metadata"]["event_payload"]["rating"] == 4
     async with unit_of_work(bot.runtime.sessions) as session:
-        mock = await repo.get_mock(session, team="T0TEAM", mock_id=int(mock_id))
+        mock = await mock_rows.get_mock(session, team="T0TEAM", mock_id=int(mock_id))
     assert mock is not None and mock.rating == 4
     assert [m.kind for m in await _outbox(bot)] == ["prompt", "brief", "rating"]
 
@@ -132,7 +132,7 @@ async def test_rating_by_someone_else_is_refused(bot: RunningBot, slack: SlackSt
         bot.url, "mock_rating", private_metadata=mock_id, values=values, user="U0MALLORY"
     )
     async with unit_of_work(bot.runtime.sessions) as session:
-        mock = await repo.get_mock(session, team="T0TEAM", mock_id=int(mock_id))
+        mock = await mock_rows.get_mock(session, team="T0TEAM", mock_id=int(mock_id))
     assert mock is not None and mock.rating is None
     assert [m.kind for m in await _outbox(bot)] == [
         "prompt",

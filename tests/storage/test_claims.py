@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.liveness import OWNER_TIMEOUT_SECONDS
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, outbox_rows, owner_rows, prompt_rows
 from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
 from bot.storage.tables import OutboxMessage, utcnow
 
@@ -23,10 +23,10 @@ LEASE = timedelta(seconds=60)
 async def _queue_work(sessions: async_sessionmaker[AsyncSession], count: int) -> None:
     """`count` answers waiting for a grade and `count` messages waiting to be sent."""
     async with unit_of_work(sessions) as session:
-        prompt = await repo.add_prompt(
+        prompt = await prompt_rows.add_prompt(
             session, team="T1", channel="C1", question_id="deploy-ml-models", source="command"
         )
-        await repo.insert_attempts(
+        await attempt_rows.insert_attempts(
             session,
             [
                 {
@@ -43,7 +43,7 @@ async def _queue_work(sessions: async_sessionmaker[AsyncSession], count: int) ->
                 for i in range(count)
             ],
         )
-        await repo.enqueue_many(
+        await outbox_rows.enqueue_many(
             session,
             [
                 {"team": "T1", "dedupe_key": f"m{i}", "kind": "feedback", "payload": {"i": i}}
@@ -66,16 +66,16 @@ async def test_two_claims_take_different_rows(database_url: str) -> None:
         async def claim_again() -> tuple[list[Any], list[Any]]:
             async with sessions() as second, second.begin():
                 attempts = await asyncio.wait_for(
-                    repo.claim_attempts(second, now=now, lease=LEASE, limit=2), timeout=5
+                    attempt_rows.claim_attempts(second, now=now, lease=LEASE, limit=2), timeout=5
                 )
                 messages = await asyncio.wait_for(
-                    repo.claim_outbox(second, now=now, lease=LEASE, limit=2), timeout=5
+                    outbox_rows.claim_outbox(second, now=now, lease=LEASE, limit=2), timeout=5
                 )
             return list(attempts), list(messages)
 
         async with sessions() as first, first.begin():
-            attempts_a = await repo.claim_attempts(first, now=now, lease=LEASE, limit=2)
-            messages_a = await repo.claim_outbox(first, now=now, lease=LEASE, limit=2)
+            attempts_a = await attempt_rows.claim_attempts(first, now=now, lease=LEASE, limit=2)
+            messages_a = await outbox_rows.claim_outbox(first, now=now, lease=LEASE, limit=2)
             if at_once:  # the first claim's transaction still open, its rows locked
                 attempts_b, messages_b = await claim_again()
         if not at_once:
@@ -98,18 +98,18 @@ async def test_a_lease_is_taken_over_when_its_owner_dies_and_never_while_it_beat
 
     async def claim(owner: str, now: datetime) -> tuple[int, list[OutboxMessage]]:
         async with unit_of_work(sessions) as session:
-            attempts = await repo.claim_attempts(
+            attempts = await attempt_rows.claim_attempts(
                 session, now=now, lease=LEASE, limit=5, owner=owner, dead_before=now - timeout
             )
-            messages = await repo.claim_outbox(
+            messages = await outbox_rows.claim_outbox(
                 session, now=now, lease=LEASE, limit=5, owner=owner, dead_before=now - timeout
             )
         return len(attempts), messages
 
     async def beat(owner: str, now: datetime) -> None:
         async with unit_of_work(sessions) as session:
-            if not await repo.beat(session, owner=owner, now=now):
-                await repo.add_owner(session, owner=owner, host="h", pid=1, now=now)
+            if not await owner_rows.beat(session, owner=owner, now=now):
+                await owner_rows.add_owner(session, owner=owner, host="h", pid=1, now=now)
 
     start = utcnow()
     await beat("A", start)

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from bot.storage import repository as repo
+from bot.storage import attempt_rows, claiming, prompt_rows
 from bot.storage.db import make_engine, make_sessionmaker, unit_of_work, upgrade_async
 
 
@@ -28,7 +28,7 @@ async def test_earlier_grades_are_read_by_index_and_only_for_the_pairs_asked(
     try:
         async with unit_of_work(sessions) as session:
             prompts = [
-                await repo.add_prompt(
+                await prompt_rows.add_prompt(
                     session,
                     team="T1",
                     channel="C1",
@@ -52,13 +52,13 @@ async def test_earlier_grades_are_read_by_index_and_only_for_the_pairs_asked(
                 for p in prompts
                 for user in ("U1", "U2")
             ]
-            await repo.insert_attempts(session, rows)
-            await session.execute(sa.update(repo.ATTEMPT).values(grade_json="{}"))
+            await attempt_rows.insert_attempts(session, rows)
+            await session.execute(sa.update(claiming.ATTEMPT).values(grade_json="{}"))
         a, b = (p.id for p in prompts)
         assert a is not None and b is not None
         statements.clear()
         async with unit_of_work(sessions, read_only=True) as session:
-            found = await repo.graded_attempts_in_threads(session, {(a, "U1"), (b, "U2")})
+            found = await attempt_rows.graded_attempts_in_threads(session, {(a, "U1"), (b, "U2")})
         assert {key: [x.user for x in rows] for key, rows in found.items()} == {
             (a, "U1"): ["U1"],
             (b, "U2"): ["U2"],

@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.standin import BOT_ID, BOT_USER_ID, SlackStandIn
-from bot.slack.workspace import Message, ResponseTarget, Workspace
+from bot.playground.standin import BOT_ID, BOT_USER_ID, SlackStandIn
+from bot.playground.workspace import Message, ResponseTarget, Workspace
 
 COMMAND = "/deploy-question"
 SLACKBOT = "USLACKBOT"

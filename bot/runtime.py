@@ -29,7 +29,8 @@ from bot.outbox import Outbox
 from bot.polling import PollingLoop
 from bot.questions import QuestionBank, load_bank
 from bot.retention import Retention
-from bot.schedule import DrillScheduler, Schedules
+from bot.schedule import Schedules
+from bot.scheduler import DrillScheduler
 from bot.slack.app import ACK_PATH_TIMEOUT_SECONDS, build_app, build_client, web_api_session
 from bot.slack.blocks import SlackMessages
 from bot.slack.installs import build_installs

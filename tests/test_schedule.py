@@ -12,7 +12,6 @@ from sqlalchemy import select
 from bot.metrics import Metrics
 from bot.questions import QuestionBank
 from bot.schedule import (
-    DrillScheduler,
     ScheduleProblem,
     ScheduleSpec,
     claim_key,
@@ -20,6 +19,7 @@ from bot.schedule import (
     next_fire,
     parse_spec,
 )
+from bot.scheduler import DrillScheduler
 from bot.slack.blocks import SlackMessages
 from bot.storage.db import unit_of_work
 from bot.storage.tables import OutboxMessage, Schedule, ScheduleRun

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.grading.claims import Stance, certain_stance, read_config_lines, split_clauses
+from bot.grading.cues import CueIndex
 from bot.grading.features import claim_features
-from bot.grading.text import Answer, CueIndex, Hit, Sentence, Vocabulary, read_answer
+from bot.grading.text import Answer, Hit, Sentence, Vocabulary, read_answer
 
 TOOL_PREFIX = "tool:"  # each named tool is its own cue in the index, for counting them
 TOOL_FEATURE = "tool"
@@ -49,7 +50,9 @@ def claims_of(answer: Answer, hits: list[Hit]) -> list[Claim]:
     return claims
 
 
-def read_claims(text: str, vocab: Vocabulary, index: CueIndex) -> tuple[Answer, list[Hit], list[Claim]]:
+def read_claims(
+    text: str, vocab: Vocabulary, index: CueIndex
+) -> tuple[Answer, list[Hit], list[Claim]]:
     answer = read_text(text, vocab)
     hits = index.find(answer)
     return answer, hits, claims_of(answer, hits)

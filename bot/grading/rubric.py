@@ -24,6 +24,7 @@ from functools import lru_cache
 from bot.errors import RubricError
 from bot.grading.claim_model import ClaimModel, load_model
 from bot.grading.claim_reader import TOOL_PREFIX, claims_of, read_text
+from bot.grading.cues import CueIndex
 from bot.grading.grade import (
     MAX_LEVEL,
     Concurrency,
@@ -39,7 +40,7 @@ from bot.grading.grade import (
 )
 from bot.grading.judging import judge_claims, quote
 from bot.grading.star import StarParts, find_star, is_story_opening
-from bot.grading.text import Answer, CueIndex, Hit, Sentence, Vocabulary
+from bot.grading.text import Answer, Hit, Sentence, Vocabulary
 from bot.questions import Criterion, Mistake, Question, QuestionBank, Seniority
 
 SALAD_CAP = 25

@@ -7,7 +7,8 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 
-from bot.grading.text import Answer, Hit, is_denied, term_regex
+from bot.grading.cues import is_denied, term_regex
+from bot.grading.text import Answer, Hit
 
 
 def compile_cues(cues: Mapping[str, Iterable[str]]) -> dict[str, re.Pattern[str]]:

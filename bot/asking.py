@@ -169,7 +169,6 @@ class Asking:
         payload = self._renderer.prompt(
             question, source=source, requested_by=requested_by, interviewer=interviewer
         )
-        payload["channel"] = channel
         prompt = await prompt_rows.add_prompt(
             session,
             team=team,
@@ -186,6 +185,7 @@ class Asking:
             dedupe_key=f"prompt:{prompt.id}",
             kind="prompt",
             payload=payload,
+            channel=channel,
             prompt_id=prompt.id,
         )
         return prompt.id

@@ -261,13 +261,14 @@ class GradingPasses:
                 }
             )
             if reply.payload is not None and reply.key not in messages:
-                reply.payload["channel"] = attempt.channel
-                reply.payload["thread_ts"] = attempt.thread_ts
                 messages[reply.key] = {
                     "team": attempt.team,
                     "dedupe_key": reply.key,
                     "kind": reply.kind,
                     "payload": reply.payload,
+                    "channel": attempt.channel,
+                    "thread_ts": attempt.thread_ts,
+                    "person": attempt.user,
                     "attempt_id": attempt.id,
                 }
         async with unit_of_work(self._sessions) as session:

@@ -105,13 +105,17 @@ class MockInterviews:
             if interviewer is not None:
                 brief = self._renderer.interviewer_brief(
                     question,
-                    channel=channel,
                     candidate=candidate,
                     interviewer=interviewer,
                     mock_id=int(mock.id or 0),
                 )
                 await outbox_rows.enqueue(
-                    session, team=team, dedupe_key=f"brief:{mock.id}", kind="brief", payload=brief
+                    session,
+                    team=team,
+                    dedupe_key=f"brief:{mock.id}",
+                    kind="brief",
+                    payload=brief,
+                    channel=channel,
                 )
         self._metrics.prompts.labels(source="mock").inc()
         self._asking.queued()
@@ -176,9 +180,15 @@ class MockInterviews:
                 bot_score=card.score if card else None,
                 bot_band=card.band if card else None,
             )
-            payload.update(channel=mock.channel, thread_ts=prompt.ts)
             await outbox_rows.enqueue(
-                session, team=team, dedupe_key=f"rating:{mock.id}", kind="rating", payload=payload
+                session,
+                team=team,
+                dedupe_key=f"rating:{mock.id}",
+                kind="rating",
+                payload=payload,
+                channel=mock.channel,
+                thread_ts=prompt.ts,
+                person=mock.candidate,
             )
         self._asking.queued()
         return Rated.RATED

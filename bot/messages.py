@@ -80,7 +80,7 @@ class Renderer(Protocol):
     def mock_closed(self, question: Question, *, user: str) -> dict[str, Any]: ...
 
     def interviewer_brief(
-        self, question: Question, *, channel: str, candidate: str, interviewer: str, mock_id: int
+        self, question: Question, *, candidate: str, interviewer: str, mock_id: int
     ) -> dict[str, Any]: ...
 
     def rating(
@@ -95,7 +95,7 @@ class Renderer(Protocol):
         bot_band: str | None,
     ) -> dict[str, Any]: ...
 
-    def digest(self, channel: str, data: Digest, png: bytes) -> dict[str, Any]: ...
+    def digest(self, data: Digest, png: bytes) -> dict[str, Any]: ...
 
     def feedback(
         self,

@@ -60,33 +60,32 @@ SLOW_POST_SECONDS = 1.0
 Due = tuple[OutboxMessage, dict[str, Any]]
 Conversation = tuple[str | None, str | None]
 ChannelKey = tuple[str, str]  # team, channel
+# Where a message goes, and where it is looked for after a try that may have posted it.
+Place = tuple[str, str, str | None]  # team, channel, thread
 
 
-def conversation(payload: dict[str, Any]) -> Conversation:
-    """(thread, person) of a message: what a reader sees in order. Feedback, follow-ups
-    and ratings name their person in the metadata; prompts and digests (no thread, no
-    person) share one conversation per channel, so they keep their order too."""
-    metadata = payload.get("metadata") or {}
-    person = (metadata.get("event_payload") or {}).get("user")
-    return payload.get("thread_ts"), None if person is None else str(person)
+def conversation(message: OutboxMessage) -> Conversation:
+    """(thread, person) of a message: what a reader sees in order. Prompts and digests (no
+    thread, no person) share one conversation per channel, so they keep their order too."""
+    return message.thread_ts, message.person
+
+
+def place_of(message: OutboxMessage) -> Place:
+    return message.team, message.channel or "", message.thread_ts
 
 
 class Poster(Protocol):
-    """Posts one message; returns (channel, ts); raises RetryLater or Undeliverable.
-    `payload["_key"]` is the message's key: the message carries it, for `posted`."""
+    """Posts one message's payload to its place; returns (channel, ts); raises RetryLater
+    or Undeliverable. `key` is the message's key: the message carries it, for `posted`."""
 
-    async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]: ...
+    async def post(self, place: Place, payload: dict[str, Any], key: str) -> tuple[str, str]: ...
 
     async def posted(
-        self, team: str, payload: dict[str, Any], since: datetime
+        self, place: Place, payload: dict[str, Any], since: datetime
     ) -> dict[str, tuple[str, str]]:
-        """(channel, ts) by key of the messages already posted where `payload` would go
-        (queued since `since`); raises RetryLater when it cannot say yet."""
+        """(channel, ts) by key of the messages already posted to `place` (queued since
+        `since`); raises RetryLater when it cannot say yet."""
         ...
-
-
-# Where messages are looked for after a try that may have posted: team, channel, thread.
-Place = tuple[str, str, str | None]
 
 
 class Outbox:
@@ -201,10 +200,10 @@ class Outbox:
             )
         by_channel: dict[ChannelKey, dict[Conversation, list[Due]]] = {}
         for message in due:
-            payload = json.loads(message.payload)  # parsed once, for grouping and posting
-            key = (message.team, str(payload.get("channel", "")))
+            payload = json.loads(message.payload)
+            key = (message.team, message.channel or "")
             lanes = by_channel.setdefault(key, {})
-            lanes.setdefault(conversation(payload), []).append((message, payload))
+            lanes.setdefault(conversation(message), []).append((message, payload))
         later = utcnow() + timedelta(seconds=1)
         for key, lanes in by_channel.items():
             if key in self._senders:
@@ -341,10 +340,10 @@ class Outbox:
         its messages in this sender's batch."""
         if not message.maybe_sent:
             return None
-        place = (message.team, str(payload.get("channel", "")), payload.get("thread_ts"))
+        place = place_of(message)
         if place not in lookups:
             lookups[place] = lookup = asyncio.ensure_future(
-                self._poster.posted(message.team, payload, since=message.created_at)
+                self._poster.posted(place, payload, since=message.created_at)
             )
             lookup.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen
         return (await asyncio.shield(lookups[place])).get(message.dedupe_key)
@@ -372,7 +371,7 @@ class Outbox:
         try:
             if found is None:
                 channel, ts = await self._poster.post(
-                    message.team, {**payload, "_key": message.dedupe_key}
+                    place_of(message), payload, message.dedupe_key
                 )
             else:
                 channel, ts = found

@@ -115,7 +115,7 @@ class Reports:
         from bot.charts import digest_png  # matplotlib is heavy: load it only for digests
 
         png = digest_png(data, f"Deploy Drill - week of {data.week_start.isoformat()}")
-        payload = self._renderer.digest(channel, data, png)
+        payload = self._renderer.digest(data, png)
         async with unit_of_work(self._sessions) as session:
             queued = await outbox_rows.enqueue(
                 session,
@@ -123,6 +123,7 @@ class Reports:
                 dedupe_key=f"digest:{team}:{channel}:{data.week_start.isoformat()}",
                 kind="digest",
                 payload=payload,
+                channel=channel,
             )
         self._queued()
         return queued

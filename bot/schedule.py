@@ -261,13 +261,13 @@ class Schedules:
                 existing = await schedule_rows.schedule_like(session, schedule)
             if existing is None and self._renderer is not None:
                 payload = self._renderer.schedule_announcement(view_of(schedule, self._clock()))
-                payload["channel"] = channel
                 await outbox_rows.enqueue(
                     session,
                     team=team,
                     dedupe_key=f"schedule:{schedule.id}:announce",
                     kind="announce",
                     payload=payload,
+                    channel=channel,
                 )
         if existing is not None:
             raise DuplicateSchedule(view_of(existing, self._clock()))  # (nothing was written)

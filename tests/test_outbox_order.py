@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import RetryLater
 from bot.metrics import Metrics
-from bot.outbox import Outbox
+from bot.outbox import Outbox, Place
 from bot.storage import outbox_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
@@ -44,8 +44,9 @@ class SlowPoster:
     in_flight: int = 0
     most_in_flight: int = 0
 
-    async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]:
-        post = Post(payload["text"], payload["channel"], time.monotonic())
+    async def post(self, place: Place, payload: dict[str, Any], key: str) -> tuple[str, str]:
+        _, channel, _ = place
+        post = Post(payload["text"], channel, time.monotonic())
         self.posts.append(post)
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
@@ -56,17 +57,19 @@ class SlowPoster:
             post.ended = time.monotonic()
         if payload["text"] in self.refuse:
             raise RetryLater("ratelimited", delay=30)
-        return payload["channel"], f"{len(self.posts)}.000"
+        return channel, f"{len(self.posts)}.000"
 
 
 def feedback(text: str, *, user: str, channel: str = "C1", thread: str = "1.0") -> dict[str, Any]:
-    payload = {
+    return {
+        "team": "T1",
+        "dedupe_key": text,
+        "kind": "feedback",
+        "payload": {"text": text},
         "channel": channel,
         "thread_ts": thread,
-        "text": text,
-        "metadata": {"event_type": "drill_feedback", "event_payload": {"user": user}},
+        "person": user,
     }
-    return {"team": "T1", "dedupe_key": text, "kind": "feedback", "payload": payload}
 
 
 async def queue(sessions: async_sessionmaker[AsyncSession], messages: list[dict[str, Any]]) -> None:
@@ -119,7 +122,8 @@ async def test_prompts_to_one_channel_keep_their_order(
             "team": "T1",
             "dedupe_key": f"p{i}",
             "kind": "prompt",
-            "payload": {"channel": "C1", "text": f"prompt {i}"},
+            "payload": {"text": f"prompt {i}"},
+            "channel": "C1",
         }
         for i in range(3)
     ]

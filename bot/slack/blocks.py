@@ -320,10 +320,9 @@ def digest_text(data: Digest) -> str:
     return "\n".join(lines)
 
 
-def digest_upload(channel: str, data: Digest, png: bytes) -> dict[str, Any]:
+def digest_upload(data: Digest, png: bytes) -> dict[str, Any]:
     return {
         "_method": "files_upload_v2",
-        "channel": channel,
         "filename": f"deploy-drill-digest-{data.week_start.isoformat()}.png",
         "title": "Deploy Drill - weekly digest",
         "initial_comment": digest_text(data),
@@ -334,5 +333,5 @@ def digest_upload(channel: str, data: Digest, png: bytes) -> dict[str, Any]:
 class SlackMessages(DrillMessages, InterviewMessages):
     """The bot's `messages.Renderer`: every message it posts, as Block Kit."""
 
-    def digest(self, channel: str, data: Digest, png: bytes) -> dict[str, Any]:
-        return digest_upload(channel, data, png)
+    def digest(self, data: Digest, png: bytes) -> dict[str, Any]:
+        return digest_upload(data, png)

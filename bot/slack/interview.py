@@ -116,7 +116,7 @@ class InterviewMessages:
         }
 
     def interviewer_brief(
-        self, question: Question, *, channel: str, candidate: str, interviewer: str, mock_id: int
+        self, question: Question, *, candidate: str, interviewer: str, mock_id: int
     ) -> dict[str, Any]:
         rate = ActionsBlock(
             block_id="mock_rate",
@@ -131,7 +131,6 @@ class InterviewMessages:
         )
         return {
             "_method": "chat.postEphemeral",
-            "channel": channel,
             "user": interviewer,
             "text": f"Interviewer brief for {question.title}",
             "blocks": _blocks([*_brief(question, candidate), rate]),

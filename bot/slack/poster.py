@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.errors import RetryLater, Undeliverable
+from bot.outbox import Place
 from bot.slack.installs import TokenSource
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,9 @@ def slack_failure(exc: SlackApiError) -> tuple[int, str, str | None]:
 class SlackPoster:
     """outbox.Poster over an AsyncWebClient (which already retries short faults).
 
-    A payload is chat.postMessage kwargs; `_method` selects chat.postEphemeral or
-    files_upload_v2 (with the file as `content_b64`).
+    A payload is chat.postMessage kwargs without the channel and thread (the message's place
+    gives them); `_method` selects chat.postEphemeral or files_upload_v2 (with the file as
+    `content_b64`).
     """
 
     def __init__(self, client: AsyncWebClient, tokens: TokenSource | None = None) -> None:
@@ -102,14 +104,15 @@ class SlackPoster:
             raise Undeliverable(f"the app is not installed in workspace {team}")
         return {"token": token}
 
-    async def post(self, team: str, payload: dict[str, Any]) -> tuple[str, str]:
-        """Post one message. Its `_key` (the outbox's key for it) goes into its metadata as
+    async def post(self, place: Place, payload: dict[str, Any], key: str) -> tuple[str, str]:
+        """Post one message. Its `key` (the outbox's key for it) goes into its metadata as
         `message_key`, so `posted` can find it later."""
-        payload = {**payload, **await self._token(team)}
+        team, channel, thread_ts = place
+        where = {"channel": channel} | ({"thread_ts": thread_ts} if thread_ts else {})
+        payload = {**payload, **where, **await self._token(team)}
         method = payload.pop("_method", "chat.postMessage")
-        key = payload.pop("_key", None)
         metadata = payload.get("metadata")
-        if key is not None and isinstance(metadata, dict):
+        if isinstance(metadata, dict):
             event = {**(metadata.get("event_payload") or {}), "message_key": key}
             payload["metadata"] = {**metadata, "event_payload": event}
         try:
@@ -135,7 +138,7 @@ class SlackPoster:
         return str(response["channel"]), str(response["ts"])
 
     async def posted(
-        self, team: str, payload: dict[str, Any], since: datetime
+        self, place: Place, payload: dict[str, Any], since: datetime
     ) -> dict[str, tuple[str, str]]:
         """(channel, ts) by `message_key` of this app's messages where `payload` would go:
         its thread (conversations.replies), or for a message that starts one, the channel
@@ -144,8 +147,7 @@ class SlackPoster:
         Raises RetryLater on a 429 or a transient failure."""
         if payload.get("_method", "chat.postMessage") != "chat.postMessage":
             return {}
-        channel = str(payload.get("channel", ""))
-        thread = payload.get("thread_ts")
+        team, channel, thread = place
         args: dict[str, Any] = {"channel": channel, "include_all_metadata": True}
         if thread:
             read, method = self.client.conversations_replies, "conversations.replies"

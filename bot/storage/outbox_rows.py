@@ -80,15 +80,22 @@ async def enqueue(
     dedupe_key: str,
     kind: str,
     payload: dict[str, Any],
+    channel: str,
+    thread_ts: str | None = None,
+    person: str | None = None,
     prompt_id: int | None = None,
     attempt_id: int | None = None,
 ) -> bool:
-    """Queue a message; False if a message with this dedupe key already exists."""
+    """Queue a message for `channel` (in `thread_ts`, in `person`'s conversation); False if a
+    message with this dedupe key already exists."""
     message = {
         "team": team,
         "dedupe_key": dedupe_key,
         "kind": kind,
         "payload": payload,
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "person": person,
         "prompt_id": prompt_id,
         "attempt_id": attempt_id,
     }
@@ -99,8 +106,8 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]
     """Queue messages in one statement, skipping any whose dedupe key is already queued;
     returns the dedupe keys queued now.
 
-    Each message has `team`, `dedupe_key`, `kind`, `payload` (a dict) and optionally
-    `prompt_id` / `attempt_id`.
+    Each message has `team`, `dedupe_key`, `kind`, `payload` (a dict), `channel`, and
+    optionally `thread_ts`, `person`, `prompt_id` / `attempt_id`.
     """
     if not messages:
         return set()
@@ -111,7 +118,9 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]
             "dedupe_key": m["dedupe_key"],
             "kind": m["kind"],
             "payload": json.dumps(m["payload"]),
-            "channel": str(m["payload"].get("channel") or "")[:32] or None,
+            "channel": m["channel"],
+            "thread_ts": m.get("thread_ts"),
+            "person": m.get("person"),
             "prompt_id": m.get("prompt_id"),
             "attempt_id": m.get("attempt_id"),
             "status": "pending",

@@ -135,9 +135,14 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team: str = Field(max_length=32)
     dedupe_key: str = Field(max_length=120, unique=True)
-    kind: str = Field(max_length=16)  # prompt | feedback | nudge
-    payload: str = Field(sa_type=sa.Text)  # JSON kwargs for chat.postMessage
-    channel: str | None = Field(default=None, max_length=32)  # the payload's (None: older rows)
+    # prompt | feedback | nudge | followup | summary | brief | rating | digest | announce
+    kind: str = Field(max_length=16)
+    payload: str = Field(sa_type=sa.Text)  # JSON: what the poster sends, opaque to the outbox
+    # Where it goes: the channel, the thread (None: it starts one or stands alone), and whose
+    # conversation in it (None: the channel's). One conversation's messages keep their order.
+    channel: str | None = Field(default=None, max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    person: str | None = Field(default=None, max_length=32)
     status: str = Field(default="pending", max_length=16)  # pending | sent | failed
     attempts: int = 0
     next_try_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -158,9 +158,9 @@ async def test_the_poster_refuses_a_workspace_without_a_token(slack: SlackStandI
     poster = SlackPoster(client, tokens)
     try:
         with pytest.raises(Undeliverable):
-            await poster.post("T0OTHER", {"channel": "C0X", "text": "hi"})
+            await poster.post(("T0OTHER", "C0X", None), {"text": "hi"}, "m1")
         assert slack.calls == []
-        await poster.post("T0ALPHA", {"channel": "C0X", "text": "hi"})
+        await poster.post(("T0ALPHA", "C0X", None), {"text": "hi"}, "m2")
         [call] = slack.calls_to("chat.postMessage")
         assert call.headers["Authorization"] == f"Bearer {TOKEN}"
     finally:

@@ -46,7 +46,13 @@ async def _queue_work(sessions: async_sessionmaker[AsyncSession], count: int) ->
         await outbox_rows.enqueue_many(
             session,
             [
-                {"team": "T1", "dedupe_key": f"m{i}", "kind": "feedback", "payload": {"i": i}}
+                {
+                    "team": "T1",
+                    "dedupe_key": f"m{i}",
+                    "kind": "feedback",
+                    "payload": {"i": i},
+                    "channel": "C1",
+                }
                 for i in range(count)
             ],
         )

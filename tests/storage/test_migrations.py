@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -138,6 +139,48 @@ async def test_messages_waiting_at_0005_get_their_channel(database_url: str) -> 
                 sa.text("SELECT status, channel FROM outbox_message ORDER BY id")
             )
             assert [tuple(row) for row in found] == [("pending", "C0WAITING"), ("sent", None)]
+    finally:
+        await engine.dispose()
+
+
+async def test_messages_waiting_at_0009_get_their_thread_and_person(database_url: str) -> None:
+    """0009 routes messages queued before it from their payload (channel, thread, the person
+    named in the metadata); messages already sent keep none."""
+    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+    await asyncio.to_thread(upgrade, url, "0008")
+    engine = make_engine(url)
+    feedback = {
+        "channel": "C0WAITING",
+        "thread_ts": "171.000100",
+        "text": "hi",
+        "metadata": {"event_type": "drill_feedback", "event_payload": {"user": "U0ALICE"}},
+    }
+    rows = (
+        ("pending", json.dumps(feedback)),
+        ("pending", '{"channel": "C0WAITING", "text": "a prompt"}'),
+        ("sent", "{}"),
+    )
+    try:
+        async with engine.begin() as conn:
+            for i, (status, payload) in enumerate(rows):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO outbox_message (team, dedupe_key, kind, payload, status,"
+                        " attempts, next_try_at, created_at)"
+                        " VALUES ('T1', :key, 'feedback', :payload, :status, 0, :now, :now)"
+                    ),
+                    {"key": f"m{i}", "payload": payload, "status": status, "now": utcnow()},
+                )
+        await asyncio.to_thread(upgrade, url)
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                sa.text("SELECT channel, thread_ts, person FROM outbox_message ORDER BY id")
+            )
+            assert [tuple(row) for row in found] == [
+                ("C0WAITING", "171.000100", "U0ALICE"),
+                ("C0WAITING", None, None),
+                (None, None, None),
+            ]
     finally:
         await engine.dispose()
 

@@ -28,6 +28,7 @@ from bot.errors import RetryLater, Undeliverable
 from bot.liveness import Liveness
 from bot.loop_failures import LoopFailures
 from bot.metrics import Metrics
+from bot.pacing import ChannelKey, ChannelPacer
 from bot.storage import attempt_rows, outbox_rows
 from bot.storage.db import unit_of_work
 from bot.storage.reachability import database_unreachable
@@ -42,15 +43,6 @@ MAX_UNRECORDED = 16
 # … and a short time: marks wait this long to share a transaction (one a post otherwise,
 # when a single channel's messages go out one after another).
 MARK_LINGER_SECONDS = 0.05
-# After a 429 a channel is paced at Slack's documented one message a second for a while,
-# instead of probing (and being refused) again the moment Retry-After ends.
-PACE_WINDOW = timedelta(seconds=60)
-PACE_INTERVAL = timedelta(seconds=1)
-# A 429 for a channel posted to this recently (or being paced) is put down to the channel's
-# own limit; past it, the channel's allowance is back, so the workspace's limit was hit.
-CHANNEL_LIMIT_WINDOW = timedelta(seconds=2)
-# Channels remembered before expired pacing state is dropped.
-FORGET_ABOVE = 10_000
 # A post still waiting for Slack after this long gives its place among the `parallel` up,
 # so a channel whose posts hang cannot hold the others back.
 SLOW_POST_SECONDS = 1.0
@@ -59,7 +51,6 @@ SLOW_POST_SECONDS = 1.0
 # A message and its parsed payload; the key of the messages that must keep their order.
 Due = tuple[OutboxMessage, dict[str, Any]]
 Conversation = tuple[str | None, str | None]
-ChannelKey = tuple[str, str]  # team, channel
 # Where a message goes, and where it is looked for after a try that may have posted it.
 Place = tuple[str, str, str | None]  # team, channel, thread
 
@@ -108,13 +99,7 @@ class Outbox:
         self._poll = poll_seconds
         self._batch = batch
         self._parallel = parallel
-        # Channels that recently got a 429, and when each may be posted to next.
-        self._paced_until: dict[tuple[str, str], datetime] = {}
-        self._not_before: dict[tuple[str, str], datetime] = {}
-        # Workspaces that hit their own limit, and when each may be posted to again.
-        self._team_not_before: dict[str, datetime] = {}
-        # When each channel was last posted to (only the last seconds matter; see _forget).
-        self._sent_at: dict[tuple[str, str], datetime] = {}
+        self._pacer = ChannelPacer()
         self._lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
         self._marks: GroupCommit[dict[str, Any], None] = GroupCommit(
@@ -213,7 +198,7 @@ class Outbox:
             sender = asyncio.create_task(self._send_channel(key, lanes), name="outbox-channel")
             self._senders[key] = sender
             sender.add_done_callback(functools.partial(self._sender_done, key))
-        self._forget()
+        self._pacer.forget()
         return len(due)
 
     def _sender_done(self, key: ChannelKey, _: asyncio.Task[None]) -> None:
@@ -260,7 +245,6 @@ class Outbox:
         lanes: dict[Conversation, list[Due]],
         held_back: list[tuple[OutboxMessage, datetime]],
     ) -> None:
-        team = key[0]
         window = asyncio.Semaphore(1)  # conversations of this channel posting at once
         width = 1
         lookups: dict[Place, asyncio.Future[dict[str, tuple[str, str]]]] = {}
@@ -281,43 +265,18 @@ class Outbox:
                         held_back.extend((m, now) for m, _ in messages[i:])
                         return
                     # This channel, or its whole workspace, is being held back.
-                    held = max(self._not_before.get(key, now), self._team_not_before.get(team, now))
+                    held = self._pacer.held_until(key, now)
                     if held > now:
                         held_back.extend((m, held) for m, _ in messages[i:])
                         return
-                    held_until = await self._send(message, payload, lookups)
-                    if held_until is None:
-                        self._sent_at[key] = now
-                        if self._paced_until.get(key, now) > now:
-                            self._not_before[key] = utcnow() + PACE_INTERVAL
-                        elif width < self._parallel:
-                            width += 1  # accepted, and not paced: one more at once
-                            window.release()
-                    elif self._channel_limited(key, now):
-                        # Slack said 429 to a channel posted to just now: its own limit.
-                        # Pace it for a while (one post a second).
-                        self._paced_until[key] = utcnow() + PACE_WINDOW
-                        self._not_before[key] = held_until
-                    else:
-                        # Nothing went to this channel for a while, so the limit reached is
-                        # the workspace's: every channel of it waits for Retry-After, rather
-                        # than each being refused in turn (a fan-out to many channels).
-                        self._team_not_before[team] = held_until
+                    retry_at = await self._send(message, payload, lookups)
+                    if retry_at is not None:
+                        self._pacer.refused(key, now, retry_at)
+                    elif not self._pacer.accepted(key, now) and width < self._parallel:
+                        width += 1  # accepted, and not paced: one more at once
+                        window.release()
 
         await asyncio.gather(*(send_lane(messages) for messages in lanes.values()))
-
-    def _channel_limited(self, key: tuple[str, str], now: datetime) -> bool:
-        recent = now - CHANNEL_LIMIT_WINDOW
-        return self._sent_at.get(key, recent) > recent or self._paced_until.get(key, now) > now
-
-    def _forget(self) -> None:
-        """Drop pacing state that has run out, so a long-lived sender stays small."""
-        if len(self._sent_at) + len(self._paced_until) < FORGET_ABOVE:
-            return
-        now = utcnow()
-        self._sent_at = {k: t for k, t in self._sent_at.items() if t > now - CHANNEL_LIMIT_WINDOW}
-        self._paced_until = {k: t for k, t in self._paced_until.items() if t > now}
-        self._not_before = {k: t for k, t in self._not_before.items() if t > now}
 
     async def _release(self, held_back: list[tuple[OutboxMessage, datetime]]) -> None:
         """Give unsent messages back for a later pass (no attempt counted against them),

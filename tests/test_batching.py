@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import pytest
 
 from bot.batching import GroupCommit
-from bot.in_flight import RequestsInFlight
 
 
 class Recorder:
@@ -102,30 +101,3 @@ async def test_drain_cuts_the_linger_short() -> None:
     await asyncio.wait_for(batcher.drain(), timeout=1.0)  # not 30 s
     assert future.result() == "URGENT"
     assert recorder.batches == [["urgent"]]
-
-
-async def test_background_work_waits_for_requests_in_flight() -> None:
-    in_flight = RequestsInFlight(max_wait=5.0)
-    order: list[str] = []
-
-    async def request() -> None:
-        with in_flight.request():
-            await asyncio.sleep(0.05)
-            order.append("request done")
-
-    async def background() -> None:
-        await asyncio.sleep(0)  # starts after the request
-        await in_flight.wait_until_idle()
-        order.append("background step")
-
-    await asyncio.gather(request(), background())
-    assert order == ["request done", "background step"]
-
-
-async def test_background_work_is_delayed_at_most_max_wait() -> None:
-    in_flight = RequestsInFlight(max_wait=0.02)
-    with in_flight.request():  # a request that never ends (sustained load)
-        started = asyncio.get_running_loop().time()
-        await in_flight.wait_until_idle()
-        waited = asyncio.get_running_loop().time() - started
-    assert 0.015 <= waited < 1.0

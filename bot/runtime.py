@@ -22,7 +22,7 @@ from bot.grading.grade import Grader
 from bot.grading.rubric import RubricGrader
 from bot.grading.worker import ProcessGrader
 from bot.grading_passes import GradingPasses
-from bot.in_flight import RequestsInFlight
+from bot.in_flight import RequestsInFlight, longest_wait
 from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -116,7 +116,12 @@ class Runtime:
             ledger=SqlTokenLedger(self.sessions),
             processes=settings.grading_processes,
         )
-        self.in_flight = RequestsInFlight(max_wait=self._wait_for_requests_seconds())
+        self.in_flight = RequestsInFlight(
+            max_wait=longest_wait(
+                holds_loop=self.engine.dialect.name == "sqlite"
+                or self.grader.concurrency != "batch"
+            )
+        )
         renderer = SlackMessages()
         self.use = build_use_cases(
             bank=self.bank,
@@ -209,16 +214,6 @@ class Runtime:
             return None
         warming = self._warm_task is not None and not self._warm_task.done()
         return {"rubrics": "compiling" if warming else "ready"}
-
-    def _wait_for_requests_seconds(self) -> float:
-        """How long background work waits for Slack's requests in flight (in_flight.py).
-        The wait is for work that holds the event loop: grading in this process, and SQLite,
-        whose statements run on the loop. On PostgreSQL with a grading worker, claiming and
-        recording are awaited I/O that requests go on around, so a long wait only slows
-        grading: there, 10 ms instead of 50 took a 500-answer burst's last reply from 1.36-1.38
-        to 1.24-1.26 s after its first answer (medians of 8 runs; BENCHMARKS.md)."""
-        holds_loop = self.engine.dialect.name == "sqlite" or self.grader.concurrency != "batch"
-        return 0.05 if holds_loop else 0.01
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:

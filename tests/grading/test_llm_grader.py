@@ -20,10 +20,8 @@ from bot.grading.llm import (
     LLMGradingFailed,
     MemoryLedger,
     TokenLedger,
-    normalise,
-    quote_found,
-    response_format,
 )
+from bot.grading.llm_prompt import normalise, quote_found, response_format
 from bot.grading.rubric import SALAD_CAP, RubricGrader
 from bot.metrics import Metrics
 from bot.questions import Question, QuestionBank

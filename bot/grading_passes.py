@@ -16,7 +16,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,7 +29,9 @@ from bot.metrics import Metrics
 from bot.mock import FINISHED
 from bot.questions import Question, QuestionBank, Seniority, seniority_of
 from bot.storage import attempt_rows, mock_rows, outbox_rows, profile_rows
+from bot.storage.attempt_rows import FinishedAttempt
 from bot.storage.db import unit_of_work
+from bot.storage.outbox_rows import QueuedMessage
 from bot.storage.tables import Attempt, MockSession, utcnow
 
 log = logging.getLogger(__name__)
@@ -232,8 +233,8 @@ class GradingPasses:
     ) -> None:
         thread_grades, mocks = context.thread_grades, context.mocks
         mocks_before = {pid: (m.asked, m.status) for pid, m in mocks.items()}
-        finished: list[dict[str, Any]] = []
-        messages: dict[str, dict[str, Any]] = {}  # by dedupe key: a mock's closing note once
+        finished: list[FinishedAttempt] = []
+        messages: dict[str, QueuedMessage] = {}  # by dedupe key: a mock's closing note once
         failed: list[int] = []
         for item in assessed:
             attempt = item.attempt

@@ -31,6 +31,7 @@ from bot.metrics import Metrics
 from bot.pacing import ChannelKey, ChannelPacer
 from bot.storage import attempt_rows, outbox_rows
 from bot.storage.db import unit_of_work
+from bot.storage.outbox_rows import SentMark
 from bot.storage.reachability import database_unreachable
 from bot.storage.tables import OutboxMessage, utcnow
 
@@ -102,7 +103,7 @@ class Outbox:
         self._pacer = ChannelPacer()
         self._lease = timedelta(seconds=lease_seconds)
         self._wake = asyncio.Event()
-        self._marks: GroupCommit[dict[str, Any], None] = GroupCommit(
+        self._marks: GroupCommit[SentMark, None] = GroupCommit(
             self._record_sent, linger=MARK_LINGER_SECONDS
         )
         self._posts = asyncio.Semaphore(parallel)  # posts in flight (slow ones not counted)
@@ -384,7 +385,7 @@ class Outbox:
             )
         return retry_at
 
-    async def _record_sent(self, sent: Sequence[dict[str, Any]]) -> list[None]:
+    async def _record_sent(self, sent: Sequence[SentMark]) -> list[None]:
         try:
             async with unit_of_work(self._sessions) as session:
                 await outbox_rows.mark_sent(session, sent)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +19,7 @@ from bot.messages import Recorded, Reply
 from bot.metrics import Metrics
 from bot.mock import FINISHED
 from bot.storage import attempt_rows, mock_rows, prompt_rows
+from bot.storage.attempt_rows import NewAttempt
 from bot.storage.db import unit_of_work
 from bot.storage.spool import Spool
 
@@ -117,7 +117,7 @@ class AnswerRecorder:
 
     async def _record_batch(self, replies: Sequence[Reply]) -> list[Recorded]:
         outcome = [Recorded.NOT_A_DRILL] * len(replies)
-        rows: list[dict[str, Any]] = []
+        rows: list[NewAttempt] = []
         first: dict[tuple[str, str, str], int] = {}  # message -> index of its first copy
         async with unit_of_work(self._sessions) as session:
             prompts = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,34 @@ from bot.storage.tables import (
     Prompt,
     utcnow,
 )
+
+
+class NewAttempt(TypedDict):
+    """A threaded reply to store (`insert_attempts`)."""
+
+    team: str
+    channel: str
+    thread_ts: str
+    message_ts: str
+    user: str
+    prompt_id: int
+    question_id: str
+    answer: str
+    event_id: str | None
+    reason: NotRequired[str | None]  # set: recorded as not graded, for this reason
+
+
+class FinishedAttempt(TypedDict):
+    """A graded attempt, or why it has no grade (`finish_attempts`)."""
+
+    attempt_id: int
+    reason: str | None
+    grade_json: str | None
+    grader: str | None
+    score: int | None
+    band: str | None
+    tokens_used: int
+
 
 _STORE_ATTEMPTS = insert_skipping(
     ATTEMPT,
@@ -56,7 +84,7 @@ async def add_attempt(session: AsyncSession, attempt: Attempt) -> Attempt | None
 
 
 async def insert_attempts(
-    session: AsyncSession, rows: Sequence[dict[str, Any]]
+    session: AsyncSession, rows: Sequence[NewAttempt]
 ) -> set[tuple[str, str, str]]:
     """Insert attempts, skipping messages already stored, in one statement.
 
@@ -101,11 +129,8 @@ async def pending_attempt_ids(session: AsyncSession, ids: Sequence[int]) -> set[
     return {r[0] for r in result.all()}
 
 
-async def finish_attempts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Record grades (or why there is none): one executemany UPDATE of still-pending attempts.
-
-    Each row has `attempt_id`, `reason`, `grade_json`, `grader`, `score`, `band`, `tokens_used`.
-    """
+async def finish_attempts(session: AsyncSession, rows: Sequence[FinishedAttempt]) -> None:
+    """Record grades (or why there is none): one executemany UPDATE of still-pending attempts."""
     if not rows:
         return
     now = utcnow()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,32 @@ from bot.storage.tables import (
     OutboxMessage,
     utcnow,
 )
+
+
+class QueuedMessage(TypedDict):
+    """A message to queue (`enqueue_many`): its route, and the payload the poster sends."""
+
+    team: str
+    dedupe_key: str
+    kind: str
+    payload: dict[str, Any]
+    channel: str
+    thread_ts: NotRequired[str | None]
+    person: NotRequired[str | None]
+    prompt_id: NotRequired[int | None]
+    attempt_id: NotRequired[int | None]
+
+
+class SentMark(TypedDict):
+    """A posted message (`mark_sent`), with the prompt or attempt it carried."""
+
+    message_id: int
+    channel: str
+    ts: str
+    when: datetime
+    prompt_id: int | None
+    attempt_id: int | None
+
 
 _QUEUE_MESSAGES = insert_skipping(OUTBOX, ["dedupe_key"], OUTBOX.c.dedupe_key)
 _MARK_MESSAGE_SENT = (
@@ -88,7 +114,7 @@ async def enqueue(
 ) -> bool:
     """Queue a message for `channel` (in `thread_ts`, in `person`'s conversation); False if a
     message with this dedupe key already exists."""
-    message = {
+    message: QueuedMessage = {
         "team": team,
         "dedupe_key": dedupe_key,
         "kind": kind,
@@ -102,13 +128,9 @@ async def enqueue(
     return dedupe_key in await enqueue_many(session, [message])
 
 
-async def enqueue_many(session: AsyncSession, messages: Sequence[dict[str, Any]]) -> set[str]:
+async def enqueue_many(session: AsyncSession, messages: Sequence[QueuedMessage]) -> set[str]:
     """Queue messages in one statement, skipping any whose dedupe key is already queued;
-    returns the dedupe keys queued now.
-
-    Each message has `team`, `dedupe_key`, `kind`, `payload` (a dict), `channel`, and
-    optionally `thread_ts`, `person`, `prompt_id` / `attempt_id`.
-    """
+    returns the dedupe keys queued now."""
     if not messages:
         return set()
     now = utcnow()
@@ -155,9 +177,8 @@ async def claim_outbox(
     return sorted(result.scalars().all(), key=lambda m: (m.next_try_at, m.id or 0))
 
 
-async def mark_sent(session: AsyncSession, sent: Sequence[dict[str, Any]]) -> None:
-    """Record posted messages: each has `message_id`, `channel`, `ts`, `when`, and the
-    `prompt_id` / `attempt_id` it carried (None when it has none). A few executemany UPDATEs."""
+async def mark_sent(session: AsyncSession, sent: Sequence[SentMark]) -> None:
+    """Record posted messages, in a few executemany UPDATEs."""
     if not sent:
         return
     await session.execute(

@@ -40,9 +40,9 @@ from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head, ping
 from bot.storage.ledger import SqlTokenLedger
 from bot.storage.spool import Spool
 from bot.teamlead import TeamLead
+from bot.uninstalls import Uninstalls
 from bot.use_cases import build_use_cases
 from bot.web import build_web
-from bot.workspaces import Workspaces
 
 if TYPE_CHECKING:
     from bot.grading.llm import TokenLedger
@@ -95,10 +95,10 @@ class Runtime:
         self.engine = make_engine(settings.async_database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.client = build_client(settings)
-        self.workspaces = Workspaces(
+        self.uninstalls = Uninstalls(
             sessions=self.sessions, retention_days=settings.answer_retention_days
         )
-        self.installs = build_installs(settings, engine=self.engine, workspaces=self.workspaces)
+        self.installs = build_installs(settings, engine=self.engine, uninstalls=self.uninstalls)
         self.liveness = Liveness(self.sessions)
         self.poster = SlackPoster(self.client, self.installs.token_for)
         self.outbox = Outbox(
@@ -233,7 +233,7 @@ class Runtime:
         self._tasks = [
             asyncio.create_task(self.liveness.run(self._stop), name="heartbeat"),
             asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
-            asyncio.create_task(self.workspaces.run(self._stop), name="workspaces"),
+            asyncio.create_task(self.uninstalls.run(self._stop), name="uninstalls"),
         ]
         for loop in self.loops:
             loop.start()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import bot.storage.tables  # noqa: F401 - registers the tables on SQLModel.metadata
-from bot.storage import workspaces  # noqa: F401 - and Slack's installation tables
+from bot.storage import installation_rows  # noqa: F401 - and Slack's installation tables
 from bot.storage.tables import UTCDateTime
 
 config = context.config

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.playground.blockkit import BlockKitHtml, view_chrome
 from bot.playground.localclient import LocalClient, NotAllowed
-from bot.playground.workspace import Message
+from bot.playground.slack_screen import Message
 
 STATIC = {
     "index.html": "text/html",

@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bot.playground.slack_screen import Message, ResponseTarget, Workspace
 from bot.playground.standin import BOT_ID, BOT_USER_ID, SlackStandIn
-from bot.playground.workspace import Message, ResponseTarget, Workspace
 
 COMMAND = "/deploy-question"
 SLACKBOT = "USLACKBOT"

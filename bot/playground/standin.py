@@ -25,7 +25,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from bot.playground.workspace import Workspace
+from bot.playground.slack_screen import Workspace
 
 BOT_USER_ID = "U0DRILLBOT"
 BOT_ID = "B0DRILLBOT"

@@ -9,7 +9,7 @@ database (tables from our migrations), with every token Fernet-encrypted at rest
 of the request's workspace; the outbox asks `Installs.token_for(team)`.
 
 `app_uninstalled` and `tokens_revoked` (bot) delete the workspace's installation
-at once and hand over to `Workspaces.removed`, which schedules its data's deletion.
+at once and hand over to `Uninstalls.removed`, which schedules its data's deletion.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
 from bot.config import Settings
-from bot.workspaces import Workspaces
+from bot.uninstalls import Uninstalls
 
 log = logging.getLogger(__name__)
 
@@ -221,12 +221,12 @@ class Installs:
     def __init__(
         self,
         *,
-        workspaces: Workspaces,
+        uninstalls: Uninstalls,
         tokens: TokenSource,
         store: EncryptedInstallationStore | None = None,
         oauth_settings: AsyncOAuthSettings | None = None,
     ) -> None:
-        self.workspaces = workspaces
+        self.uninstalls = uninstalls
         self.token_for = tokens
         self.store = store
         self.oauth_settings = oauth_settings
@@ -268,7 +268,7 @@ class Installs:
             return
         if self.store is not None:
             await self.store.async_delete_all(enterprise_id=body.get("enterprise_id"), team_id=team)
-        await self.workspaces.removed(str(team), reason=reason)
+        await self.uninstalls.removed(str(team), reason=reason)
 
     def routes(self, app: AsyncApp) -> list[web.RouteDef]:
         """`GET /slack/install` and `GET /slack/oauth_redirect` (multi-workspace mode only)."""
@@ -292,7 +292,7 @@ class Installs:
         ]
 
 
-def build_installs(settings: Settings, *, engine: Any, workspaces: Workspaces) -> Installs:
+def build_installs(settings: Settings, *, engine: Any, uninstalls: Uninstalls) -> Installs:
     """Installs for the configured mode. `engine` is the app's AsyncEngine (the stores share it)."""
     if not settings.oauth_enabled:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -300,7 +300,7 @@ def build_installs(settings: Settings, *, engine: Any, workspaces: Workspaces) -
         async def the_token(team: str) -> str | None:
             return token
 
-        return Installs(workspaces=workspaces, tokens=the_token)
+        return Installs(uninstalls=uninstalls, tokens=the_token)
 
     settings.check_slack()  # raises ConfigError naming what is missing
     assert settings.slack_client_id and settings.slack_client_secret
@@ -312,7 +312,7 @@ def build_installs(settings: Settings, *, engine: Any, workspaces: Workspaces) -
             client_id=client_id, engine=engine, logger=logging.getLogger("bot.slack.oauth")
         ),
         cipher,
-        on_installed=workspaces.installed,
+        on_installed=uninstalls.installed,
     )
     state_store = SignedStateStore(
         AsyncSQLAlchemyOAuthStateStore(
@@ -321,7 +321,7 @@ def build_installs(settings: Settings, *, engine: Any, workspaces: Workspaces) -
             logger=logging.getLogger("bot.slack.oauth"),
         ),
         settings.slack_state_secret.get_secret_value(),
-        purge_expired=workspaces.purge_expired_states,
+        purge_expired=uninstalls.purge_expired_states,
     )
     oauth_settings = AsyncOAuthSettings(
         client_id=client_id,
@@ -338,7 +338,7 @@ def build_installs(settings: Settings, *, engine: Any, workspaces: Workspaces) -
     )
 
     async def installed_token(team: str) -> str | None:
-        sealed = await workspaces.stored_bot_token(team, client_id=client_id)
+        sealed = await uninstalls.stored_bot_token(team, client_id=client_id)
         if sealed is None:
             return None
         try:
@@ -348,5 +348,5 @@ def build_installs(settings: Settings, *, engine: Any, workspaces: Workspaces) -
             return None
 
     return Installs(
-        workspaces=workspaces, tokens=installed_token, store=store, oauth_settings=oauth_settings
+        uninstalls=uninstalls, tokens=installed_token, store=store, oauth_settings=oauth_settings
     )

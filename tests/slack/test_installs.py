@@ -23,7 +23,7 @@ from bot.slack.installs import (
     TokenCipher,
 )
 from bot.slack.poster import SlackPoster
-from bot.storage import workspaces as ws
+from bot.storage import installation_rows as ws
 from bot.storage.db import make_engine, upgrade_async
 
 KEY = Fernet.generate_key().decode()

@@ -20,10 +20,10 @@ from bot.logs import setup_logging
 from bot.playground.standin import SlackStandIn
 from bot.questions import QuestionBank
 from bot.runtime import Runtime
-from bot.storage import workspaces as ws
+from bot.storage import installation_rows as ws
 from bot.storage.db import unit_of_work
 from bot.storage.tables import Attempt, OutboxMessage, Prompt, Schedule, UserProfile, utcnow
-from bot.workspaces import Workspaces
+from bot.uninstalls import Uninstalls
 from tests.conftest import ROOT, SIGNING_SECRET, RunningBot
 from tests.slack import payloads as p
 
@@ -246,7 +246,7 @@ async def test_uninstall_deletes_the_installation_and_then_the_workspace_data(
 
     status, _ = await slack.send_event(multi.url, {"type": "app_uninstalled"}, team=ALPHA)
     assert status == 200
-    assert await multi.runtime.workspaces.installation_rows(ALPHA) == 0
+    assert await multi.runtime.uninstalls.installation_rows(ALPHA) == 0
     assert await multi.runtime.installs.token_for(ALPHA) is None
     for _ in range(100):
         if await _count(multi, Attempt, ALPHA) == 0 and await _count(multi, Prompt, ALPHA) == 0:
@@ -255,7 +255,7 @@ async def test_uninstall_deletes_the_installation_and_then_the_workspace_data(
     for table in (Attempt, Prompt, OutboxMessage, UserProfile, Schedule):
         assert await _count(multi, table, ALPHA) == 0, table
     assert await _count(multi, Attempt, BRAVO) == 1
-    assert await multi.runtime.workspaces.installation_rows(BRAVO) == 2
+    assert await multi.runtime.uninstalls.installation_rows(BRAVO) == 2
 
     posts_before = len(slack.posts())
     status, _ = await slack.send_command(multi.url, "deploy-ml-models", team=ALPHA)
@@ -275,14 +275,14 @@ async def test_revoked_bot_token_keeps_data_for_the_retention_period_and_reinsta
     revoked = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0BOTLPHA"]}}
     status, _ = await slack.send_event(multi_kept.url, revoked, team=ALPHA)
     assert status == 200
-    assert await multi_kept.runtime.workspaces.installation_rows(ALPHA) == 0
+    assert await multi_kept.runtime.uninstalls.installation_rows(ALPHA) == 0
     async with unit_of_work(multi_kept.runtime.sessions) as session:
         removal = await ws.get_removal(session, team=ALPHA)
     assert removal is not None
     assert timedelta(days=29) < removal.purge_after - utcnow() <= timedelta(days=30)
     assert await _count(multi_kept, Attempt, ALPHA) == 1
 
-    later = Workspaces(
+    later = Uninstalls(
         sessions=multi_kept.runtime.sessions,
         retention_days=30,
         clock=lambda: utcnow() + timedelta(days=30, minutes=1),

@@ -13,8 +13,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.playground.localclient import LocalClient, NotAllowed
+from bot.playground.slack_screen import Message
 from bot.playground.standin import BOT_ID, BOT_USER_ID, SlackStandIn
-from bot.playground.workspace import Message
 from tests.conftest import BOT_TOKEN, RunningBot
 from tests.slack import payloads as p
 

@@ -1,4 +1,4 @@
-"""Workspaces: Slack's installation tables (multi-workspace mode) and removing a workspace.
+"""Slack's installation tables (multi-workspace mode) and removing a workspace's data.
 
 The three `slack_*` tables are the ones slack-sdk's `AsyncSQLAlchemyInstallationStore`
 and `AsyncSQLAlchemyOAuthStateStore` read and write (same names, columns and index),

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.loop_failures import LoopFailures
-from bot.storage import workspaces as repo
+from bot.storage import installation_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 MAX_SLEEP_SECONDS = 3600.0
 
 
-class Workspaces:
+class Uninstalls:
     def __init__(
         self,
         *,
@@ -45,10 +45,10 @@ class Workspaces:
         """The app left `team`: stop acting for it and schedule its data's deletion."""
         now = self._clock()
         async with unit_of_work(self._sessions) as session:
-            removal = await repo.record_removal(
+            removal = await installation_rows.record_removal(
                 session, team=team, reason=reason, removed_at=now, purge_after=now + self._retention
             )
-            await repo.quiesce_team(session, team=team)
+            await installation_rows.quiesce_team(session, team=team)
         log.info(
             "workspace %s removed (%s): schedules paused; its data is deleted after %s",
             team,
@@ -61,32 +61,32 @@ class Workspaces:
     async def installed(self, team: str) -> None:
         """The app was installed in `team` (again): a pending deletion is cancelled."""
         async with unit_of_work(self._sessions) as session:
-            cancelled = await repo.cancel_removal(session, team=team)
+            cancelled = await installation_rows.cancel_removal(session, team=team)
         if cancelled:
             log.info("workspace %s installed again: its data is kept", team)
 
     async def purge_expired_states(self) -> int:
         """Delete the OAuth install states that expired unused; returns how many."""
         async with unit_of_work(self._sessions) as session:
-            return await repo.purge_expired_oauth_states(session, now=self._clock())
+            return await installation_rows.purge_expired_oauth_states(session, now=self._clock())
 
     async def stored_bot_token(self, team: str, *, client_id: str) -> str | None:
         """The bot token of `team`'s latest installation as stored (encrypted), or None."""
         async with self._sessions() as session:
-            return await repo.latest_bot_token(session, client_id=client_id, team=team)
+            return await installation_rows.latest_bot_token(session, client_id=client_id, team=team)
 
     async def installation_rows(self, team: str) -> int:
         async with self._sessions() as session:
-            return await repo.count_installations(session, team=team)
+            return await installation_rows.count_installations(session, team=team)
 
     async def purge_due(self) -> dict[str, dict[str, int]]:
         """Delete the data of every workspace whose deletion is due; returns counts per team."""
         async with unit_of_work(self._sessions) as session:
-            due = await repo.due_removals(session, now=self._clock())
+            due = await installation_rows.due_removals(session, now=self._clock())
         purged: dict[str, dict[str, int]] = {}
         for team in due:
             async with unit_of_work(self._sessions) as session:
-                counts = await repo.purge_team(session, team=team)
+                counts = await installation_rows.purge_team(session, team=team)
             purged[team] = counts
             log.info(
                 "workspace %s: data deleted (%s)",
@@ -102,7 +102,7 @@ class Workspaces:
             try:
                 await self.purge_due()
                 async with self._sessions() as session:
-                    next_due = await repo.next_removal_due(session)
+                    next_due = await installation_rows.next_removal_due(session)
                 failures.succeeded()
             except Exception as exc:
                 failures.failed(exc)

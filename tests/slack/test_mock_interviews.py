@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from bot.playground.standin import SlackStandIn
+from bot.questions import QuestionBank
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 from tests.slack.test_feedback_layout import listed, name_of, visible_text
@@ -224,3 +225,27 @@ async def test_show_it_anyway_replaces_the_confirmation(
     [shown] = _respond(slack, "anyway")
     assert shown["replace_original"] is True and "Model 30-second answer" in shown["text"]
     assert "drill_show_answer_confirmed" not in json.dumps(shown.get("blocks") or [])
+
+
+async def test_a_staff_mock_pushes_back_before_moving_on(
+    bot: RunningBot, slack: SlackStandIn, bank: QuestionBank
+) -> None:
+    """On a staff question the interviewer probes one point, then pushes back on it twice
+    (the criterion's push-backs) before the scorecard."""
+    question = bank.get("staff-should-we-ship-ml")
+    assert question is not None
+    root = await p.start_mock(slack, bot, "mock staff-should-we-ship-ml")
+    await slack.send_event(bot.url, p.reply(root, "I would train a model and ship it."))
+    for turn in range(3):
+        await slack.wait_for(lambda n=turn: len(slack.posts("drill_followup")) > n)
+        if turn < 2:
+            await slack.send_event(bot.url, p.reply(root, "We would look at the numbers."))
+    await slack.send_event(bot.url, p.reply(root, "And then decide together."))
+    await slack.wait_for(lambda: slack.posts("drill_summary"))
+    probes = slack.posts("drill_followup")
+    criteria = {m["metadata"]["event_payload"]["criterion"] for m in probes}
+    assert len(probes) == 3 and len(criteria) == 1  # one point, three levels deep
+    criterion = question.criterion(criteria.pop())
+    assert criterion.follow_up in probes[0]["text"]
+    for probe, push_back in zip(probes[1:], criterion.push_backs, strict=True):
+        assert "push on that" in probe["text"] and push_back in probe["text"]

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import AnswerNotStored, UnknownQuestion
 from bot.messages import Reply
-from bot.slack import blocks
+from bot.slack import blocks, replies
 from bot.slack.actions import MessageActions, action_value
 from bot.slack.authorization import is_transient
 from bot.slack.background import AfterAck
@@ -152,9 +152,9 @@ class Listeners:
     ) -> None:
         bank = self._use.bank
         if cmd.name == "help":
-            await ack(text=blocks.help_text(len(bank.questions)))
+            await ack(text=replies.help_text(len(bank.questions)))
         elif cmd.name == "list":
-            await ack(text=blocks.question_list(list(bank.questions)))
+            await ack(text=replies.question_list(list(bank.questions)))
         elif cmd.name == "ask":
             try:
                 question = await self._use.asking.ask(
@@ -165,16 +165,16 @@ class Listeners:
                     requested_by=user,
                 )
             except UnknownQuestion as exc:
-                await ack(text=blocks.unknown_question(exc.wanted, exc.known))
+                await ack(text=replies.unknown_question(exc.wanted, exc.known))
                 return
             await ack(text=f"Posting *{blocks.escape(question.title)}* - answer in its thread.")
         elif cmd.name == "level":
             await self._use.people.set_level(team=team, user=user, level=cmd.args[0])
             await ack(text=f"Got it: I'll grade your answers for a *{cmd.args[0]}* level.")
         elif cmd.name == "forget-me":
-            await ack(text="Delete your Deploy Drill data?", blocks=blocks.forget_me_confirm())
+            await ack(text="Delete your Deploy Drill data?", blocks=replies.forget_me_confirm())
         elif cmd.name == "stats":
-            await ack(text=blocks.stats_text(await self._use.reports.stats(team=team, user=user)))
+            await ack(text=replies.stats_text(await self._use.reports.stats(team=team, user=user)))
         elif cmd.name == "leaderboard":
             await ack(text=await self._leaderboard(cmd.args, team=team, channel=channel, user=user))
         elif cmd.name == "mock":
@@ -198,7 +198,7 @@ class Listeners:
             return (
                 "Usage: `/deploy-question leaderboard` · `leaderboard join` · `leaderboard leave`"
             )
-        return blocks.leaderboard_text(
+        return replies.leaderboard_text(
             await self._use.reports.leaderboard(team=team, channel=channel)
         )
 
@@ -225,7 +225,7 @@ class Listeners:
                 team=team, channel=channel, candidate=user, interviewer=interviewer, wanted=wanted
             )
         except UnknownQuestion as exc:
-            return blocks.unknown_question(exc.wanted, exc.known)
+            return replies.unknown_question(exc.wanted, exc.known)
         with_whom = (
             f" with <@{interviewer}> interviewing (they get the rubric privately)"
             if interviewer
@@ -239,7 +239,7 @@ class Listeners:
         if question is not None:
             self._after_ack(
                 respond(
-                    text=blocks.hint_text(question),
+                    text=replies.hint_text(question),
                     response_type="ephemeral",
                     replace_original=False,
                 ),
@@ -266,7 +266,7 @@ class Listeners:
         )
         if answered or action == "drill_show_answer_confirmed":
             reply = respond(
-                text=blocks.model_answer_text(question),
+                text=replies.model_answer_text(question),
                 response_type="ephemeral",
                 # "Show it anyway" was pressed in the confirmation: it becomes the answer.
                 replace_original=action == "drill_show_answer_confirmed",
@@ -274,7 +274,7 @@ class Listeners:
         else:
             reply = respond(
                 text="Show the model answer before answering?",
-                blocks=blocks.reveal_confirm(question.id),
+                blocks=replies.reveal_confirm(question.id),
                 response_type="ephemeral",
                 replace_original=False,
             )

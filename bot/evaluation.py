@@ -3,8 +3,9 @@
 A calibration file ``tests/calibration/<question-id>.yaml`` is a list of answers
 an interviewer has labelled by hand: a level (0-2) for every criterion of the
 question, the common mistakes it makes, and the score and band those imply
-under the shared scoring rule. This module loads and validates those files,
-runs any grader over them and reports how closely it agrees with the labels:
+under the shared scoring rule (loaded and checked by `labelled_sets.py`). This module
+runs any grader over them and reports how closely it agrees with the labels
+(statistics in `agreement.py`):
 
 - criterion F1, with "met" meaning level >= 1;
 - exact level agreement over every (answer, criterion) pair;
@@ -18,24 +19,17 @@ Pure: no Slack, no database; the only I/O is reading the calibration files.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from bot.agreement import F1, band_distance, f1_counts, spearman
+from bot.grading.grade import Band, Grader
+from bot.labelled_sets import ADVERSARIAL_MAX, CalibrationItem, Voice, load_calibration
+from bot.questions import QuestionBank
 
-from bot.errors import DrillError
-from bot.grading.gradable import not_an_answer
-from bot.grading.grade import Band, CriterionResult, Grader, MistakeResult, band_for, compute_score
-from bot.questions import Question, QuestionBank
-
-Voice = Literal["strong", "solid", "developing", "weak", "adversarial"]
-BANDS: tuple[Band, ...] = ("weak", "developing", "solid", "strong")
-ADVERSARIAL_MAX = 30  # adversarial and empty answers must score below this
 WORST = 5
 
 # The targets `deploy-drill eval` checks (grader v2).
@@ -55,219 +49,6 @@ SETS = {
     "heldout": Path("tests/heldout"),  # read; see the README
     "heldout2": Path("tests/heldout2"),  # written for round 3, frozen before its tuning
 }
-
-
-class CalibrationError(DrillError):
-    """One or more calibration files are malformed; carries every problem found."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-
-class LabelledAnswer(BaseModel):
-    """One hand-labelled answer, as written in a calibration file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1)
-    voice: Voice
-    answer: str
-    levels: dict[str, int]
-    mistakes: tuple[str, ...] = ()
-    score: int = Field(ge=0, le=100)
-    band: Band
-    # Held-out sets also say which sentences earn each credited criterion (verbatim).
-    evidence: dict[str, tuple[str, ...]] | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class CalibrationItem:
-    question: Question
-    label: LabelledAnswer
-
-    @property
-    def adversarial(self) -> bool:
-        """Adversarial by label, or not an answer at all (empty, emoji, two words)."""
-        return self.label.voice == "adversarial" or not_an_answer(self.label.answer) is not None
-
-
-# --- loading -------------------------------------------------------------------
-
-
-def implied_score(question: Question, levels: dict[str, int], mistakes: Sequence[str]) -> int:
-    """The score the labels imply under the shared rule (default weights, no seniority)."""
-    criteria = tuple(
-        CriterionResult(c.id, c.name, levels[c.id], 2, None, "", question.weight(c))
-        for c in question.criteria
-    )
-    penalties = {m.id: m.penalty for m in question.mistakes}
-    found = tuple(MistakeResult(m, m, None, "", penalties[m]) for m in mistakes)
-    return compute_score(criteria, found)
-
-
-def _check_item(question: Question, item: LabelledAnswer, where: str) -> list[str]:
-    problems: list[str] = []
-    criteria = {c.id for c in question.criteria}
-    unknown = sorted(set(item.levels) - criteria)
-    if unknown:
-        problems.append(f"{where}: levels: unknown criteria {unknown}")
-    missing = sorted(criteria - set(item.levels))
-    if missing:
-        problems.append(f"{where}: levels: missing criteria {missing}")
-    bad = sorted(k for k, v in item.levels.items() if v not in (0, 1, 2))
-    if bad:
-        problems.append(f"{where}: levels: must be 0, 1 or 2 for {bad}")
-    known_mistakes = {m.id for m in question.mistakes}
-    unknown_m = sorted(set(item.mistakes) - known_mistakes)
-    if unknown_m:
-        problems.append(f"{where}: mistakes: unknown mistakes {unknown_m}")
-    if len(set(item.mistakes)) != len(item.mistakes):
-        problems.append(f"{where}: mistakes: listed twice")
-    if item.evidence is not None:
-        credited = {k for k, v in item.levels.items() if v >= 1}
-        if set(item.evidence) != credited:
-            problems.append(f"{where}: evidence: must list exactly the criteria at level 1 or 2")
-        flat = " ".join(item.answer.split())
-        for cid, quotes in item.evidence.items():
-            problems += [
-                f"{where}: evidence: {cid}: not in the answer: {q[:60]!r}"
-                for q in quotes
-                if " ".join(q.split()) not in flat
-            ]
-    if problems:
-        return problems
-    expected = implied_score(question, item.levels, item.mistakes)
-    if item.score != expected:
-        problems.append(f"{where}: score: {item.score} but the levels and mistakes give {expected}")
-    if item.band != band_for(item.score):
-        problems.append(
-            f"{where}: band: {item.band} but a score of {item.score} is {band_for(item.score)}"
-        )
-    if item.voice == "adversarial" and item.score >= ADVERSARIAL_MAX:
-        problems.append(f"{where}: score: adversarial answers are labelled below {ADVERSARIAL_MAX}")
-    return problems
-
-
-def load_calibration(bank: QuestionBank, directory: Path) -> list[CalibrationItem]:
-    """Every labelled answer in ``directory``; raise CalibrationError listing all problems."""
-    if not directory.is_dir():
-        raise CalibrationError([f"{directory}: calibration directory not found"])
-    problems: list[str] = []
-    items: list[CalibrationItem] = []
-    seen: dict[str, str] = {}
-    files = sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
-    if not files:
-        problems.append(f"{directory}: no calibration files (*.yaml)")
-    for path in files:
-        question = bank.get(path.stem)
-        if question is None:
-            problems.append(f"{path}: unknown question '{path.stem}' (not in the rubric bank)")
-            continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            problems.append(f"{path}: cannot read: {exc}")
-            continue
-        if not isinstance(data, list):
-            problems.append(f"{path}: expected a list of labelled answers")
-            continue
-        for i, raw in enumerate(data):
-            where = f"{path}[{i}]"
-            try:
-                item = LabelledAnswer.model_validate(raw)
-            except ValidationError as exc:
-                for err in exc.errors():
-                    loc = ".".join(str(p) for p in err["loc"]) or "(item)"
-                    problems.append(f"{where}: {loc}: {err['msg']}")
-                continue
-            where = f"{path}[{i}] {item.id}"
-            if item.id in seen:
-                problems.append(f"{where}: id repeats the one in {seen[item.id]}")
-            seen[item.id] = str(path)
-            found = _check_item(question, item, where)
-            problems.extend(found)
-            if not found:
-                items.append(CalibrationItem(question, item))
-    if problems:
-        raise CalibrationError(problems)
-    return items
-
-
-# --- statistics ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class F1:
-    tp: int
-    fp: int
-    fn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        # Nothing to find and nothing found is perfect agreement, not 0/0.
-        if self.tp + self.fp + self.fn == 0:
-            return 1.0
-        return 2 * self.tp / (2 * self.tp + self.fp + self.fn)
-
-
-def f1_counts(expected: Sequence[bool], predicted: Sequence[bool]) -> F1:
-    """Counts of true and false positives and false negatives over paired booleans."""
-    if len(expected) != len(predicted):
-        raise ValueError("expected and predicted differ in length")
-    tp = sum(1 for e, p in zip(expected, predicted, strict=True) if e and p)
-    fp = sum(1 for e, p in zip(expected, predicted, strict=True) if p and not e)
-    fn = sum(1 for e, p in zip(expected, predicted, strict=True) if e and not p)
-    return F1(tp, fp, fn)
-
-
-def average_ranks(values: Sequence[float]) -> list[float]:
-    """1-based ranks; tied values share the average of the ranks they span."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        rank = (i + j) / 2 + 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = rank
-        i = j + 1
-    return ranks
-
-
-def spearman(xs: Sequence[float], ys: Sequence[float]) -> float:
-    """Spearman's rho: Pearson correlation of average ranks (so ties are handled).
-
-    Returns 0.0 when either side is constant (the correlation is undefined).
-    """
-    if len(xs) != len(ys):
-        raise ValueError("xs and ys differ in length")
-    n = len(xs)
-    if n < 2:
-        return 0.0
-    rx, ry = average_ranks(xs), average_ranks(ys)
-    mx, my = sum(rx) / n, sum(ry) / n
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
-    vx = sum((a - mx) ** 2 for a in rx)
-    vy = sum((b - my) ** 2 for b in ry)
-    if vx == 0 or vy == 0:
-        return 0.0
-    return cov / math.sqrt(vx * vy)
-
-
-def band_distance(a: Band, b: Band) -> int:
-    return abs(BANDS.index(a) - BANDS.index(b))
 
 
 # --- the report ------------------------------------------------------------------

@@ -10,19 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.evaluation import (
-    ADVERSARIAL_MAX,
-    TARGETS,
-    CalibrationError,
-    EvalReport,
-    average_ranks,
-    evaluate,
-    f1_counts,
-    load_calibration,
-    render_text,
-    spearman,
-    to_json,
-)
+from bot.agreement import average_ranks, f1_counts, spearman
+from bot.evaluation import TARGETS, EvalReport, evaluate, render_text, to_json
 from bot.grading.grade import (
     CriterionResult,
     Grade,
@@ -32,6 +21,7 @@ from bot.grading.grade import (
     compute_score,
 )
 from bot.grading.rubric import RubricGrader
+from bot.labelled_sets import ADVERSARIAL_MAX, CalibrationError, load_calibration
 from bot.questions import Question, QuestionBank, Seniority
 
 ROOT = Path(__file__).resolve().parent.parent

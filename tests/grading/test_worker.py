@@ -11,9 +11,9 @@ import signal
 
 import pytest
 
-from bot.evaluation import load_calibration
 from bot.grading.rubric import RubricGrader
 from bot.grading.worker import ProcessGrader
+from bot.labelled_sets import load_calibration
 from bot.questions import QuestionBank
 from tests.conftest import ROOT
 

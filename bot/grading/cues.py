@@ -45,6 +45,8 @@ _GAP = r"(?: [^ \n]+){0,3}? "  # `..`: up to three words in between
 _WIDE_GAP = r"(?: [^ \n]+){0,6}? "  # `...`: up to six words in between
 _NUMBER = r"\d+(?:[.,]\d+)?"
 
+REASONING_CUE = "reasoning"  # the cue of giving a reason ("because", "so that")
+
 
 def _word_regex(word: str) -> str:
     if word == "<n>":

@@ -75,6 +75,7 @@ from bot.grading.grade import (
     compute_score,
     grade_each,
 )
+from bot.grading.injection import INJECTION
 from bot.grading.llm_prompt import (
     display_quote,
     judgement_model,
@@ -85,7 +86,7 @@ from bot.grading.llm_prompt import (
     system_prompt,
     user_prompt,
 )
-from bot.grading.rubric import _INJECTION, SALAD_CAP, RubricGrader
+from bot.grading.rubric import SALAD_CAP, RubricGrader
 from bot.grading.text import MAX_CHARS
 from bot.questions import Question, QuestionBank, Seniority
 
@@ -401,7 +402,7 @@ class LLMGrader:
     @staticmethod
     def _credible(quote: str, answer_norm: str) -> bool:
         """A quote earns credit if it is in the answer and is not addressed to the grader."""
-        return quote_found(quote, answer_norm) and not _INJECTION.search(normalise(quote))
+        return quote_found(quote, answer_norm) and not INJECTION.search(normalise(quote))
 
 
 # --- the fallback chain ----------------------------------------------------------------

@@ -24,7 +24,7 @@ from functools import lru_cache
 from bot.errors import RubricError
 from bot.grading.claim_model import ClaimModel, load_model
 from bot.grading.claim_reader import TOOL_PREFIX, claims_of, read_text
-from bot.grading.cues import CueIndex
+from bot.grading.cues import REASONING_CUE, CueIndex
 from bot.grading.grade import (
     MAX_LEVEL,
     Concurrency,
@@ -33,37 +33,27 @@ from bot.grading.grade import (
     Graded,
     GradeJob,
     Length,
-    MistakeResult,
     band_for,
     compute_score,
     grade_each,
 )
-from bot.grading.judging import judge_claims, quote
-from bot.grading.star import StarParts, find_star, is_story_opening
-from bot.grading.text import Answer, Hit, Sentence, Vocabulary
-from bot.questions import Criterion, Mistake, Question, QuestionBank, Seniority
+from bot.grading.injection import INJECTION, may_inject
+from bot.grading.judging import judge_claims
+from bot.grading.mistakes import best_sentence, check_mistake, is_salad, quote_sentence
+from bot.grading.star import StarParts, find_star
+from bot.grading.text import STOPWORDS, Answer, Hit, Sentence, Vocabulary
+from bot.questions import Criterion, Question, QuestionBank, Seniority
 
 SALAD_CAP = 25
 TOOLS_CUE = "tools"
-REASONING_CUE = "reasoning"
 MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for omissions
 TOPIC_OVERLAP = 3  # distinct topic words shared with the question to count as on topic
 # Longer answers take several milliseconds to grade: they are graded in a thread, so the
 # event loop goes on acknowledging Slack meanwhile (it gets the GIL back every few ms).
 THREAD_ABOVE_CHARS = 3000
 
-_STOPWORDS = frozenset(
-    """
-    a an the and or but so if then than that this these those it its we i our my you your
-    they their he she to of in on at by for with from into onto as is are was were be been
-    being have has had do does did will would can could should may might must not no when
-    while because before after during until once also just only very really what which who
-    how why where there here about over under up down out all any each every some most more
-    less same other such both either neither nor too
-    """.split()
-)
 # Words too common in any answer to show it is about the question.
-_GENERIC = _STOPWORDS | frozenset(
+_GENERIC = STOPWORDS | frozenset(
     """
     about answer answers better doing during every first going good great important really
     something thing things think using would could should always never usually often maybe
@@ -75,68 +65,6 @@ _GENERIC = _STOPWORDS | frozenset(
     knew used uses into onto upon over under between within without after before along
     """.split()
 )
-
-# Only searched, never asked for groups: the groups are non-capturing, which is faster.
-_GRADER = (
-    r"(?:grader|grading bot|grading system|grading model|evaluator|judge|examiner|marker|scorer)"
-)
-_TOP = (
-    r"(?:100|full marks|full score|full points|perfect score|a perfect score|perfect marks|maximum marks|"
-    r"max score|maximum score|top score|top marks|top band|the top band|strong band|the strong band|"
-    r"a strong band|an a|an a\+)"
-)
-_INJECTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|"
-    r"rubrics?|grading|guidelines|system message|(?:all|any|your|the|previous|prior|above|earlier) "
-    r"(?:rules|criteria)(?! engine| based|-based))\b"
-    r"|\b(?:ignore|disregard|forget)\b (?:everything|all|anything) (?:above|before|said|previous|prior)"
-    rf"|\b(?:give|award|assign)\b (?:me|this answer|this response|this|my answer|the candidate|the answer|it) "
-    rf"(?:a |an )?(?:score of |grade of |mark of )?{_TOP}(?![a-z0-9])"
-    r"|\b(?:give|award|assign)\b (?:a |an )?(?:100|full|perfect|maximum|top) (?:points|marks|score|grade)\b"
-    r"|\b(?:grade|score|rate|mark)\b (?:this|my|the) (?:answer|response|candidate|submission)\b"
-    r"[^.!?\n]{0,30}\b(?:100|strong|perfect|excellent|full|maximum|highest|top)\b"
-    r"|\b(?:100|10)\s*/\s*(?:100|10)\b|\b(?:100|full|maximum|max) (?:points|marks)\b"
-    r"|\bscore\s*(?:=|:|of)\s*100\b"
-    r"|\bset (?:the |my |this )?(?:score|band|grade|mark) (?:to|=|at|as) (?:100|strong|perfect|max|maximum|full|top)"
-    r"|\byou are (?:now )?(?:a|an|the|my)\b[^.!?\n]{0,30}\b(?:grader|grading|assistant|language model|"
-    r"llm|bot|evaluator|judge|examiner)\b"
-    rf"|\bas (?:a|an|the) {_GRADER}\b"
-    r"|\bsystem prompt\b|\bnew instructions\b|^\s*(?:system|assistant)\s*:"
-    r"|\bas an ai(?: language model)?\b(?! (?:engineer|researcher|team|company|product|platform|lead|"
-    r"specialist|practitioner|developer|architect|scientist|consultant|startup|firm))"
-    rf"|\b(?:{_GRADER}|llm|ai|bot)\b[^.!?\n]{{0,40}}\b(?:must|should|will|please|has to|needs to)\b"
-    r"[^.!?\n]{0,40}\b(?:give|award|score|grade|rate|mark|pass|output|return)\b[^.!?\n]{0,25}"
-    r"\b(?:this answer|this response|me|the candidate|100|full marks|strong|perfect|top)\b"
-    r"|\b(?:this|my) (?:answer|response) (?:is|deserves) (?:a )?(?:perfect|excellent|strong|100|full)"
-    r"|\boutput (?:a |the )?(?:strong|perfect|100|top) (?:band|score|grade)\b"
-    r"|\b(?:already )?passed this (?:section|question|interview)\b"
-    r"|\b(?:this|my) (?:answer|response|reply)[^.!?\n]{0,20}\b(?:meets|satisfies|covers|fulfils|fulfills|hits)"
-    r" (?:all|every|each) (?:of )?(?:the )?(?:rubric |grading )?(?:criteria|criterion|requirements|points)\b"
-    r"|\b(?:meets|satisfies) (?:all|every) (?:of )?(?:the )?(?:rubric|grading) (?:criteria|criterion|requirements)\b"
-    r"|\[/?inst\]|<\|?(?:system|im_start)"
-)
-# Each alternative above needs one of these words; sentences without any skip the regex.
-_INJECTION_WORDS = frozenset(
-    """
-    ignore disregard forget override bypass give award assign grade grader grading 100 10/10
-    100/100 points marks system assistant instructions instruction prompt rubric rubrics
-    evaluator judge examiner marker scorer llm ai bot band passed candidate submission
-    criteria criterion inst im_start
-    """.split()
-)
-_SELF = frozenset("this my".split())
-_SCORE_WORDS = frozenset("score band grade mark".split())
-
-
-def _may_inject(tokens: Sequence[str]) -> bool:
-    """A cheap test that a sentence could be addressed to the grader."""
-    words = set(tokens)
-    if not _INJECTION_WORDS.isdisjoint(words):
-        return True
-    if ("answer" in words or "response" in words) and not _SELF.isdisjoint(words):
-        return True
-    return "set" in words and not _SCORE_WORDS.isdisjoint(words)
-
 
 _TOPIC_WORD = re.compile(r"[a-z][a-z0-9]{3,}")
 
@@ -281,7 +209,7 @@ def _grade(
     injected = {
         s.index
         for s in answer.sentences
-        if _may_inject(s.tokens) and _INJECTION.search(s.display.lower())
+        if may_inject(s.tokens) and INJECTION.search(s.display.lower())
     }
     if injected:
         flags.append("injection")
@@ -300,7 +228,7 @@ def _grade(
     if answer.repeated >= 2:
         flags.append("repeated")
         notes.append("Repeated sentences count once.")
-    salad = _is_salad(kept, len({h.cue for h in tools}))
+    salad = is_salad(kept, len({h.cue for h in tools}))
     if salad:
         flags.append("keyword_salad")
         notes.append("This reads as a list of keywords: say what you do, in what order, and why.")
@@ -337,7 +265,7 @@ def _grade(
     mistakes = tuple(
         m
         for m in (
-            _check_mistake(mk, hits, present, tools, scoped, criteria, attempted, salad)
+            check_mistake(mk, hits, present, tools, scoped, criteria, attempted, salad)
             for mk in question.mistakes
         )
         if m is not None
@@ -390,13 +318,6 @@ def _echoes_question(prep: Prepared, sentences: Sequence[Sentence]) -> bool:
     return bool(stems) and sum(1 for w in stems if w in prep.asked) >= 0.7 * len(stems)
 
 
-def _quote(answer: Answer, index: int) -> str:
-    for s in answer.sentences:
-        if s.index == index:
-            return quote(s.display)
-    return ""
-
-
 def _judge(
     question: Question,
     criterion: Criterion,
@@ -419,7 +340,7 @@ def _judge(
             level = 1
         else:
             level = 0
-        where = _best_sentence(specific or generic)
+        where = best_sentence(specific or generic)
     if salad:
         # A list of words names topics; it does not describe doing any of them.
         level = 0
@@ -428,110 +349,10 @@ def _judge(
         name=criterion.name,
         level=level,
         max_level=MAX_LEVEL,
-        evidence=_quote(answer, where) if level and where is not None else None,
+        evidence=quote_sentence(answer, where) if level and where is not None else None,
         tip=criterion.tip.strip(),
         weight=weight,
     )
-
-
-def _best_sentence(hits: list[Hit]) -> int | None:
-    """The sentence with the most distinct cues (the earliest on a tie)."""
-    per: dict[int, set[str]] = {}
-    for h in hits:
-        per.setdefault(h.sentence, set()).add(h.cue)
-    if not per:
-        return None
-    return min(per, key=lambda i: (-len(per[i]), i))
-
-
-def _is_salad(sentences: Sequence[Sentence], tools: int = 0) -> bool:
-    """Mostly names and nouns: almost no function words hold the words together.
-
-    A short reply that is mostly tool names ("ship it: docker, k8s, mlflow, grafana")
-    counts too, even with a word or two of glue.
-    """
-    tokens = [t for s in sentences for t in s.tokens]
-    if len(tokens) < 6:
-        return False
-    ratio = sum(map(_STOPWORDS.__contains__, tokens)) / len(tokens)
-    return ratio < 0.12 or (tools >= 3 and tools >= 0.35 * len(tokens) and ratio < 0.2)
-
-
-def _check_mistake(
-    mistake: Mistake,
-    hits: list[Hit],
-    present: set[str],  # the cues of `hits`
-    tools: list[Hit],
-    answer: Answer,
-    criteria: tuple[CriterionResult, ...],
-    attempted: bool,
-    salad: bool,
-) -> MistakeResult | None:
-    detect = mistake.detect
-    evidence: str | None = None
-    found = False
-    if detect.kind == "tool_pile":
-        found, evidence = _tool_pile(tools, answer, present, salad)
-    elif not attempted:
-        return None
-    elif detect.kind == "missing":
-        levels = {c.id: c.level for c in criteria}
-        found = all(levels[c] == 0 for c in detect.criteria) and not (present & set(detect.cues))
-    elif detect.kind == "only":
-        found = bool(present & set(detect.present)) and not (present & set(detect.absent))
-        if found:
-            where = _best_sentence([h for h in hits if h.cue in detect.present])
-            evidence = _quote(answer, where) if where is not None else None
-    elif detect.kind == "leads_with":
-        found, evidence = _leads_with(answer, hits, detect.cues, detect.unless)
-    if not found:
-        return None
-    return MistakeResult(
-        id=mistake.id,
-        name=mistake.name,
-        evidence=evidence,
-        fix=mistake.fix.strip(),
-        penalty=mistake.penalty,
-    )
-
-
-def _leads_with(
-    answer: Answer, hits: list[Hit], cues: Sequence[str], unless: Sequence[str]
-) -> tuple[bool, str | None]:
-    """The opening (the first sentence with any cue) names these cues and none of `unless`.
-
-    Opening with a story ("at my last job we had a churn model on a nightly batch
-    job …") frames the work, not the infrastructure, so it does not count.
-    """
-    ordered = sorted(hits, key=lambda h: (h.sentence, h.start))
-    if not ordered:
-        return False, None
-    opening = ordered[0].sentence
-    in_opening = {h.cue for h in ordered if h.sentence == opening}
-    if not (in_opening & set(cues)) or in_opening & set(unless):
-        return False, None
-    sentence = next((s for s in answer.sentences if s.index == opening), None)
-    if sentence is not None and is_story_opening(sentence):
-        return False, None
-    return True, _quote(answer, opening)
-
-
-def _tool_pile(
-    tools: list[Hit], answer: Answer, present: set[str], salad: bool
-) -> tuple[bool, str | None]:
-    """Three or more tools named with no reason given for any of them."""
-    if REASONING_CUE in present and not salad:
-        return False, None
-    first: dict[str, int] = {}
-    for h in tools:
-        first.setdefault(h.cue, h.sentence)
-    if len(first) < 3:
-        return False, None
-    named: dict[int, int] = {}
-    for where in first.values():
-        named[where] = named.get(where, 0) + 1
-    busiest = max(named, key=lambda i: (named[i], -i))
-    return True, _quote(answer, busiest)
 
 
 def _length(question: Question, words: int) -> Length:

@@ -334,3 +334,16 @@ def read_answer(text: str, vocab: Vocabulary, max_chars: int = MAX_CHARS) -> Ans
             )
         )
     return Answer(raw_chars, truncated, tuple(sentences), words, repeated)
+
+
+# Function words: what holds a sentence together (few of them: a pile of names).
+STOPWORDS = frozenset(
+    """
+    a an the and or but so if then than that this these those it its we i our my you your
+    they their he she to of in on at by for with from into onto as is are was were be been
+    being have has had do does did will would can could should may might must not no when
+    while because before after during until once also just only very really what which who
+    how why where there here about over under up down out all any each every some most more
+    less same other such both either neither nor too
+    """.split()
+)

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import RubricError
-from bot.grading.cues import CueIndex
+from bot.grading.cues import REASONING_CUE, CueIndex
 from bot.grading.gradable import not_an_answer
 from bot.grading.grade import CriterionResult, Grade, MistakeResult
-from bot.grading.rubric import REASONING_CUE, RubricGrader, expand_references
+from bot.grading.rubric import RubricGrader, expand_references
 from bot.grading.star import find_star
 from bot.grading.text import MAX_CHARS, Vocabulary, read_answer
 from bot.questions import Question, QuestionBank, load_bank

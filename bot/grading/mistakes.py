@@ -1,0 +1,121 @@
+"""The offline grader's evidence and mistakes: which sentence to quote, and whether an answer
+makes one of the rubric's common mistakes (a pile of tools, opening with infrastructure,
+missing what matters) or is a keyword salad."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.grading.cues import REASONING_CUE
+from bot.grading.grade import CriterionResult, MistakeResult
+from bot.grading.judging import quote
+from bot.grading.star import is_story_opening
+from bot.grading.text import STOPWORDS, Answer, Hit, Sentence
+from bot.questions import Mistake
+
+
+def quote_sentence(answer: Answer, index: int) -> str:
+    for s in answer.sentences:
+        if s.index == index:
+            return quote(s.display)
+    return ""
+
+
+def best_sentence(hits: list[Hit]) -> int | None:
+    """The sentence with the most distinct cues (the earliest on a tie)."""
+    per: dict[int, set[str]] = {}
+    for h in hits:
+        per.setdefault(h.sentence, set()).add(h.cue)
+    if not per:
+        return None
+    return min(per, key=lambda i: (-len(per[i]), i))
+
+
+def is_salad(sentences: Sequence[Sentence], tools: int = 0) -> bool:
+    """Mostly names and nouns: almost no function words hold the words together.
+
+    A short reply that is mostly tool names ("ship it: docker, k8s, mlflow, grafana")
+    counts too, even with a word or two of glue.
+    """
+    tokens = [t for s in sentences for t in s.tokens]
+    if len(tokens) < 6:
+        return False
+    ratio = sum(map(STOPWORDS.__contains__, tokens)) / len(tokens)
+    return ratio < 0.12 or (tools >= 3 and tools >= 0.35 * len(tokens) and ratio < 0.2)
+
+
+def check_mistake(
+    mistake: Mistake,
+    hits: list[Hit],
+    present: set[str],  # the cues of `hits`
+    tools: list[Hit],
+    answer: Answer,
+    criteria: tuple[CriterionResult, ...],
+    attempted: bool,
+    salad: bool,
+) -> MistakeResult | None:
+    detect = mistake.detect
+    evidence: str | None = None
+    found = False
+    if detect.kind == "tool_pile":
+        found, evidence = tool_pile(tools, answer, present, salad)
+    elif not attempted:
+        return None
+    elif detect.kind == "missing":
+        levels = {c.id: c.level for c in criteria}
+        found = all(levels[c] == 0 for c in detect.criteria) and not (present & set(detect.cues))
+    elif detect.kind == "only":
+        found = bool(present & set(detect.present)) and not (present & set(detect.absent))
+        if found:
+            where = best_sentence([h for h in hits if h.cue in detect.present])
+            evidence = quote_sentence(answer, where) if where is not None else None
+    elif detect.kind == "leads_with":
+        found, evidence = leads_with(answer, hits, detect.cues, detect.unless)
+    if not found:
+        return None
+    return MistakeResult(
+        id=mistake.id,
+        name=mistake.name,
+        evidence=evidence,
+        fix=mistake.fix.strip(),
+        penalty=mistake.penalty,
+    )
+
+
+def leads_with(
+    answer: Answer, hits: list[Hit], cues: Sequence[str], unless: Sequence[str]
+) -> tuple[bool, str | None]:
+    """The opening (the first sentence with any cue) names these cues and none of `unless`.
+
+    Opening with a story ("at my last job we had a churn model on a nightly batch
+    job …") frames the work, not the infrastructure, so it does not count.
+    """
+    ordered = sorted(hits, key=lambda h: (h.sentence, h.start))
+    if not ordered:
+        return False, None
+    opening = ordered[0].sentence
+    in_opening = {h.cue for h in ordered if h.sentence == opening}
+    if not (in_opening & set(cues)) or in_opening & set(unless):
+        return False, None
+    sentence = next((s for s in answer.sentences if s.index == opening), None)
+    if sentence is not None and is_story_opening(sentence):
+        return False, None
+    return True, quote_sentence(answer, opening)
+
+
+def tool_pile(
+    tools: list[Hit], answer: Answer, present: set[str], salad: bool
+) -> tuple[bool, str | None]:
+    """Three or more tools named with no reason given for any of them."""
+    if REASONING_CUE in present and not salad:
+        return False, None
+    first: dict[str, int] = {}
+    for h in tools:
+        first.setdefault(h.cue, h.sentence)
+    if len(first) < 3:
+        return False, None
+    named: dict[int, int] = {}
+    for where in first.values():
+        named[where] = named.get(where, 0) + 1
+    busiest = max(named, key=lambda i: (named[i], -i))
+    return True, quote_sentence(answer, busiest)

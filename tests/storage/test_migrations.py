@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.storage.db import (
@@ -112,6 +113,20 @@ def test_a_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
+async def _queue_raw(engine: AsyncEngine, rows: tuple[tuple[str, str], ...]) -> None:
+    """Outbox rows (status, payload) as an older schema held them."""
+    async with engine.begin() as conn:
+        for i, (status, payload) in enumerate(rows):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO outbox_message (team, dedupe_key, kind, payload, status,"
+                    " attempts, next_try_at, created_at)"
+                    " VALUES ('T1', :key, 'feedback', :payload, :status, 0, :now, :now)"
+                ),
+                {"key": f"m{i}", "payload": payload, "status": status, "now": utcnow()},
+            )
+
+
 async def test_messages_waiting_at_0005_get_their_channel(database_url: str) -> None:
     """0005 fills in the channel of messages queued before it, so a sender can leave out the
     channels it is posting to; sent messages (their payload dropped) stay without one."""
@@ -123,16 +138,7 @@ async def test_messages_waiting_at_0005_get_their_channel(database_url: str) -> 
         ("sent", "{}"),
     )
     try:
-        async with engine.begin() as conn:
-            for i, (status, payload) in enumerate(rows):
-                await conn.execute(
-                    sa.text(
-                        "INSERT INTO outbox_message (team, dedupe_key, kind, payload, status,"
-                        " attempts, next_try_at, created_at)"
-                        " VALUES ('T1', :key, 'feedback', :payload, :status, 0, :now, :now)"
-                    ),
-                    {"key": f"m{i}", "payload": payload, "status": status, "now": utcnow()},
-                )
+        await _queue_raw(engine, rows)
         await asyncio.to_thread(upgrade, url)
         async with engine.connect() as conn:
             found = await conn.execute(
@@ -161,16 +167,7 @@ async def test_messages_waiting_at_0009_get_their_thread_and_person(database_url
         ("sent", "{}"),
     )
     try:
-        async with engine.begin() as conn:
-            for i, (status, payload) in enumerate(rows):
-                await conn.execute(
-                    sa.text(
-                        "INSERT INTO outbox_message (team, dedupe_key, kind, payload, status,"
-                        " attempts, next_try_at, created_at)"
-                        " VALUES ('T1', :key, 'feedback', :payload, :status, 0, :now, :now)"
-                    ),
-                    {"key": f"m{i}", "payload": payload, "status": status, "now": utcnow()},
-                )
+        await _queue_raw(engine, rows)
         await asyncio.to_thread(upgrade, url)
         async with engine.connect() as conn:
             found = await conn.execute(

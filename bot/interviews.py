@@ -22,6 +22,7 @@ from bot.storage.db import unit_of_work
 from bot.storage.tables import MockSession, Prompt
 
 DEEP_FOLLOWUPS = 3  # a staff-level mock: a follow-up and up to two push-backs on it
+LONG_ROUND_SECONDS = 180  # a question this long (a system design round) gets as many
 
 
 class Rated(Enum):
@@ -80,7 +81,10 @@ class MockInterviews:
                 session, team=team, channel=channel, wanted=wanted
             )
             levels = await profile_rows.levels_of(session, {(team, candidate)})
-            deep = pushes_back(question, levels.get((team, candidate)))
+            # A staff-level mock pushes back; a long round (a system design) probes more.
+            long = pushes_back(question, levels.get((team, candidate))) or (
+                question.answer_seconds >= LONG_ROUND_SECONDS
+            )
             prompt_id = await self._asking.open_thread(
                 session,
                 question,
@@ -99,7 +103,7 @@ class MockInterviews:
                     question_id=question.id,
                     candidate=candidate,
                     interviewer=interviewer,
-                    max_followups=max(self._followups, DEEP_FOLLOWUPS if deep else 0),
+                    max_followups=max(self._followups, DEEP_FOLLOWUPS if long else 0),
                 ),
             )
             if interviewer is not None:

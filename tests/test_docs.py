@@ -1,4 +1,4 @@
-"""The documentation points at what exists: links, and the modules docs/architecture.md names."""
+"""The documentation points at what exists: links, the modules docs/architecture.md names, the bank."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.questions import load_bank
 from tests.conftest import ROOT
 
 DOCS = [ROOT / "README.md", ROOT / "docs" / "architecture.md"]
@@ -39,3 +40,13 @@ def test_the_architecture_names_modules_that_exist() -> None:
     unknown = [n for n in named if not any(c == n or c.endswith("/" + n) for c in CODE)]
     assert unknown == []
     assert len(text.splitlines()) <= 150
+
+
+def test_the_readme_bank_table_lists_every_question() -> None:
+    """The README's bank table has one row per question in `rubrics/`, and no other."""
+    text = (ROOT / "README.md").read_text()
+    table = text.split("## The question bank", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `([a-z0-9-]+)` \|", table, flags=re.M)
+    bank = load_bank(ROOT / "rubrics")
+    assert sorted(listed) == sorted(bank.ids())
+    assert f"{len(bank.questions)} questions" in table

@@ -69,7 +69,13 @@ def weakest_of(stats: Stats, bank: QuestionBank, suggestion: Question) -> Weakes
     if not training:
         return None  # a criterion no question has any more
     training.sort(key=lambda q: -q.criterion(wanted).weight)
-    source = suggestion if suggestion in training else training[0]
+    # Explained as the question it was measured on put it (ids repeat across questions).
+    measured = bank.get(stats.weakest.question_id)
+    if measured in training:
+        source = measured
+    else:
+        source = suggestion if suggestion in training else training[0]
+    assert source is not None
     return Weakest(stats.weakest, source.criterion(wanted), tuple(training))
 
 

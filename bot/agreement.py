@@ -82,3 +82,25 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float:
 
 def band_distance(a: Band, b: Band) -> int:
     return abs(BANDS.index(a) - BANDS.index(b))
+
+
+def weighted_kappa(a: Sequence[Band], b: Sequence[Band]) -> float | None:
+    """Cohen's kappa with quadratic weights on the four bands (weak < developing < solid <
+    strong): 1 is perfect agreement, 0 what chance gives, below 0 worse than chance. None
+    when undefined: no pairs, or both raters put every answer in one and the same band."""
+    if len(a) != len(b):
+        raise ValueError("a and b differ in length")
+    n, k = len(a), len(BANDS)
+    if n == 0:
+        return None
+    observed = [[0.0] * k for _ in range(k)]
+    for x, y in zip(a, b, strict=True):
+        observed[BANDS.index(x)][BANDS.index(y)] += 1
+    rows = [sum(r) for r in observed]
+    cols = [sum(observed[i][j] for i in range(k)) for j in range(k)]
+    weight = [[(i - j) ** 2 / (k - 1) ** 2 for j in range(k)] for i in range(k)]
+    disagree = sum(weight[i][j] * observed[i][j] for i in range(k) for j in range(k)) / n
+    chance = sum(weight[i][j] * rows[i] * cols[j] for i in range(k) for j in range(k)) / n**2
+    if chance == 0:
+        return None
+    return 1 - disagree / chance

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     schedule_grace: timedelta = timedelta(hours=1)
     # Mock interviews: follow-up questions before the summary scorecard (1-3).
     mock_followups: int = Field(default=2, ge=1, le=3)
+    # "Was this fair?" under feedback: Slack's feedback buttons element, or plain buttons for
+    # a Slack that does not take it (a post refused with invalid_blocks switches by itself).
+    feedback_buttons: Literal["native", "plain"] = "native"
     # Weekly digest in every channel with a schedule, at this day and time in its timezone.
     digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "fri"
     digest_time: str = Field(default="16:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.calibration_figures import Disputed
 from bot.progress import Coverage, Stats
 from bot.questions import Criterion, Question, QuestionBank
 from bot.storage import attempt_rows
@@ -132,6 +133,10 @@ class Dashboards:
             team=team, channel=channel, wanted=question_id, source="command", requested_by=user
         )
         return Started(question, channel)
+
+    async def top_disputed(self, *, team: str) -> tuple[Disputed, ...]:
+        """The three criteria whose grades the workspace disputes most (admins see them)."""
+        return tuple(await self._use.calibration.top_disputed(team=team, limit=3))
 
     async def mock(self, *, team: str, user: str) -> Started | None:
         """A mock interview for the person where they practise; None when there is no such place."""

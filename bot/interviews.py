@@ -17,9 +17,9 @@ from bot.messages import Outgoing, Renderer
 from bot.metrics import Metrics
 from bot.mock import FINISHED, combine, interview_answers, next_probe, scorecard
 from bot.questions import Question, QuestionBank
-from bot.storage import attempt_rows, mock_rows, outbox_rows, profile_rows
+from bot.storage import attempt_rows, calibration_rows, mock_rows, outbox_rows, profile_rows
 from bot.storage.db import unit_of_work
-from bot.storage.tables import MockSession, Prompt
+from bot.storage.tables import MockSession, PairedRating, Prompt
 
 DEEP_FOLLOWUPS = 3  # a staff-level mock: a follow-up and up to two push-backs on it
 LONG_ROUND_SECONDS = 180  # a question this long (a system design round) gets as many
@@ -160,10 +160,19 @@ class MockInterviews:
         return Outgoing(payload, "nudge", f"mock_closed:{prompt_id}", None, FINISHED)
 
     async def rate(
-        self, *, team: str, mock_id: int, interviewer: str, rating: int, notes: str
+        self,
+        *,
+        team: str,
+        mock_id: int,
+        interviewer: str,
+        rating: int,
+        notes: str,
+        criteria: dict[str, int] | None = None,
     ) -> Rated:
         """Store a human interviewer's rating and post it in the thread beside the bot's
-        score, once: a mock interview has one rating (the first submitted)."""
+        score, once: a mock interview has one rating (the first submitted). `criteria` is
+        their optional met (2) / partly (1) / missed (0) per criterion, kept beside the bot's
+        scorecard for the calibration report."""
         async with unit_of_work(self._sessions) as session:
             mock = await mock_rows.get_mock(session, team=team, mock_id=mock_id)
             if mock is None or mock.id is None or mock.interviewer != interviewer:
@@ -175,6 +184,7 @@ class MockInterviews:
             if not await mock_rows.rate_mock_once(session, mock.id, rating=rating, notes=notes):
                 return Rated.ALREADY_RATED
             card = await self.scorecard_of(session, mock, question)
+            await self._keep_paired_view(session, mock, question, rating, criteria or {}, card)
             payload = self._renderer.rating(
                 question,
                 candidate=mock.candidate,
@@ -196,6 +206,37 @@ class MockInterviews:
             )
         self._asking.queued()
         return Rated.RATED
+
+    async def _keep_paired_view(
+        self,
+        session: AsyncSession,
+        mock: MockSession,
+        question: Question,
+        rating: int,
+        criteria: dict[str, int],
+        card: Grade | None,
+    ) -> None:
+        """The human's view beside the bot's: the scorecard's levels when it is posted
+        already (otherwise the calibration report reads them once it is)."""
+        known = {c.id for c in question.criteria}
+        levels = {c: lv for c, lv in criteria.items() if c in known and lv in (0, 1, 2)}
+        await calibration_rows.save_paired_rating(
+            session,
+            PairedRating(
+                team=mock.team,
+                mock_id=int(mock.id or 0),
+                question_id=question.id,
+                candidate=mock.candidate,
+                interviewer=mock.interviewer or "",
+                rating=rating,
+                levels=json.dumps(levels),
+                bot_levels=json.dumps({c.id: c.level for c in card.criteria}) if card else None,
+                bot_score=card.score if card else None,
+                bot_band=card.band if card else None,
+                grader=card.grader if card else None,
+                rubric_version=card.rubric_version if card else None,
+            ),
+        )
 
     async def info(self, *, team: str, mock_id: int) -> MockInfo | None:
         """Who interviews whom on what, and the rating if given (None: no such mock)."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.polling import PollingLoop
-from bot.storage import attempt_rows
+from bot.storage import attempt_rows, calibration_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
@@ -26,10 +26,12 @@ class Retention:
         """Delete the answers older than the retention period; how many."""
         if self._days <= 0:
             return 0
+        cutoff = utcnow() - timedelta(days=self._days)
         async with unit_of_work(self._sessions) as session:
-            return await attempt_rows.delete_attempts_before(
-                session, utcnow() - timedelta(days=self._days)
-            )
+            removed = await attempt_rows.delete_attempts_before(session, cutoff)
+            # Verdicts on those answers and paired ratings of that age go with them.
+            await calibration_rows.delete_expired(session, cutoff)
+            return removed
 
     def loop(self) -> PollingLoop:
         return PollingLoop(

@@ -122,7 +122,7 @@ class Runtime:
                 or self.grader.concurrency != "batch"
             )
         )
-        renderer = SlackMessages()
+        renderer = SlackMessages(fairness=settings.feedback_buttons)
         self.use = build_use_cases(
             bank=self.bank,
             sessions=self.sessions,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.asking import Asking
+from bot.calibration import Calibration
 from bot.interviews import MockInterviews
 from bot.messages import Renderer
 from bot.metrics import Metrics
@@ -26,6 +27,7 @@ class UseCases:
     interviews: MockInterviews  # mock interviews: start, rate
     reports: Reports  # stats, leaderboard, digest, Details
     people: People  # a person's level, opt-ins and forget-me
+    calibration: Calibration  # "Was this fair?", sharing for calibration, the report
 
 
 def build_use_cases(
@@ -67,4 +69,5 @@ def build_use_cases(
             on_message=on_message,
         ),
         people=People(sessions),
+        calibration=Calibration(bank=bank, sessions=sessions),
     )

@@ -271,6 +271,13 @@ class BlockKitHtml:
                 if isinstance(e, dict)
             )
             return f"<div {attrs}>{elements}</div>"
+        if kind == "context_actions":  # feedback buttons (and icon buttons), small, under a message
+            elements = "".join(
+                self.element(e, block_id)
+                for e in block.get("elements") or []
+                if isinstance(e, dict)
+            )
+            return f"<div {attrs}>{elements}</div>"
         if kind == "image":
             title = block.get("title")
             caption = f"<figcaption>{self.text(title)}</figcaption>" if title else ""
@@ -326,9 +333,37 @@ class BlockKitHtml:
                 f'<select class="bk-select" data-action="{_attr_json(action)}">'
                 f'<option value="">{label}</option>{options}</select>'
             )
+        if kind == "feedback_buttons":
+            return "".join(
+                self._feedback_button(element, side, action)
+                for side in ("positive_button", "negative_button")
+            )
+        if kind == "icon_button":
+            action["value"] = element.get("value", "")
+            action["text"] = element.get("text") or {"type": "plain_text", "text": ""}
+            return (
+                f'<button type="button" class="bk-button bk-icon" data-action="{_attr_json(action)}">'
+                f"{self.text(element.get('text'))}</button>"
+            )
         if kind == "image":
             return self._image_tag(element, css="bk-accessory-image")
         return f'<span class="bk-unknown">[{_esc(kind)}]</span>'
+
+    def _feedback_button(self, element: dict[str, Any], side: str, action: dict[str, Any]) -> str:
+        """One thumb of a feedback buttons element: its click carries that thumb's value."""
+        button = element.get(side) if isinstance(element.get(side), dict) else {}
+        assert isinstance(button, dict)
+        text = button.get("text") or {
+            "type": "plain_text",
+            "text": "👍" if "positive" in side else "👎",
+        }
+        clicked = {**action, "value": button.get("value", ""), "text": text}
+        label = button.get("accessibility_label")
+        aria = f' aria-label="{_esc(label)}" title="{_esc(label)}"' if label else ""
+        return (
+            f'<button type="button" class="bk-button bk-feedback" '
+            f'data-action="{_attr_json(clicked)}"{aria}>{self.text(text)}</button>'
+        )
 
     def input_block(self, block: dict[str, Any], block_id: str) -> str:
         """An input block of a modal: label, the element, hint, and a place for an error."""

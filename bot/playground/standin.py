@@ -82,6 +82,9 @@ class SlackStandIn:
     client_id: str = "1111.2222"
     client_secret: str = "test-client-secret"
     installs: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Whether this Slack takes the feedback buttons element (a `context_actions` block); one
+    # that does not answers `invalid_blocks`, as Slack does for a block it does not know.
+    feedback_buttons: bool = True
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _stalls: dict[str, list[Stall]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -357,6 +360,8 @@ class SlackStandIn:
         if method == "chat.postMessage":
             if not body.get("channel"):
                 return web.json_response({"ok": False, "error": "channel_not_found"})
+            if not self.feedback_buttons and _has_block(body, "context_actions"):
+                return web.json_response({"ok": False, "error": "invalid_blocks"})
             ts = self._next_ts()
             body["_ok"] = True
             body["_ts"] = ts
@@ -766,6 +771,7 @@ class SlackStandIn:
         value: str = "",
         response_key: str = "action",
         message_ts: str | None = None,
+        kind: str = "button",
     ) -> tuple[int, str]:
         payload = {
             "type": "block_actions",
@@ -780,7 +786,7 @@ class SlackStandIn:
                 {
                     "action_id": action_id,
                     "block_id": "b1",
-                    "type": "button",
+                    "type": kind,
                     "value": value,
                     "action_ts": str(time.time()),
                 }
@@ -794,3 +800,16 @@ class SlackStandIn:
         """Any interactivity payload (block_actions, view_submission, view_closed), signed."""
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return await self.post_to_bot(url, body, "application/x-www-form-urlencoded")
+
+
+def _has_block(body: dict[str, Any], kind: str) -> bool:
+    """Whether a Web API call's blocks (a list, or JSON text in a form post) hold one of `kind`."""
+    blocks = body.get("blocks")
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return False
+    return isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("type") == kind for b in blocks
+    )

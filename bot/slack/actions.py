@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.interviews import Rated
 from bot.slack import feedback
-from bot.slack.interview import interviewer_brief_rated, rating_modal
+from bot.slack.interview import interviewer_brief_rated, rated_criteria, rating_modal
 from bot.use_cases import UseCases
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def action_value(body: dict[str, Any]) -> str:
     return str((body.get("actions") or [{}])[0].get("value") or "")
 
 
-def _who(body: dict[str, Any]) -> tuple[str, str]:
+def interaction_who(body: dict[str, Any]) -> tuple[str, str]:
     """(team, user) of an interaction."""
     user = body.get("user") or {}
     return str((body.get("team") or {}).get("id") or user.get("team_id") or ""), str(
@@ -66,7 +66,7 @@ class MessageActions:
         self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        team, _ = _who(body)
+        team, _ = interaction_who(body)
         opened = self._open_details(
             client, respond, team=team, key=action_value(body), trigger=body.get("trigger_id")
         )
@@ -100,7 +100,7 @@ class MessageActions:
         await ack()
         value = action_value(body)
         if value.isdigit():
-            team, user = _who(body)
+            team, user = interaction_who(body)
             opened = self._open_rating(
                 client,
                 respond,
@@ -151,7 +151,8 @@ class MessageActions:
                 replace_original=True,
             )
         else:
-            await client.views_open(trigger_id=trigger, view=rating_modal(mock_id, brief_url))
+            view = rating_modal(mock_id, brief_url, info.question)
+            await client.views_open(trigger_id=trigger, view=view)
 
     async def on_rating_submitted(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
@@ -163,10 +164,15 @@ class MessageActions:
             await ack(response_action="errors", errors={"rating": "Pick a rating from 1 to 5."})
             return
         notes = ((values.get("notes") or {}).get("value") or {}).get("value") or ""
-        team, user = _who(body)
+        team, user = interaction_who(body)
         mock_id, brief_url = _rating_form(str(view.get("private_metadata") or ""))
         rated = await self._use.interviews.rate(
-            team=team, mock_id=mock_id, interviewer=user, rating=int(rating), notes=str(notes)
+            team=team,
+            mock_id=mock_id,
+            interviewer=user,
+            rating=int(rating),
+            notes=str(notes),
+            criteria=rated_criteria(values),
         )
         if rated is Rated.ALREADY_RATED:
             await ack(

@@ -14,6 +14,7 @@ from bot.grading.gradable import NOT_ABOUT_LENGTH, NUDGES
 from bot.grading.grade import Grade
 from bot.progress import Digest
 from bot.questions import Question
+from bot.slack.fairness import Style, with_control
 from bot.slack.feedback import feedback_message
 from bot.slack.interview import InterviewMessages
 from bot.slack.kit import Piece
@@ -144,7 +145,38 @@ def digest_upload(data: Digest, png: bytes) -> dict[str, Any]:
 
 
 class SlackMessages(DrillMessages, InterviewMessages):
-    """The bot's `messages.Renderer`: every message it posts, as Block Kit."""
+    """The bot's `messages.Renderer`: every message it posts, as Block Kit. Feedback and
+    scorecards end with "Was this fair?" (fairness.py), as Slack's feedback buttons or, with
+    `fairness="plain"`, as plain buttons."""
+
+    def __init__(self, *, fairness: Style = "native") -> None:
+        self._fairness: Style = fairness
 
     def digest(self, data: Digest, png: bytes) -> dict[str, Any]:
         return digest_upload(data, png)
+
+    # --- "Was this fair?" under each grade ------------------------------------------------
+
+    def feedback(
+        self,
+        question: Question,
+        grade: Grade,
+        *,
+        user: str,
+        previous: Grade | None,
+        details: str | None = None,
+    ) -> dict[str, Any]:
+        payload = super().feedback(question, grade, user=user, previous=previous, details=details)
+        return with_control(payload, details, self._fairness)
+
+    def summary(
+        self,
+        question: Question,
+        grade: Grade,
+        *,
+        user: str,
+        improved: list[str],
+        details: str | None = None,
+    ) -> dict[str, Any]:
+        payload = super().summary(question, grade, user=user, improved=improved, details=details)
+        return with_control(payload, details, self._fairness)

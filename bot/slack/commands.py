@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.questions import SENIORITIES
 
 SUBCOMMANDS = frozenset(
-    "help list schedule stats leaderboard mock level forget-me team digest".split()
+    "help list schedule stats leaderboard mock level forget-me team digest share".split()
 )
 MAX_TEXT = 4000  # Slack caps slash-command text well below this
 
@@ -16,6 +16,7 @@ MAX_TEXT = 4000  # Slack caps slash-command text well below this
 @dataclass(frozen=True)
 class Command:
     # ask | help | list | level | forget-me | schedule | stats | leaderboard | mock | team | digest
+    # | share
     name: str
     args: tuple[str, ...] = ()
 
@@ -56,6 +57,8 @@ def parse_command(text: str) -> Command | Usage:
         )
     if head in ("forget-me", "forgetme", "forget"):
         return Command("forget-me")
+    if head == "share":
+        return _share(rest)
     if head in ("schedule", "stats", "leaderboard", "mock", "team", "digest"):
         return Command(head, rest)
     if len(words) > 1:
@@ -64,3 +67,14 @@ def parse_command(text: str) -> Command | Usage:
             "/deploy-question help",
         )
     return Command("ask", (words[0],))
+
+
+def _share(rest: tuple[str, ...]) -> Command | Usage:
+    """`share on|off|status`: the opt-in to share disputed answers for calibration."""
+    choice = rest[0].lower() if len(rest) == 1 else ""
+    if choice in ("on", "off", "status"):
+        return Command("share", (choice,))
+    return Usage(
+        "Say whether to share your disputed answers with your team's calibration review.",
+        "/deploy-question share on|off|status",
+    )

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.calibration_figures import Disputed
 from bot.dashboard import Dashboard, HistoryPage, Weakest
 from bot.questions import Question
 from bot.schedule import ScheduleView
+from bot.slack.fairness import home_lines
 from bot.slack.kit import (
     BAND_EMOJI,
     Piece,
@@ -47,10 +49,12 @@ def _answers(n: int) -> str:
 
 @dataclass(frozen=True)
 class TeamLeadHome:
-    """The admin section: the workspace's schedules and who practised where."""
+    """The admin section: the workspace's schedules and who practised where, and the
+    criteria whose grades people dispute most ("Was this fair?")."""
 
     schedules: list[ScheduleView]
     weeks: list[tuple[str, TeamWeek]]  # (channel, its week)
+    disputed: tuple[Disputed, ...] = ()
 
 
 def _progress(dash: Dashboard, bank_size: int) -> str:
@@ -127,6 +131,7 @@ def _team_lead(section_data: TeamLeadHome) -> list[Piece]:
             "give the details."
         )
     )
+    pieces += home_lines(section_data.disputed)
     return pieces
 
 

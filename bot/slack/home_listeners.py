@@ -101,7 +101,8 @@ class HomeListeners:
             weeks.append(
                 (channel, await self._teamlead.week(team=team, channel=channel, members=members))
             )
-        return home.TeamLeadHome(await self._schedules.for_team(team=team), weeks)
+        disputed = await self._dashboards.top_disputed(team=team)
+        return home.TeamLeadHome(await self._schedules.for_team(team=team), weeks, disputed)
 
     async def on_home_opened(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient

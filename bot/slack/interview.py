@@ -172,9 +172,12 @@ class InterviewMessages:
         }
 
 
-def rating_modal(mock_id: int, brief_url: str | None) -> dict[str, Any]:
+def rating_modal(
+    mock_id: int, brief_url: str | None, question: Question | None = None
+) -> dict[str, Any]:
     """The rating form; it carries the mock's id, and the response_url of the brief whose
-    button opened it (to replace that button with the rating once it is posted)."""
+    button opened it (to replace that button with the rating once it is posted). With the
+    question, each criterion gets an optional met / partly / missed beside the 1-5."""
     choices = ((5, "hire"), (4, "strong"), (3, "mixed"), (2, "weak"), (1, "not yet"))
     options = [
         {"text": {"type": "plain_text", "text": f"{n} - {label}"}, "value": str(n)}
@@ -205,5 +208,52 @@ def rating_modal(mock_id: int, brief_url: str | None) -> dict[str, Any]:
                     "max_length": 1500,
                 },
             },
+            *(criterion_inputs(question) if question is not None else []),
         ],
     }
+
+
+CRITERION_MARKS = ((2, "met"), (1, "partly"), (0, "missed"))
+
+
+def criterion_inputs(question: Question) -> list[dict[str, Any]]:
+    """The rating form's optional per-criterion column: met, partly or missed each, kept
+    beside the bot's scorecard to measure how well the two agree."""
+    options = [
+        {"text": {"type": "plain_text", "text": word}, "value": str(level)}
+        for level, word in CRITERION_MARKS
+    ]
+    blocks: list[dict[str, Any]] = [
+        _section(
+            "*Per criterion (optional)*: did the candidate meet each one? Only the calibration "
+            "report sees these, beside the bot's scorecard."
+        )
+    ]
+    for c in question.criteria:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"crit_{c.id}",
+                "optional": True,
+                "label": {"type": "plain_text", "text": c.name[:150]},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "level",
+                    "placeholder": {"type": "plain_text", "text": "met / partly / missed"},
+                    "options": options,
+                },
+            }
+        )
+    return blocks
+
+
+def rated_criteria(values: dict[str, Any]) -> dict[str, int]:
+    """The met (2) / partly (1) / missed (0) marks of a submitted rating form."""
+    marks: dict[str, int] = {}
+    for block, actions in values.items():
+        if not block.startswith("crit_") or not isinstance(actions, dict):
+            continue
+        chosen = ((actions.get("level") or {}).get("selected_option") or {}).get("value")
+        if str(chosen) in ("0", "1", "2"):
+            marks[block.removeprefix("crit_")] = int(str(chosen))
+    return marks

@@ -26,6 +26,8 @@ from bot.slack.actions import MessageActions, action_value
 from bot.slack.authorization import is_transient
 from bot.slack.background import AfterAck
 from bot.slack.commands import Command, Usage, parse_command
+from bot.slack.fairness import share_reply
+from bot.slack.fairness_actions import FairnessActions
 from bot.slack.schedule_commands import ScheduleCommands
 from bot.slack.team_commands import TeamCommands
 from bot.use_cases import UseCases
@@ -80,6 +82,7 @@ class Listeners:
         self._team_commands = team_commands
         self._after_ack = after_ack  # work after the ack (Web API calls)
         self._message_actions = MessageActions(use, after_ack)
+        self._fairness = FairnessActions(use, after_ack)
 
     def register(self, app: AsyncApp) -> None:
         # Bolt tries listeners in the order they were added, building arguments for each
@@ -92,6 +95,7 @@ class Listeners:
         app.action("drill_show_answer")(self.on_show_answer)
         app.action("drill_show_answer_confirmed")(self.on_show_answer)
         self._message_actions.register(app)  # Details, Rate the candidate
+        self._fairness.register(app)  # "Was this fair?" and the dispute form
         self._team_commands.register(app)
         app.error(self.on_error)
 
@@ -179,6 +183,8 @@ class Listeners:
             await ack(text=await self._leaderboard(cmd.args, team=team, channel=channel, user=user))
         elif cmd.name == "mock":
             await ack(text=await self._mock(cmd.args, team=team, channel=channel, user=user))
+        elif cmd.name == "share":
+            await ack(text=await self._share(cmd.args, team=team, user=user))
 
     async def _respond(self, respond: AsyncRespond, answer: Awaitable[str]) -> None:
         await respond(text=await answer, response_type="ephemeral")
@@ -201,6 +207,15 @@ class Listeners:
         return replies.leaderboard_text(
             await self._use.reports.leaderboard(team=team, channel=channel)
         )
+
+    async def _share(self, args: tuple[str, ...], *, team: str, user: str) -> str:
+        """`share on|off|status`: the opt-in to share disputed answers for calibration."""
+        before = await self._use.calibration.sharing(team=team, user=user)
+        if args[0] == "status":
+            return share_reply(before, changed=False)
+        wanted = args[0] == "on"
+        await self._use.calibration.set_sharing(team=team, user=user, shared=wanted)
+        return share_reply(wanted, changed=wanted != before)
 
     async def _mock(self, args: tuple[str, ...], *, team: str, channel: str, user: str) -> str:
         interviewer = None

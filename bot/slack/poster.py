@@ -20,6 +20,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.errors import RetryLater, Undeliverable
 from bot.outbox import Place
+from bot.slack.fairness import has_native_control, to_plain
 from bot.slack.installs import TokenSource
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ class SlackPoster:
         self.session: aiohttp.ClientSession | None = None
         self._reads: dict[str, asyncio.Lock] = {}  # per workspace: one read at a time …
         self._read_after: dict[str, float] = {}  # … and when the next may start
+        # Workspaces whose Slack refused the feedback buttons element (invalid_blocks): their
+        # messages carry plain buttons instead, from then on (for this process's life).
+        self.plain_controls: set[str] = set()
 
     @property
     def client(self) -> AsyncWebClient:
@@ -115,7 +119,11 @@ class SlackPoster:
         if isinstance(metadata, dict):
             event = {**(metadata.get("event_payload") or {}), "message_key": key}
             payload["metadata"] = {**metadata, "event_payload": event}
+        if team in self.plain_controls and has_native_control(payload):
+            payload = to_plain(payload)
         try:
+            if method == "chat.postMessage" and has_native_control(payload):
+                return await self._post_with_control(team, payload)
             if method == "chat.postEphemeral":
                 response = await self.client.chat_postEphemeral(**payload)
                 return str(payload["channel"]), str(response.get("message_ts", ""))
@@ -135,6 +143,20 @@ class SlackPoster:
             # Unless it never connected, Slack may have posted it before the answer was lost.
             maybe_done = not isinstance(exc, aiohttp.ClientConnectorError)
             raise RetryLater(f"network: {type(exc).__name__}", 0.0, maybe_done=maybe_done) from exc
+        return str(response["channel"]), str(response["ts"])
+
+    async def _post_with_control(self, team: str, payload: dict[str, Any]) -> tuple[str, str]:
+        """Post a message with the feedback buttons element; where Slack refuses the block
+        (`invalid_blocks`), post it again at once with plain buttons, and keep to those for
+        the workspace."""
+        try:
+            response = await self.client.chat_postMessage(**payload)
+        except SlackApiError as exc:
+            if slack_failure(exc)[1] != "invalid_blocks":
+                raise
+            log.warning("workspace %s refused the feedback buttons: using plain buttons", team)
+            self.plain_controls.add(team)
+            response = await self.client.chat_postMessage(**to_plain(payload))
         return str(response["channel"]), str(response["ts"])
 
     async def posted(

@@ -35,6 +35,7 @@ def help_text(bank_size: int) -> str:
             "`/deploy-question leaderboard` - this channel's ranking · `leaderboard join|leave` to opt in or out",
             "`/deploy-question mock [question-id | @colleague]` - a mock interview with follow-ups",
             "`/deploy-question team` - who practised here this week · `digest` - this week's digest",
+            "`/deploy-question share on|off|status` - let your team's calibration review quote and export the answers whose grade you dispute",
             "The *Deploy Drill* Home tab: your next drill, your weakest criterion, your past answers.",
         ]
     )

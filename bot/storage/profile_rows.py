@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from bot.storage import calibration_rows
 from bot.storage.tables import (
     Attempt,
     OutboxMessage,
@@ -30,6 +31,8 @@ async def delete_user_data(session: AsyncSession, *, team: str, user: str) -> in
     await session.execute(
         sa.delete(UserProfile).where(col(UserProfile.team) == team, col(UserProfile.user) == user)
     )
+    # The calibration loop: their verdicts on grades, paired ratings, and consent to share.
+    await calibration_rows.delete_user(session, team=team, user=user)
     return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 

@@ -218,3 +218,76 @@ class CommandClaim(SQLModel, table=True):
     team: str = Field(max_length=32)
     trigger_id: str = Field(max_length=120, unique=True)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+# --- the calibration loop: what people think of their grades ----------------------------
+
+
+class GradeVerdict(SQLModel, table=True):
+    """A "Was this fair?" on one feedback message or scorecard, by the answer's author: fair,
+    or disputed with the levels they would give. One per answer (the latest stands); it
+    records which grader, grader version and rubric version gave the grade it judges."""
+
+    __tablename__ = "grade_verdict"
+    __table_args__ = (
+        sa.UniqueConstraint("team", "attempt_id", name="uq_grade_verdict_attempt"),
+        sa.Index("ix_grade_verdict_team_user", "team", "user"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    # The answer judged: a feedback's attempt, or a scorecard's last answer (with mock_id).
+    attempt_id: int
+    mock_id: int | None = None
+    user: str = Field(max_length=32)  # the answer's author, the only one who may judge it
+    question_id: str = Field(max_length=80)
+    fair: bool
+    grader: str = Field(max_length=80)  # the grade's grader string (rubric, llm:gpt-4o-mini)
+    grader_version: str = Field(max_length=80)  # the model card's data hash, or the grader
+    rubric_version: str = Field(max_length=40)
+    score: int  # the bot's
+    band: str = Field(max_length=16)
+    levels: str = Field(default="{}", sa_type=sa.Text)  # JSON: the bot's level per criterion
+    disputed: str = Field(default="{}", sa_type=sa.Text)  # JSON: the level they would give
+    proposed_score: int | None = None
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PairedRating(SQLModel, table=True):
+    """A human interviewer's view of a paired mock beside the bot's: the 1-5 rating, the
+    optional met/partly/missed per criterion, and the scorecard's levels (when it was
+    posted before the rating; otherwise read from the answers when needed)."""
+
+    __tablename__ = "paired_rating"
+    __table_args__ = (sa.UniqueConstraint("team", "mock_id", name="uq_paired_rating_mock"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    mock_id: int
+    question_id: str = Field(max_length=80)
+    candidate: str = Field(max_length=32)
+    interviewer: str = Field(max_length=32)
+    rating: int  # 1-5
+    levels: str = Field(default="{}", sa_type=sa.Text)  # JSON: the human's 0|1|2 per criterion
+    bot_levels: str | None = Field(default=None, sa_type=sa.Text)  # JSON, or None: not yet
+    bot_score: int | None = None
+    bot_band: str | None = Field(default=None, max_length=16)
+    grader: str | None = Field(default=None, max_length=80)
+    rubric_version: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CalibrationConsent(SQLModel, table=True):
+    """A person's opt-in to share their disputed or human-rated answers (and notes) with
+    the team's calibration review: quotes in the report, and the export. forget-me, or
+    `/deploy-question share off`, deletes it."""
+
+    __tablename__ = "calibration_consent"
+    __table_args__ = (sa.UniqueConstraint("team", "user", name="uq_calibration_consent"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    user: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

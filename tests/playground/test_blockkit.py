@@ -94,6 +94,52 @@ def test_buttons_carry_their_action_escaped() -> None:
     assert 'class="bk-button bk-primary"' in out
 
 
+def test_feedback_buttons_draw_two_thumbs_each_with_its_value() -> None:
+    """A context_actions block's feedback buttons become two small buttons; each click sends
+    the element's action id with that thumb's value, escaped like any other."""
+    block = {
+        "type": "context_actions",
+        "block_id": "drill_fair",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": "drill_fair",
+                "positive_button": {
+                    "text": {"type": "plain_text", "text": "👍 Fair"},
+                    "value": "up:attempt:7",
+                    "accessibility_label": "Was this grade fair? Yes",
+                },
+                "negative_button": {
+                    "text": {"type": "plain_text", "text": "<b>no</b>"},
+                    "value": '"><script>',
+                },
+            }
+        ],
+    }
+    out = render.block(block)
+    assert out.startswith('<div class="bk-context_actions" data-block-id="drill_fair">')
+    assert "<script>" not in out and "<b>no</b>" not in out and "&lt;b&gt;no&lt;/b&gt;" in out
+    actions = [json.loads(html.unescape(a)) for a in re.findall(r'data-action="([^"]*)"', out)]
+    assert actions == [
+        {
+            "type": "feedback_buttons",
+            "action_id": "drill_fair",
+            "block_id": "drill_fair",
+            "value": "up:attempt:7",
+            "text": {"type": "plain_text", "text": "👍 Fair"},
+        },
+        {
+            "type": "feedback_buttons",
+            "action_id": "drill_fair",
+            "block_id": "drill_fair",
+            "value": '"><script>',
+            "text": {"type": "plain_text", "text": "<b>no</b>"},
+        },
+    ]
+    assert 'aria-label="Was this grade fair? Yes"' in out
+    assert "bk-unknown" not in out
+
+
 def test_header_section_context_divider_image() -> None:
     """The feedback's block types all render; images only from safe URLs."""
     blocks = [

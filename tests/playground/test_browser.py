@@ -195,6 +195,8 @@ def test_run_the_command_answer_in_the_thread_and_see_feedback(
     assert gaps.count("•") == 2 and "(partly there)" in gaps  # the two worth the most
     assert "No example" in text.split("Mistakes")[1]  # one line per mistake
     assert "Model 30-second answer" in text
+    thumbs = feedback.find_elements(By.CSS_SELECTOR, ".bk-context_actions button.bk-feedback")
+    assert len(thumbs) == 2 and "Not fair" in thumbs[1].text  # "Was this fair?"
     assert "Bob" in browser.find_element(By.CSS_SELECTOR, "#thread-messages").text
     reply_count = browser.find_element(By.CSS_SELECTOR, "#messages button.replies").text
     assert reply_count == "2 replies"

@@ -44,6 +44,11 @@ TABLES = {
     "lease_owner",
     # slash commands handled, for ten minutes (0006): a replayed command does nothing
     "command_claim",
+    # the calibration loop (0010): "Was this fair?" verdicts, paired mocks' human views,
+    # the opt-in to share disputed answers
+    "grade_verdict",
+    "paired_rating",
+    "calibration_consent",
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
@@ -62,10 +62,14 @@ class Judged:
 
 @dataclass(frozen=True)
 class DisputeForm:
-    """What the dispute form shows: the grade's levels, and whether the author shares."""
+    """What the dispute form shows: the grade's levels, whether the author shares, and what
+    they said in an earlier dispute of this grade (to change rather than retype)."""
 
     judged: Judged
     shared: bool
+    levels: dict[str, int] = field(default_factory=dict)
+    score: int | None = None
+    note: str | None = None
 
 
 def human_band(question: Question, rating: int, levels: dict[str, int]) -> Band:
@@ -138,9 +142,17 @@ class Calibration:
                 return Verdict.GONE
             if judged.author != user:
                 return Verdict.NOT_THE_AUTHOR
-            await calibration_rows.save_verdict(session, self._verdict(team, judged, fair=False))
+            earlier = await calibration_rows.verdict_on(
+                session, team=team, attempt_id=judged.attempt_id
+            )
+            if earlier is None or earlier.fair:  # a dispute already made keeps its detail
+                row = self._verdict(team, judged, fair=False)
+                await calibration_rows.save_verdict(session, row)
             shared = user in await calibration_rows.consenting(session, team=team)
-        return DisputeForm(judged, shared)
+        if earlier is None or earlier.fair:
+            return DisputeForm(judged, shared)
+        levels = {str(k): int(v) for k, v in json.loads(earlier.disputed or "{}").items()}
+        return DisputeForm(judged, shared, levels, earlier.proposed_score, earlier.note)
 
     async def dispute(
         self,

@@ -147,6 +147,15 @@ def dispute_modal(form: DisputeForm, response_url: str | None) -> dict[str, Any]
             for level, word in LEVEL_WORDS.items()
             if level != c.level and level <= MAX_LEVEL
         ]
+        select: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": "level",
+            "placeholder": {"type": "plain_text", "text": "Fair as it is"},
+            "options": options,
+        }
+        earlier = [o for o in options if o["value"] == str(form.levels.get(c.id))]
+        if earlier:
+            select["initial_option"] = earlier[0]
         pieces.append(
             {
                 "type": "input",
@@ -156,12 +165,7 @@ def dispute_modal(form: DisputeForm, response_url: str | None) -> dict[str, Any]
                     "type": "plain_text",
                     "text": f"{c.name[:120]} - I gave: {LEVEL_WORDS.get(c.level, c.level)}",
                 },
-                "element": {
-                    "type": "static_select",
-                    "action_id": "level",
-                    "placeholder": {"type": "plain_text", "text": "Fair as it is"},
-                    "options": options,
-                },
+                "element": select,
             }
         )
     share: dict[str, Any] = {
@@ -171,10 +175,10 @@ def dispute_modal(form: DisputeForm, response_url: str | None) -> dict[str, Any]
             {
                 "text": {"type": "plain_text", "text": "Share my disputed answers and notes"},
                 "description": {
-                    "type": "mrkdwn",
+                    "type": "plain_text",
                     "text": "with my team's calibration review: quoted in its report, and "
-                    "exported as test answers for the grader. `/deploy-question share off` "
-                    "or `forget-me` stops it.",
+                    "exported as test answers for the grader. /deploy-question share off "
+                    "or forget-me stops it.",
                 },
                 "value": SHARE,
             }
@@ -194,6 +198,7 @@ def dispute_modal(form: DisputeForm, response_url: str | None) -> dict[str, Any]
                 "is_decimal_allowed": False,
                 "min_value": "0",
                 "max_value": "100",
+                **({"initial_value": str(form.score)} if form.score is not None else {}),
             },
         },
         {
@@ -206,6 +211,7 @@ def dispute_modal(form: DisputeForm, response_url: str | None) -> dict[str, Any]
                 "action_id": "value",
                 "multiline": True,
                 "max_length": 1000,
+                **({"initial_value": form.note} if form.note else {}),
             },
         },
         {

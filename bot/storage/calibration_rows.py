@@ -42,16 +42,19 @@ class NewVerdict(TypedDict):
     note: str | None
 
 
+async def verdict_on(session: AsyncSession, *, team: str, attempt_id: int) -> GradeVerdict | None:
+    found = await session.execute(
+        select(GradeVerdict).where(
+            col(GradeVerdict.team) == team, col(GradeVerdict.attempt_id) == attempt_id
+        )
+    )
+    return found.scalars().first()
+
+
 async def save_verdict(session: AsyncSession, verdict: NewVerdict) -> GradeVerdict:
     """Record a verdict on an answer; a later one (changed their mind, added detail)
     replaces the earlier, keeping when it was first given."""
-    found = await session.execute(
-        select(GradeVerdict).where(
-            col(GradeVerdict.team) == verdict["team"],
-            col(GradeVerdict.attempt_id) == verdict["attempt_id"],
-        )
-    )
-    row = found.scalars().first()
+    row = await verdict_on(session, team=verdict["team"], attempt_id=verdict["attempt_id"])
     if row is None:
         row = GradeVerdict(**verdict)
         if await add_unless_taken(session, row):

@@ -197,6 +197,16 @@ async def test_thumbs_down_opens_the_form_and_stores_the_dispute(
     async with unit_of_work(bot.runtime.sessions) as session:
         shared = (await session.execute(sa.select(CalibrationConsent.user))).scalars().all()
     assert shared == ["U0ALICE"]  # ticked in the form
+    # A second thumbs down keeps what was said, and the form shows it again to change.
+    await thumb(slack, bot, feedback, False, response_key="again")
+    await slack.wait_for(lambda: len(slack.calls_to("views.open")) == 2)
+    again = {b.get("block_id"): b for b in slack.calls_to("views.open")[1].body["view"]["blocks"]}
+    assert again["note"]["element"]["initial_value"] == "I did say we watch drift."
+    assert again["score"]["element"]["initial_value"] == "70"
+    assert again["crit_story"]["element"]["initial_option"]["value"] == str(wanted["story"])
+    assert again["share"]["element"]["initial_options"][0]["value"] == "share"
+    [verdict] = await verdicts(bot)
+    assert json.loads(verdict.disputed) == wanted and verdict.proposed_score == 70
     await asyncio.sleep(0.3)
     assert len(slack.posts()) == posted
 

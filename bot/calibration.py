@@ -121,6 +121,15 @@ class Calibration:
             return Judged(key, question, card, mock.candidate, answers[-1].id, mock.id, text)
         return None
 
+    async def _own(
+        self, session: AsyncSession, *, team: str, user: str, key: str
+    ) -> Judged | Verdict:
+        """The grade `key` stands for, if `user` wrote its answer; else why not."""
+        judged = await self._judged(session, team=team, key=key)
+        if judged is None:
+            return Verdict.GONE
+        return judged if judged.author == user else Verdict.NOT_THE_AUTHOR
+
     async def _interview(self, session: AsyncSession, mock: MockSession) -> list[Attempt]:
         """The candidate's answers that make up a mock interview (what its scorecard graded)."""
         key = (mock.prompt_id, mock.candidate)
@@ -137,11 +146,9 @@ class Calibration:
         """Thumbs down: recorded at once (closing the form keeps it); the form then asks
         which criteria were misjudged."""
         async with unit_of_work(self._sessions) as session:
-            judged = await self._judged(session, team=team, key=key)
-            if judged is None:
-                return Verdict.GONE
-            if judged.author != user:
-                return Verdict.NOT_THE_AUTHOR
+            judged = await self._own(session, team=team, user=user, key=key)
+            if isinstance(judged, Verdict):
+                return judged
             earlier = await calibration_rows.verdict_on(
                 session, team=team, attempt_id=judged.attempt_id
             )
@@ -151,7 +158,7 @@ class Calibration:
             shared = user in await calibration_rows.consenting(session, team=team)
         if earlier is None or earlier.fair:
             return DisputeForm(judged, shared)
-        levels = {str(k): int(v) for k, v in json.loads(earlier.disputed or "{}").items()}
+        levels = _json_levels(earlier.disputed)
         return DisputeForm(judged, shared, levels, earlier.proposed_score, earlier.note)
 
     async def dispute(
@@ -192,11 +199,9 @@ class Calibration:
         share: bool | None = None,
     ) -> Verdict:
         async with unit_of_work(self._sessions) as session:
-            judged = await self._judged(session, team=team, key=key)
-            if judged is None:
-                return Verdict.GONE
-            if judged.author != user:
-                return Verdict.NOT_THE_AUTHOR
+            judged = await self._own(session, team=team, user=user, key=key)
+            if isinstance(judged, Verdict):
+                return judged
             row = self._verdict(team, judged, fair=fair, levels=levels, score=score, note=note)
             await calibration_rows.save_verdict(session, row)
             if share is not None:
@@ -308,8 +313,7 @@ class Calibration:
     def _verdict_record(
         self, row: GradeVerdict, attempt: Attempt | None, shared: bool
     ) -> VerdictRecord:
-        levels = {str(k): int(v) for k, v in json.loads(row.levels or "{}").items()}
-        disputed = {str(k): int(v) for k, v in json.loads(row.disputed or "{}").items()}
+        levels, disputed = _json_levels(row.levels), _json_levels(row.disputed)
         excerpts: dict[str, str] = {}
         if shared and attempt is not None:
             evidence = {
@@ -338,9 +342,9 @@ class Calibration:
         question = self._bank.get(row.question_id)
         if question is None:
             return None
-        human = {str(k): int(v) for k, v in json.loads(row.levels or "{}").items()}
+        human = _json_levels(row.levels)
         if row.bot_levels is not None and row.bot_score is not None and row.bot_band:
-            bot_levels = {str(k): int(v) for k, v in json.loads(row.bot_levels).items()}
+            bot_levels = _json_levels(row.bot_levels)
             score, band = row.bot_score, row.bot_band
             version = version_of(row.rubric_version or "", row.grader or "")
         else:
@@ -368,55 +372,61 @@ class Calibration:
         """Disputed answers (with at least one criterion marked) and human-rated paired mocks
         (with at least one criterion marked), by question id, only from authors who opted in
         to share; answers since deleted are gone from here too."""
-        out: dict[str, list[Labelled]] = {}
+        found: list[Labelled] = []
         async with unit_of_work(self._sessions, read_only=True) as session:
             shared = await calibration_rows.consenting(session, team=team)
             for row in await calibration_rows.verdicts(session, team=team):
-                disputed = json.loads(row.disputed or "{}")
+                disputed = _json_levels(row.disputed)
                 if row.fair or not disputed or row.user not in shared:
                     continue
                 key = f"mock:{row.mock_id}" if row.mock_id else f"attempt:{row.attempt_id}"
                 judged = await self._judged(session, team=team, key=key)
-                if judged is None:
-                    continue
                 said = (
                     f"; their score {row.proposed_score}" if row.proposed_score is not None else ""
                 )
                 note = f"; their note: {row.note}" if row.note else ""
-                out.setdefault(judged.question.id, []).append(
-                    Labelled(
-                        id=f"{team.lower()}-dispute-{row.id}",
-                        question=judged.question,
-                        answer=judged.answer,
-                        levels={str(k): int(v) for k, v in disputed.items()},
-                        bot_levels=_levels(judged.grade),
-                        mistakes=tuple(m.id for m in judged.grade.mistakes),
-                        note=(
-                            f"Disputed by its author: {row.grader} ({row.grader_version}, rubric "
-                            f"{row.rubric_version}) gave {row.score}/100{said}{note}"
-                        ),
-                    )
+                found += _labelled(
+                    judged,
+                    f"{team.lower()}-dispute-{row.id}",
+                    disputed,
+                    f"Disputed by its author: {row.grader} ({row.grader_version}, rubric "
+                    f"{row.rubric_version}) gave {row.score}/100{said}{note}",
                 )
             for rating in await calibration_rows.paired_ratings(session, team=team):
-                human = json.loads(rating.levels or "{}")
+                human = _json_levels(rating.levels)
                 if not human or rating.candidate not in shared:
                     continue
                 judged = await self._judged(session, team=team, key=f"mock:{rating.mock_id}")
-                if judged is None:
-                    continue
-                out.setdefault(judged.question.id, []).append(
-                    Labelled(
-                        id=f"{team.lower()}-mock-{rating.mock_id}",
-                        question=judged.question,
-                        answer=judged.answer,
-                        levels={str(k): int(v) for k, v in human.items()},
-                        bot_levels=_levels(judged.grade),
-                        mistakes=tuple(m.id for m in judged.grade.mistakes),
-                        note=(
-                            f"A paired mock rated {rating.rating}/5 by its interviewer, who "
-                            f"marked {len(human)} criteria; {judged.grade.grader} gave "
-                            f"{judged.grade.score}/100"
-                        ),
-                    )
+                found += _labelled(
+                    judged,
+                    f"{team.lower()}-mock-{rating.mock_id}",
+                    human,
+                    f"A paired mock rated {rating.rating}/5 by its interviewer, who marked "
+                    f"{len(human)} criteria; the bot's scorecard gave "
+                    f"{judged.grade.score if judged else '?'}/100",
                 )
+        out: dict[str, list[Labelled]] = {}
+        for item in found:
+            out.setdefault(item.question.id, []).append(item)
         return out
+
+
+def _json_levels(text: str | None) -> dict[str, int]:
+    return {str(k): int(v) for k, v in json.loads(text or "{}").items()}
+
+
+def _labelled(judged: Judged | None, id: str, levels: dict[str, int], note: str) -> list[Labelled]:
+    """The answer judged, labelled with the people's levels (none when it is gone)."""
+    if judged is None:
+        return []
+    return [
+        Labelled(
+            id=id,
+            question=judged.question,
+            answer=judged.answer,
+            levels=levels,
+            bot_levels=_levels(judged.grade),
+            mistakes=tuple(m.id for m in judged.grade.mistakes),
+            note=note,
+        )
+    ]

@@ -21,6 +21,7 @@ from bot.storage.tables import CalibrationConsent, GradeVerdict
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 from tests.slack.test_feedback_layout import PARTIAL
+from tests.slack.test_mock_interviews import _interview
 
 SHARE = {"share": {"value": {"type": "checkboxes", "selected_options": [{"value": "share"}]}}}
 
@@ -119,16 +120,27 @@ async def test_every_feedback_and_scorecard_asks_was_this_fair(
     assert "fair" in element["negative_button"]["accessibility_label"]
     assert feedback["blocks"][-1]["type"] == "context_actions"
 
-    root = await p.start_mock(slack, bot, "mock deploy-ml-models")
-    for turn, answer in enumerate((p.WEAK_ANSWER, p.MONITORING_ANSWER, p.ROLLOUT_ANSWER)):
-        await slack.send_event(bot.url, p.reply(root, answer))
-        if turn < 2:
-            await slack.wait_for(lambda n=turn: len(slack.posts("drill_followup")) > n)
-    await slack.wait_for(lambda: slack.posts("drill_summary"))
-    [summary] = slack.posts("drill_summary")
+    summary = await _interview(slack, bot, await p.start_mock(slack, bot, "mock deploy-ml-models"))
     assert control(summary)["positive_button"]["value"].startswith("up:mock:")
     for followup in slack.posts("drill_followup"):
         assert "context_actions" not in json.dumps(followup["blocks"])
+    # The scorecard's dispute is stored against the interview and its last answer.
+    await thumb(slack, bot, summary, False, response_key="card")
+    await slack.wait_for(lambda: slack.calls_to("views.open"))
+    form = slack.calls_to("views.open")[-1].body["view"]
+    [story] = [b for b in form["blocks"] if b.get("block_id") == "crit_story"]
+    chosen = int(story["element"]["options"][0]["value"])  # a level the scorecard did not give
+    status, _ = await slack.send_view_submission(
+        bot.url,
+        "drill_dispute",
+        private_metadata=form["private_metadata"],
+        values=form_values({"story": chosen}),
+    )
+    assert status == 200
+    [verdict] = await verdicts(bot)
+    assert verdict.mock_id is not None and not verdict.fair
+    assert verdict.score == summary["metadata"]["event_payload"]["score"]
+    assert json.loads(verdict.disputed) == {"story": chosen}
 
 
 async def test_thumbs_up_is_recorded_and_thanked_privately(

@@ -283,9 +283,11 @@ class Calibration:
             pairs=pairs,
         )
 
-    async def top_disputed(self, *, team: str, limit: int = 3) -> list[Disputed]:
+    async def top_disputed(
+        self, *, team: str, limit: int = 3, since: datetime | None = None
+    ) -> list[Disputed]:
         """The most disputed criteria of the workspace (the admins' App Home)."""
-        return list((await self.report(team=team)).most_disputed[:limit])
+        return list((await self.report(team=team, since=since)).most_disputed[:limit])
 
     def _grades(
         self, attempts: Sequence[Attempt], mocks: dict[int, MockSession]

@@ -7,7 +7,7 @@ practised (an answer, else a question they asked for): the bot is surely there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,9 +16,11 @@ from bot.progress import Coverage, Stats
 from bot.questions import Criterion, Question, QuestionBank
 from bot.storage import attempt_rows
 from bot.storage.db import unit_of_work
+from bot.storage.tables import utcnow
 from bot.use_cases import UseCases
 
 PAGE_SIZE = 8  # past answers per page
+DISPUTED_DAYS = 90  # the admins' most disputed criteria: over this many days
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,10 @@ class Dashboards:
         return Started(question, channel)
 
     async def top_disputed(self, *, team: str) -> tuple[Disputed, ...]:
-        """The three criteria whose grades the workspace disputes most (admins see them)."""
-        return tuple(await self._use.calibration.top_disputed(team=team, limit=3))
+        """The three criteria whose grades the workspace disputed most in the last
+        `DISPUTED_DAYS` days (admins see them)."""
+        since = utcnow() - timedelta(days=DISPUTED_DAYS)
+        return tuple(await self._use.calibration.top_disputed(team=team, limit=3, since=since))
 
     async def mock(self, *, team: str, user: str) -> Started | None:
         """A mock interview for the person where they practise; None when there is no such place."""

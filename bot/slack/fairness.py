@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from bot.calibration import DisputeForm, Verdict
 from bot.calibration_figures import Disputed
+from bot.dashboard import DISPUTED_DAYS
 from bot.grading.grade import MAX_LEVEL
 from bot.slack.feedback import DETAILS_ACTION
 from bot.slack.interview import rated_criteria
@@ -322,7 +323,12 @@ def share_reply(shared: bool, *, changed: bool) -> str:
 
 def home_lines(disputed: Sequence[Disputed]) -> list[dict[str, Any]]:
     """The admins' App Home: the most disputed criteria of the workspace."""
-    pieces: list[Piece] = [section("*Most disputed criteria* (“Was this fair?” under feedback)")]
+    pieces: list[Piece] = [
+        section(
+            f"*Most disputed criteria* in the last {DISPUTED_DAYS} days (“Was this fair?” "
+            "under feedback)"
+        )
+    ]
     if not disputed:
         pieces.append(
             context(

@@ -427,7 +427,7 @@ def _change_line(change: Change | None) -> str | None:
 def render_text(data: CalibrationReport) -> str:
     since = f" since {data.since:%Y-%m-%d}" if data.since else ""
     lines = [
-        f"Calibration report for workspace {data.team}{since}",
+        f"Calibration report for workspace {data.team or '(none yet)'}{since}",
         f"{data.grades} grades, {data.disputes} disputed "
         f"({_pct(_rate(data.disputes, data.grades))})",
         "",

@@ -339,18 +339,24 @@ def _day(value: str):  # type: ignore[no-untyped-def]
 
 
 class _NoTeam(Exception):
-    """Which workspace to work on is not clear: the message says why."""
+    """Which workspace to work on is not clear, or the database cannot be read: the
+    message says why."""
 
 
 async def _calibration(settings: Settings, bank, wanted: str | None, run):  # type: ignore[no-untyped-def]
     """`await run(calibration, team)` against DATABASE_URL, for the workspace `wanted`, or
     the only one the database holds."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.calibration import Calibration
     from bot.storage.db import make_engine, make_sessionmaker, migrate_to_head
 
     engine = make_engine(settings.async_database_url)
     try:
-        await migrate_to_head(engine, settings.async_database_url)
+        try:
+            await migrate_to_head(engine, settings.async_database_url)
+        except (OSError, SQLAlchemyError) as exc:
+            raise _NoTeam(f"cannot open the database (DATABASE_URL): {exc}") from None
         calibration = Calibration(bank=bank, sessions=make_sessionmaker(engine))
         teams = await calibration.teams()
         team = wanted or (teams[0] if len(teams) == 1 else None)

@@ -197,8 +197,10 @@ async def _mock(
     for turn, answer in enumerate(answers):
         await slack.send_event(bot.url, p.reply(root, answer))
         await slack.wait_for(
-            lambda n=turn: len(slack.posts("drill_followup")) > followups + n
-            or len(slack.posts("drill_summary")) > summaries
+            lambda n=turn: (
+                len(slack.posts("drill_followup")) > followups + n
+                or len(slack.posts("drill_summary")) > summaries
+            )
         )
         if len(slack.posts("drill_summary")) > summaries:
             break
@@ -283,3 +285,15 @@ async def test_export_writes_calibration_items_only_for_sharers(
     path.unlink()
     code, _, err = await cli(database_url, tmp_path, "export", "--out", str(path))
     assert code == 0 and "nothing to export" in err and not path.exists()
+
+
+async def test_the_commands_say_what_is_wrong_in_one_line(tmp_path: Path) -> None:
+    """An unreachable database, or an empty one: a line, never a traceback."""
+    code, _, err = await cli("postgresql://nobody@127.0.0.1:1/none", tmp_path, "report")
+    assert code == 2 and "cannot open the database (DATABASE_URL)" in err
+    assert "Traceback" not in err
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    code, out, _ = await cli(empty, tmp_path, "report")
+    assert code == 0 and "Nothing to report yet" in out
+    code, _, err = await cli(empty, tmp_path, "export", "--out", str(tmp_path / "x.yaml"))
+    assert code == 0 and "nothing to export" in err and not (tmp_path / "x.yaml").exists()

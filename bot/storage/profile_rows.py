@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from bot.storage import calibration_rows
 from bot.storage.tables import (
     Attempt,
+    MockSession,
     OutboxMessage,
     UserProfile,
     utcnow,
@@ -33,6 +34,17 @@ async def delete_user_data(session: AsyncSession, *, team: str, user: str) -> in
     )
     # The calibration loop: their verdicts on grades, paired ratings, and consent to share.
     await calibration_rows.delete_user(session, team=team, user=user)
+    # Their mock interviews as the candidate; as the interviewer, their rating and notes.
+    await session.execute(
+        sa.delete(MockSession).where(
+            col(MockSession.team) == team, col(MockSession.candidate) == user
+        )
+    )
+    await session.execute(
+        sa.update(MockSession)
+        .where(col(MockSession.team) == team, col(MockSession.interviewer) == user)
+        .values(interviewer=None, rating=None, rating_notes=None)
+    )
     return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 

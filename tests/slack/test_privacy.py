@@ -10,7 +10,7 @@ from bot.playground.standin import SlackStandIn
 from bot.retention import Retention
 from bot.storage import profile_rows
 from bot.storage.db import unit_of_work
-from bot.storage.tables import Attempt, utcnow
+from bot.storage.tables import Attempt, MockSession, utcnow
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 
@@ -105,3 +105,17 @@ async def test_retention_deletes_only_old_answers(bot: RunningBot, slack: SlackS
         )
     assert await Retention(bot.runtime.sessions, days=30).purge() == 1
     assert [a.user for a in await _attempts(bot)] == ["U0ALICE"]
+
+
+async def test_forget_me_removes_mock_interviews_and_the_interviewers_name(
+    bot: RunningBot, slack: SlackStandIn
+) -> None:
+    """Alice's own mock interview goes; in the one she interviews Bob for, her name goes."""
+    await p.start_mock(slack, bot, "mock deploy-ml-models")
+    await p.start_mock(slack, bot, "mock <@U0ALICE|alice> deploy-ml-models", user="U0BOB")
+    await slack.send_command(bot.url, "forget-me")
+    await slack.send_action(bot.url, "forget_me_confirm", value="confirm")
+    await slack.wait_for(lambda: slack.calls_to("respond"))
+    async with unit_of_work(bot.runtime.sessions) as session:
+        mocks = (await session.execute(sa.select(MockSession))).scalars().all()
+    assert [(m.candidate, m.interviewer) for m in mocks] == [("U0BOB", None)]

@@ -1,4 +1,5 @@
-"""Answer retention: answers older than ANSWER_RETENTION_DAYS are deleted, hourly."""
+"""Answer retention: answers (to drills and to spaced reviews) older than
+ANSWER_RETENTION_DAYS are deleted, hourly."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.polling import PollingLoop
-from bot.storage import attempt_rows
+from bot.storage import attempt_rows, review_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
@@ -26,10 +27,11 @@ class Retention:
         """Delete the answers older than the retention period; how many."""
         if self._days <= 0:
             return 0
+        cutoff = utcnow() - timedelta(days=self._days)
         async with unit_of_work(self._sessions) as session:
-            return await attempt_rows.delete_attempts_before(
-                session, utcnow() - timedelta(days=self._days)
-            )
+            answers = await attempt_rows.delete_attempts_before(session, cutoff)
+            # Spaced review's micro-drills keep their answers too.
+            return answers + await review_rows.delete_reviews_before(session, cutoff)
 
     def loop(self) -> PollingLoop:
         return PollingLoop(

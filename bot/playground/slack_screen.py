@@ -112,6 +112,7 @@ class Workspace:
     def __init__(self, team_name: str = "Drill Team") -> None:
         self.team_name = team_name
         self.channels: dict[str, str] = {}  # id -> name
+        self.dms: dict[str, str] = {}  # DM channel id -> the person the bot talks to there
         self.names: dict[str, str] = {}  # user id -> display name
         self.messages: list[Message] = []
         self.home: dict[str, dict[str, Any]] = {}  # user -> published view
@@ -192,6 +193,18 @@ class Workspace:
 
     def name(self, user: str) -> str:
         return self.names.get(user, user)
+
+    # --- direct messages with the bot ---------------------------------------------------
+
+    def open_dm(self, user: str) -> str:
+        """The bot's DM channel with `user` (conversations.open), the same one every time."""
+        channel = "D" + user.removeprefix("U")
+        self.dms[channel] = user
+        return channel
+
+    def dm_of(self, user: str) -> str | None:
+        """The DM channel the bot opened with `user`, if it did."""
+        return next((c for c, who in self.dms.items() if who == user), None)
 
     # --- people (called by LocalClient) -----------------------------------------------
 

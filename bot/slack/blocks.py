@@ -24,6 +24,7 @@ from bot.slack.kit import header as _header
 from bot.slack.kit import metadata as _metadata
 from bot.slack.kit import quote as quote
 from bot.slack.kit import section as _section
+from bot.slack.review_blocks import ReviewMessages
 
 
 class DrillMessages:
@@ -143,7 +144,7 @@ def digest_upload(data: Digest, png: bytes) -> dict[str, Any]:
     }
 
 
-class SlackMessages(DrillMessages, InterviewMessages):
+class SlackMessages(DrillMessages, InterviewMessages, ReviewMessages):
     """The bot's `messages.Renderer`: every message it posts, as Block Kit."""
 
     def digest(self, data: Digest, png: bytes) -> dict[str, Any]:

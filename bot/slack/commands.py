@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from bot.questions import SENIORITIES
 
 SUBCOMMANDS = frozenset(
-    "help list schedule stats leaderboard mock level forget-me team digest".split()
+    "help list schedule stats leaderboard mock level forget-me team digest review".split()
 )
 MAX_TEXT = 4000  # Slack caps slash-command text well below this
+REVIEW_USAGE = "/deploy-question review on [weekends|weekdays] | off | status"
 
 
 @dataclass(frozen=True)
 class Command:
     # ask | help | list | level | forget-me | schedule | stats | leaderboard | mock | team | digest
+    # | review
     name: str
     args: tuple[str, ...] = ()
 
@@ -56,6 +58,8 @@ def parse_command(text: str) -> Command | Usage:
         )
     if head in ("forget-me", "forgetme", "forget"):
         return Command("forget-me")
+    if head == "review":
+        return parse_review(rest)
     if head in ("schedule", "stats", "leaderboard", "mock", "team", "digest"):
         return Command(head, rest)
     if len(words) > 1:
@@ -64,3 +68,17 @@ def parse_command(text: str) -> Command | Usage:
             "/deploy-question help",
         )
     return Command("ask", (words[0],))
+
+
+def parse_review(rest: tuple[str, ...]) -> Command | Usage:
+    """`review` (or `review status`), `review off`, `review on [weekends|weekdays]`."""
+    words = tuple(w.lower() for w in rest)
+    if words in ((), ("status",)):
+        return Command("review", ("status",))
+    if words == ("off",):
+        return Command("review", ("off",))
+    if words[:1] == ("on",) and words[1:] in ((), ("weekends",), ("weekdays",)):
+        return Command("review", words)
+    return Usage(
+        "Spaced review takes `on`, `on weekends`, `on weekdays`, `off` or `status`.", REVIEW_USAGE
+    )

@@ -35,6 +35,7 @@ def help_text(bank_size: int) -> str:
             "`/deploy-question leaderboard` - this channel's ranking · `leaderboard join|leave` to opt in or out",
             "`/deploy-question mock [question-id | @colleague]` - a mock interview with follow-ups",
             "`/deploy-question team` - who practised here this week · `digest` - this week's digest",
+            "`/deploy-question review on [weekends] | off | status` - spaced review: a two-minute DM drill on a weak criterion when it is due",
             "The *Deploy Drill* Home tab: your next drill, your weakest criterion, your past answers.",
         ]
     )

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from bot.storage import review_rows
 from bot.storage.tables import (
     Attempt,
     OutboxMessage,
@@ -30,6 +31,8 @@ async def delete_user_data(session: AsyncSession, *, team: str, user: str) -> in
     await session.execute(
         sa.delete(UserProfile).where(col(UserProfile.team) == team, col(UserProfile.user) == user)
     )
+    # Spaced review: the opt-in, the memory cards, the reviews and their unsent messages.
+    await review_rows.delete_person(session, team=team, user=user)
     return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 

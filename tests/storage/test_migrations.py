@@ -44,6 +44,10 @@ TABLES = {
     "lease_owner",
     # slash commands handled, for ten minutes (0006): a replayed command does nothing
     "command_claim",
+    # spaced review (0010): who opted in, their memory of each criterion, the reviews sent
+    "review_optin",
+    "review_card",
+    "review",
 }
 
 

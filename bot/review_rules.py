@@ -99,12 +99,14 @@ class Candidate:
 def choose(
     cards: Sequence[Candidate], now: datetime, tz: str | None
 ) -> tuple[Candidate | None, bool]:
-    """The criterion to review now: among those due and not practised today, the weakest
-    (lowest latest level), then the most forgotten. Also whether some due criterion was left
-    out only because it was practised today."""
+    """The criterion to review now: among those due and not practised today (in any question
+    that has a criterion of that id), the weakest (lowest latest level), then the most
+    forgotten. Also whether some due criterion was left out only because it was practised
+    today."""
     today = local_day(now, tz)
+    practised = {c.criterion for c in cards if local_day(c.practised_at, tz) == today}
     due = [c for c in cards if c.due <= now]
-    fresh = [c for c in due if local_day(c.practised_at, tz) != today]
+    fresh = [c for c in due if c.criterion not in practised]
     if not fresh:
         return None, bool(due)
     return min(fresh, key=lambda c: (c.level, c.recall, c.due, c.question_id, c.criterion)), False

@@ -156,12 +156,13 @@ class Reviews:
         now = self._clock()
         async with unit_of_work(self._sessions) as session:
             before = await review_rows.get_optin(session, team=team, user=user)
+            was_on = before is not None and before.enabled
             fields: dict[str, object] = {"enabled": True, "paused": False, "ignored": 0}
             fields["next_at"] = now
             if weekends is not None:
                 fields["weekends"] = weekends
             await review_rows.save_optin(session, team=team, user=user, **fields)
-            if before is None or not before.enabled:
+            if not was_on:
                 await rebuild(session, self._bank, team=team, user=user)
         return await self.status(team=team, user=user)
 

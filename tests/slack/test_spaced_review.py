@@ -5,6 +5,7 @@ paused after three left unanswered - answered in its thread and graded on that c
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,10 @@ import time_machine
 
 from bot.playground.localclient import LocalClient
 from bot.playground.standin import SlackStandIn
-from bot.storage import profile_rows
+from bot.retention import Retention
+from bot.reviews import Reviews
+from bot.slack.blocks import SlackMessages
+from bot.slack.directory import SlackDirectory
 from bot.storage.db import unit_of_work
 from bot.storage.installation_rows import purge_team
 from bot.storage.tables import Attempt, OutboxMessage, Review, ReviewCard, ReviewOptIn
@@ -69,14 +73,8 @@ async def _sent_ts(bot: RunningBot, review_id: int) -> str:
             ).scalar()
         if row:
             return str(row)
-        await _sleep()
+        await asyncio.sleep(0.02)
     raise AssertionError("the review was never recorded as sent")
-
-
-async def _sleep() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.02)
 
 
 async def _rows(bot: RunningBot, model: Any, **where: Any) -> list[Any]:
@@ -178,9 +176,7 @@ async def test_no_reviews_on_weekends_unless_asked(
     for user in ("U0ALICE", "U0BOB"):
         slack.users[user]["tz"] = "Europe/Berlin"
     with time_machine.travel(_at(4, 10), tick=True) as clock:  # Friday
-        assert "any day" in await slack.command_reply(
-            bot.url, "review on weekends", user="U0BOB"
-        )
+        assert "any day" in await slack.command_reply(bot.url, "review on weekends", user="U0BOB")
         await slack.command_reply(bot.url, "review on", user="U0ALICE")
         for user in ("U0ALICE", "U0BOB"):
             await _practise(slack, bot, user=user)
@@ -207,10 +203,6 @@ async def test_at_most_one_review_a_day_even_from_two_replicas(
     """Many criteria due: passes running side by side (as on two replicas) send one review;
     another pass that day, even after it was answered, sends none; the next day brings the
     next criterion."""
-    from bot.reviews import Reviews
-    from bot.slack.blocks import SlackMessages
-    from bot.slack.directory import SlackDirectory
-
     runtime = bot.runtime
     replica = Reviews(
         bank=runtime.bank,
@@ -225,8 +217,6 @@ async def test_at_most_one_review_a_day_even_from_two_replicas(
         await slack.command_reply(bot.url, "review on", user="U0BOB")
         await _practise(slack, bot)
         clock.move_to(_at(1, 10, 30))
-        import asyncio
-
         sent = await asyncio.gather(_send_due(bot), _send_due(bot), replica.send_due())
         assert sum(sent) == 1
         await slack.wait_for(lambda: len(_reviews(slack)) == 1)
@@ -294,7 +284,9 @@ async def test_three_unanswered_reviews_pause_them_with_a_note_on_resuming(
         )
         assert await _send_due(bot) == 1
         await slack.wait_for(lambda: len(_reviews(slack)) == 4)
-    statuses = [r.status for r in sorted(await _rows(bot, Review, user="U0BOB"), key=lambda r: r.id)]
+    statuses = [
+        r.status for r in sorted(await _rows(bot, Review, user="U0BOB"), key=lambda r: r.id)
+    ]
     assert statuses == ["ignored", "ignored", "ignored", "sent"]
     assert len(slack.posts("drill_review_paused")) == 1
 
@@ -463,8 +455,6 @@ async def test_the_home_shows_what_is_due_the_streak_and_what_got_stronger(
 async def test_retention_deletes_old_reviews_and_their_answers(
     bot: RunningBot, slack: SlackStandIn, people: LocalClient
 ) -> None:
-    from bot.retention import Retention
-
     slack.users["U0BOB"]["tz"] = "Europe/Berlin"
     with time_machine.travel(MONDAY, tick=True) as clock:
         await slack.command_reply(bot.url, "review on", user="U0BOB")

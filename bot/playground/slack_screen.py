@@ -1,7 +1,8 @@
-"""What a Slack client would show: a channel, its threads, ephemeral replies, App Home, modals, files.
+"""What a Slack client would show: a channel, its threads, ephemeral replies, DMs with the bot,
+App Home, modals, files.
 
 The stand-in (`standin.py`) keeps one `Workspace` up to date from the Web API calls
-the bot makes - chat.postMessage, chat.postEphemeral, chat.update, chat.delete,
+the bot makes - conversations.open, chat.postMessage, chat.postEphemeral, chat.update, chat.delete,
 views.publish/open/push/update, files uploads and `respond()` to a response_url.
 `LocalClient` (`localclient.py`) is the people's side: what they type and click.
 The playground's page renders a `Workspace`; tests can assert on it.

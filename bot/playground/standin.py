@@ -4,7 +4,7 @@ The test suite and the playground use it: it answers the Web API methods the bot
 calls, records every call, can fail on purpose (429 with Retry-After, 5xx, Slack
 error codes), and sends events, slash commands and interactions to the bot's
 `/slack/events` signed exactly as Slack signs them. What a Slack client would
-show (messages, threads, ephemerals, App Home, modals, files) is kept in
+show (messages, threads, ephemerals, DMs with the bot, App Home, modals, files) is kept in
 `workspace` (see workspace.py); `LocalClient` (localclient.py) acts for people.
 """
 

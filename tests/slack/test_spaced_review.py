@@ -21,7 +21,7 @@ from bot.slack.blocks import SlackMessages
 from bot.slack.directory import SlackDirectory
 from bot.storage.db import unit_of_work
 from bot.storage.installation_rows import purge_team
-from bot.storage.tables import Attempt, OutboxMessage, Review, ReviewCard, ReviewOptIn
+from bot.storage.tables import Attempt, Review, ReviewCard, ReviewOptIn
 from tests.conftest import RunningBot
 from tests.slack import payloads as p
 
@@ -60,23 +60,6 @@ async def _practise(
     await slack.wait_for(lambda: len(slack.posts("drill_feedback")) > before)
 
 
-async def _sent_ts(bot: RunningBot, review_id: int) -> str:
-    """The review DM's ts, once the outbox has recorded it as sent."""
-    for _ in range(300):
-        async with unit_of_work(bot.runtime.sessions, read_only=True) as session:
-            row = (
-                await session.execute(
-                    sa.select(OutboxMessage.sent_ts).where(
-                        OutboxMessage.dedupe_key == f"review:{review_id}"
-                    )
-                )
-            ).scalar()
-        if row:
-            return str(row)
-        await asyncio.sleep(0.02)
-    raise AssertionError("the review was never recorded as sent")
-
-
 async def _rows(bot: RunningBot, model: Any, **where: Any) -> list[Any]:
     async with unit_of_work(bot.runtime.sessions, read_only=True) as session:
         return list((await session.execute(sa.select(model).filter_by(**where))).scalars().all())
@@ -112,7 +95,7 @@ async def test_a_due_criterion_comes_back_as_a_dm_and_its_answer_gets_brief_feed
         assert review.criterion == event["criterion"] and review.day == "2027-01-05"
 
         assert review.criterion == "context" and "two or three sentences" in str(dm["blocks"])
-        ts = await _sent_ts(bot, int(review.id))
+        ts = await p.review_ts(bot)
         await people.say("U0BOB", CONTEXT_REVIEW, thread_ts=ts, channel=dm["channel"])
         await slack.wait_for(lambda: slack.posts("drill_review_feedback"))
         [feedback] = slack.posts("drill_review_feedback")
@@ -220,8 +203,8 @@ async def test_at_most_one_review_a_day_even_from_two_replicas(
         sent = await asyncio.gather(_send_due(bot), _send_due(bot), replica.send_due())
         assert sum(sent) == 1
         await slack.wait_for(lambda: len(_reviews(slack)) == 1)
-        [review] = await _rows(bot, Review, user="U0BOB")
-        ts = await _sent_ts(bot, int(review.id))
+        assert len(await _rows(bot, Review, user="U0BOB")) == 1
+        ts = await p.review_ts(bot)
         dm = slack.dm_channel("U0BOB")
         await people.say("U0BOB", CONTEXT_REVIEW, thread_ts=ts, channel=dm)
         await slack.wait_for(lambda: slack.posts("drill_review_feedback"))
@@ -297,8 +280,7 @@ async def _review_now(
     """Send the reviews due; (DM channel, ts) of `user`'s newest, once recorded as sent."""
     await _send_due(bot)
     await slack.wait_for(lambda: len(_reviews(slack)) >= count)
-    review = max(await _rows(bot, Review, user=user), key=lambda r: r.id)
-    return slack.dm_channel(user), await _sent_ts(bot, int(review.id))
+    return slack.dm_channel(user), await p.review_ts(bot, user=user)
 
 
 async def test_forget_me_deletes_every_review_row_of_that_person_only(

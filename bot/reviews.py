@@ -456,17 +456,19 @@ class Reviews:
             return
         await self._after_requests()
         grade = await self._grader.grade(question, answer, team=review.team)
-        result = next(c for c in grade.criteria if c.id == criterion.id)
+        # Graded against the whole rubric; only this criterion's level counts (a grader that
+        # left it out found nothing for it).
+        result = next((c for c in grade.criteria if c.id == criterion.id), None)
+        level = result.level if result is not None else 0
+        evidence = result.evidence if result is not None else None
         payload = self._renderer.review_feedback(
-            question, criterion.id, user=review.user, level=result.level, evidence=result.evidence
+            question, criterion.id, user=review.user, level=level, evidence=evidence
         )
         now = utcnow()
         async with unit_of_work(self._sessions) as session:
-            if not await review_rows.finish_review(session, review.id, level=result.level, now=now):
+            if not await review_rows.finish_review(session, review.id, level=level, now=now):
                 return  # forgotten (forget-me) or graded elsewhere meanwhile
-            practised = Practised(
-                review.team, review.user, question.id, criterion.id, result.level, now
-            )
+            practised = Practised(review.team, review.user, question.id, criterion.id, level, now)
             await remember(session, [practised])
             await review_rows.reset_ignored(session, team=review.team, user=review.user)
             await outbox_rows.enqueue(

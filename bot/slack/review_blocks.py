@@ -32,8 +32,8 @@ class ReviewMessages:
                 [
                     section(text),
                     context(
-                        f"From *{escape(question.title)}*. Reply *in this thread* in two or three "
-                        "sentences; I grade it on this point only. "
+                        f"From *{escape(question.title)}* · Reply *in this thread* in two or "
+                        "three sentences; I grade it on this point only. "
                         "`/deploy-question review off` stops these."
                     ),
                 ]

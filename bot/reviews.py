@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -471,16 +471,7 @@ class Reviews:
             practised = Practised(review.team, review.user, question.id, criterion.id, level, now)
             await remember(session, [practised])
             await review_rows.reset_ignored(session, team=review.team, user=review.user)
-            await outbox_rows.enqueue(
-                session,
-                team=review.team,
-                dedupe_key=f"review_feedback:{review.id}",
-                kind="review_feedback",
-                payload=payload,
-                channel=review.channel or "",
-                thread_ts=review.ts,
-                person=review.user,
-            )
+            await _reply_in_thread(session, review, "review_feedback", payload)
         self._on_message()
 
     async def _nudge(self, review: Review, question: Question, reason: str) -> None:
@@ -490,14 +481,22 @@ class Reviews:
         async with unit_of_work(self._sessions) as session:
             if not await review_rows.reopen_review(session, review.id):
                 return
-            await outbox_rows.enqueue(
-                session,
-                team=review.team,
-                dedupe_key=f"review_nudge:{review.id}:{review.answer_ts}",
-                kind="review_nudge",
-                payload=payload,
-                channel=review.channel or "",
-                thread_ts=review.ts,
-                person=review.user,
-            )
+            await _reply_in_thread(session, review, "review_nudge", payload)
         self._on_message()
+
+
+async def _reply_in_thread(
+    session: AsyncSession, review: Review, kind: str, payload: dict[str, Any]
+) -> None:
+    """Queue a message in the review's DM thread, once per review (a nudge once per reply)."""
+    key = f"{kind}:{review.id}" + (f":{review.answer_ts}" if kind == "review_nudge" else "")
+    await outbox_rows.enqueue(
+        session,
+        team=review.team,
+        dedupe_key=key,
+        kind=kind,
+        payload=payload,
+        channel=review.channel or "",
+        thread_ts=review.ts,
+        person=review.user,
+    )

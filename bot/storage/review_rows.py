@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.storage.claiming import add_unless_taken, claim_params, claim_statement, dialect
+from bot.storage.claiming import add_unless_taken, claim_rows, claim_statement
 from bot.storage.tables import OutboxMessage, Review, ReviewCard, ReviewOptIn, utcnow
 
 CardKey = tuple[str, str, str, str]  # team, user, question id, criterion
@@ -257,12 +257,15 @@ async def claim_answered(
     dead_before: datetime | None = None,
 ) -> list[Review]:
     """Lease answered reviews nobody is grading to `owner` (see claiming.claimable)."""
-    result = await session.execute(
-        _CLAIM_ANSWERED[dialect(session)],
-        claim_params(now=now, lease=lease, limit=limit, owner=owner, dead_before=dead_before),
-        execution_options={"synchronize_session": False},
+    return await claim_rows(
+        session,
+        _CLAIM_ANSWERED,
+        now=now,
+        lease=lease,
+        limit=limit,
+        owner=owner,
+        dead_before=dead_before,
     )
-    return sorted(result.scalars().all(), key=lambda r: r.id or 0)
 
 
 async def finish_review(

@@ -283,6 +283,18 @@ async def _review_now(
     return slack.dm_channel(user), await p.review_ts(bot, user=user)
 
 
+async def _bobs_first_review(
+    bot: RunningBot, slack: SlackStandIn, clock: time_machine.Traveller
+) -> tuple[str, str]:
+    """On Monday (the clock there), Bob in Berlin turns review on and answers weakly; on
+    Tuesday at 10:30 his review comes: (DM channel, its ts)."""
+    slack.users["U0BOB"]["tz"] = "Europe/Berlin"
+    await slack.command_reply(bot.url, "review on", user="U0BOB")
+    await _practise(slack, bot)
+    clock.move_to(_at(1, 10, 30))
+    return await _review_now(bot, slack)
+
+
 async def test_forget_me_deletes_every_review_row_of_that_person_only(
     bot: RunningBot, slack: SlackStandIn, people: LocalClient
 ) -> None:
@@ -390,12 +402,8 @@ async def test_a_reply_that_is_not_an_answer_gets_a_nudge_and_the_review_stays_o
 ) -> None:
     """An emoji in the review's thread: a nudge there, no level; the next reply is graded.
     A thread the bot did not start in the DM, and a top-level DM, are left alone."""
-    slack.users["U0BOB"]["tz"] = "Europe/Berlin"
     with time_machine.travel(MONDAY, tick=True) as clock:
-        await slack.command_reply(bot.url, "review on", user="U0BOB")
-        await _practise(slack, bot)
-        clock.move_to(_at(1, 10, 30))
-        dm, ts = await _review_now(bot, slack)
+        dm, ts = await _bobs_first_review(bot, slack, clock)
         own = await people.say("U0BOB", "a note to self", channel=dm)
         await people.say("U0BOB", "and a reply to it, in a thread", thread_ts=own.ts, channel=dm)
         await people.say("U0BOB", ":thumbsup:", thread_ts=ts, channel=dm)
@@ -414,15 +422,11 @@ async def test_a_reply_that_is_not_an_answer_gets_a_nudge_and_the_review_stays_o
 async def test_the_home_shows_what_is_due_the_streak_and_what_got_stronger(
     bot: RunningBot, slack: SlackStandIn, people: LocalClient
 ) -> None:
-    slack.users["U0BOB"]["tz"] = "Europe/Berlin"
     with time_machine.travel(MONDAY, tick=True) as clock:
         await people.open_home("U0BOB")
         await slack.wait_for(lambda: "U0BOB" in people.workspace.home)
         assert "review on" in str(people.workspace.home["U0BOB"]["blocks"])
-        await slack.command_reply(bot.url, "review on", user="U0BOB")
-        await _practise(slack, bot)
-        clock.move_to(_at(1, 10, 30))
-        dm, ts = await _review_now(bot, slack)
+        dm, ts = await _bobs_first_review(bot, slack, clock)
         await people.say("U0BOB", CONTEXT_REVIEW, thread_ts=ts, channel=dm)
         await slack.wait_for(lambda: slack.posts("drill_review_feedback"))
         before = people.workspace.home["U0BOB"]["id"]
@@ -437,12 +441,8 @@ async def test_the_home_shows_what_is_due_the_streak_and_what_got_stronger(
 async def test_retention_deletes_old_reviews_and_their_answers(
     bot: RunningBot, slack: SlackStandIn, people: LocalClient
 ) -> None:
-    slack.users["U0BOB"]["tz"] = "Europe/Berlin"
     with time_machine.travel(MONDAY, tick=True) as clock:
-        await slack.command_reply(bot.url, "review on", user="U0BOB")
-        await _practise(slack, bot)
-        clock.move_to(_at(1, 10, 30))
-        dm, ts = await _review_now(bot, slack)
+        dm, ts = await _bobs_first_review(bot, slack, clock)
         await people.say("U0BOB", CONTEXT_REVIEW, thread_ts=ts, channel=dm)
         await slack.wait_for(lambda: slack.posts("drill_review_feedback"))
         clock.move_to(_at(40, 10))

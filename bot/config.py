@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.review_rules import WorkingHours
 
 PACKAGED = Path(__file__).parent / "_packaged"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,8 @@ DEFAULT_SCOPES = (
     "files:write",
     "channels:read",
     "groups:read",
+    "im:history",  # replies to spaced review's DMs
+    "im:write",  # opening those DMs (conversations.open)
 )
 
 
@@ -102,6 +105,8 @@ class Settings(BaseSettings):
     # Weekly digest in every channel with a schedule, at this day and time in its timezone.
     digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "fri"
     digest_time: str = Field(default="16:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Spaced review: the local hours (each person's Slack timezone) a review DM may arrive in.
+    review_hours: str = "09:00-17:00"
 
     @model_validator(mode="before")
     @classmethod
@@ -123,6 +128,11 @@ class Settings(BaseSettings):
                 raise ValueError("use seconds, or a number with s, m or h (e.g. 3600, 90m, 1h)")
             return timedelta(seconds=float(number) * (factor or 1))
         return value
+
+    @field_validator("review_hours")
+    @classmethod
+    def _working_hours(cls, value: str) -> str:
+        return str(WorkingHours.parse(value))
 
     @field_validator("token_encryption_key")
     @classmethod

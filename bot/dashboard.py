@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.calibration_figures import Disputed
 from bot.progress import Coverage, Stats
 from bot.questions import Criterion, Question, QuestionBank
+from bot.reviews import ReviewStatus
 from bot.storage import attempt_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
@@ -36,6 +37,7 @@ class Dashboard:
     suggestion: Question
     weakest: Weakest | None
     channel: str | None  # where the buttons post; None until the person has practised
+    review: ReviewStatus | None = None  # spaced review: what is due, the streak, what got stronger
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class Dashboards:
             suggestion=suggestion,
             weakest=weakest_of(stats, self._use.bank, suggestion),
             channel=await self._channel(team=team, user=user),
+            review=await self._use.reviews.status(team=team, user=user),
         )
 
     async def _channel(self, *, team: str, user: str) -> str | None:

@@ -28,6 +28,7 @@ from bot.messages import Outgoing, Renderer
 from bot.metrics import Metrics
 from bot.mock import FINISHED
 from bot.questions import Question, QuestionBank, Seniority, seniority_of
+from bot.remembering import Practised, practised_in, probed, remember
 from bot.storage import attempt_rows, mock_rows, outbox_rows, profile_rows
 from bot.storage.attempt_rows import FinishedAttempt
 from bot.storage.db import unit_of_work
@@ -236,6 +237,7 @@ class GradingPasses:
         finished: list[FinishedAttempt] = []
         messages: dict[str, QueuedMessage] = {}  # by dedupe key: a mock's closing note once
         failed: list[int] = []
+        practised: dict[int, list[Practised]] = {}  # by attempt: spaced review's memory
         for item in assessed:
             attempt = item.attempt
             assert attempt.id is not None
@@ -243,6 +245,8 @@ class GradingPasses:
                 failed.append(attempt.id)
                 continue
             try:
+                # Before the reply: a mock's reply moves it on to its next follow-up.
+                practised[attempt.id] = self._practised(item, thread_grades, mocks)
                 reply = self._reply_for(item, thread_grades, mocks)
             except Exception:
                 log.exception("attempt %s: cannot render the reply; left pending", attempt.id)
@@ -281,6 +285,9 @@ class GradingPasses:
             queued = [m for m in messages.values() if m["attempt_id"] in pending]
             await attempt_rows.finish_attempts(session, finished)
             await outbox_rows.enqueue_many(session, queued)
+            await remember(
+                session, [p for row in finished for p in practised.get(row["attempt_id"], [])]
+            )
             for prompt_id, mock in mocks.items():
                 if (mock.asked, mock.status) != mocks_before[prompt_id]:
                     await mock_rows.save_mock_progress(session, mock)
@@ -299,6 +306,28 @@ class GradingPasses:
                 self._metrics.nudges.inc()
         if queued:
             self._on_message()
+
+    def _practised(
+        self,
+        item: GradedAnswer,
+        thread_grades: dict[UserThread, list[Grade]],
+        mocks: dict[int, MockSession],
+    ) -> list[Practised]:
+        """The criteria a graded answer practised (spaced review's memory): all of its
+        question's, or in a mock interview after the first answer, the one followed up on."""
+        attempt, grade = item.attempt, item.grade
+        if grade is None or item.reason == FINISHED:
+            return []
+        only = None
+        mock = mocks.get(attempt.prompt_id)
+        if mock is not None:
+            if mock.status != "active" or attempt.user != mock.candidate:
+                return []
+            earlier = thread_grades.get(_user_thread(attempt), [])
+            only = probed(json.loads(mock.asked or "[]"), len(earlier))
+        return practised_in(
+            grade, team=attempt.team, user=attempt.user, when=attempt.received_at, only=only
+        )
 
     def _reply_for(
         self,

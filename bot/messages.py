@@ -108,3 +108,21 @@ class Renderer(Protocol):
     ) -> dict[str, Any]: ...
 
     def nudge(self, question: Question, *, user: str, reason: str) -> dict[str, Any]: ...
+
+    # --- spaced review (reviews.py): a DM, its thread's feedback, the pause note -------------
+
+    def review_prompt(
+        self, question: Question, criterion_id: str, prompt: str, *, user: str
+    ) -> dict[str, Any]: ...
+
+    def review_feedback(
+        self,
+        question: Question,
+        criterion_id: str,
+        *,
+        user: str,
+        level: int,
+        evidence: str | None,
+    ) -> dict[str, Any]: ...
+
+    def review_paused(self, *, user: str) -> dict[str, Any]: ...

@@ -93,12 +93,26 @@ class Criterion(_Strict):
     detector: Literal["cues", "star"] = "cues"
     # Teach the learned grader: `deploy-drill grader train` reads these with the corpus.
     examples: Examples = Examples()
+    # Spaced review: short micro-drills aimed at this criterion alone, one of them sent by DM
+    # when the criterion is due for a person (`follow_up` when there are none).
+    review_prompts: tuple[Annotated[str, Field(min_length=10, max_length=300)], ...] = ()
 
     @model_validator(mode="after")
     def _needs_signals(self) -> Criterion:
         if self.detector == "cues" and not self.cues:
             raise ValueError("a cue-detected criterion needs at least one cue in `cues`")
         return self
+
+    @model_validator(mode="after")
+    def _distinct_review_prompts(self) -> Criterion:
+        repeated = {p for p in self.review_prompts if self.review_prompts.count(p) > 1}
+        if repeated:
+            raise ValueError(f"review_prompts repeat: {sorted(repeated)}")
+        return self
+
+    def review_questions(self) -> tuple[str, ...]:
+        """The micro-drills a spaced review may ask: the review prompts, else the follow-up."""
+        return self.review_prompts or (self.follow_up,)
 
 
 class Detect(_Strict):

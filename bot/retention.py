@@ -1,4 +1,5 @@
-"""Answer retention: answers older than ANSWER_RETENTION_DAYS are deleted, hourly."""
+"""Answer retention: answers (to drills and to spaced reviews) older than
+ANSWER_RETENTION_DAYS are deleted, hourly."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.polling import PollingLoop
-from bot.storage import attempt_rows, calibration_rows
+from bot.storage import attempt_rows, calibration_rows, review_rows
 from bot.storage.db import unit_of_work
 from bot.storage.tables import utcnow
 
@@ -31,7 +32,8 @@ class Retention:
             removed = await attempt_rows.delete_attempts_before(session, cutoff)
             # Verdicts on those answers and paired ratings of that age go with them.
             await calibration_rows.delete_expired(session, cutoff)
-            return removed
+            # Spaced review's micro-drills keep their answers too.
+            return removed + await review_rows.delete_reviews_before(session, cutoff)
 
     def loop(self) -> PollingLoop:
         return PollingLoop(

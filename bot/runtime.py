@@ -29,10 +29,13 @@ from bot.outbox import Outbox
 from bot.polling import PollingLoop
 from bot.questions import QuestionBank, load_bank
 from bot.retention import Retention
+from bot.review_rules import WorkingHours
+from bot.reviews import PASS_SECONDS, Reviews
 from bot.schedule import Schedules
 from bot.scheduler import DrillScheduler
 from bot.slack.app import ACK_PATH_TIMEOUT_SECONDS, build_app, build_client, web_api_session
 from bot.slack.blocks import SlackMessages
+from bot.slack.directory import SlackDirectory
 from bot.slack.installs import build_installs
 from bot.slack.poster import SlackPoster
 from bot.slack.schedule_blocks import ScheduleMessages
@@ -123,6 +126,19 @@ class Runtime:
             )
         )
         renderer = SlackMessages(fairness=settings.feedback_buttons)
+        self.reviews = Reviews(
+            bank=self.bank,
+            sessions=self.sessions,
+            grader=self.grader,
+            renderer=renderer,
+            directory=SlackDirectory(self.client, self.installs.token_for),
+            hours=WorkingHours.parse(settings.review_hours),
+            on_message=self.outbox.wake,
+            on_answer=lambda: self.review_grading_loop.wake(),
+            after_requests=self.in_flight.wait_until_idle,
+            lease=timedelta(seconds=settings.lease_seconds),
+            owner=self.liveness,
+        )
         self.use = build_use_cases(
             bank=self.bank,
             sessions=self.sessions,
@@ -132,6 +148,7 @@ class Runtime:
             on_answer=lambda: self.grading_loop.wake(),
             spool=Spool(settings.spool_path),
             mock_followups=settings.mock_followups,
+            reviews=self.reviews,
         )
         self.grading = GradingPasses(
             bank=self.bank,
@@ -158,6 +175,17 @@ class Runtime:
                 self.use.answers.drain_spool,
                 interval=settings.outbox_poll_seconds,
             ),
+        ]
+        # Spaced review: answers in a review's DM thread graded as they come, and a pass
+        # that sends the reviews due (claimed per person and day, so replicas share it).
+        self.review_grading_loop = PollingLoop(
+            "grading review answers",
+            self.reviews.grade_answered,
+            interval=settings.outbox_poll_seconds,
+        )
+        self.loops += [
+            self.review_grading_loop,
+            PollingLoop("spaced review pass", self.reviews.send_due, interval=PASS_SECONDS),
         ]
         if settings.answer_retention_days:
             self.loops.append(Retention(self.sessions, days=settings.answer_retention_days).loop())

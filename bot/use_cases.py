@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.asking import Asking
 from bot.calibration import Calibration
+from bot.grading.rubric import RubricGrader
 from bot.interviews import MockInterviews
 from bot.messages import Renderer
 from bot.metrics import Metrics
@@ -16,6 +17,7 @@ from bot.people import People
 from bot.questions import QuestionBank
 from bot.recording import AnswerRecorder
 from bot.reports import Reports
+from bot.reviews import Reviews
 from bot.storage.spool import Spool
 
 
@@ -28,6 +30,7 @@ class UseCases:
     reports: Reports  # stats, leaderboard, digest, Details
     people: People  # a person's level, opt-ins and forget-me
     calibration: Calibration  # "Was this fair?", sharing for calibration, the report
+    reviews: Reviews  # spaced review: opting in, the DMs, their answers
 
 
 def build_use_cases(
@@ -40,9 +43,11 @@ def build_use_cases(
     on_answer: Callable[[], None] = lambda: None,
     spool: Spool | None = None,
     mock_followups: int = 2,
+    reviews: Reviews | None = None,
 ) -> UseCases:
     """`on_message` wakes the outbox (a message was queued), `on_answer` the grading passes
-    (an answer was stored)."""
+    (an answer was stored). `reviews`: spaced review as the runtime wires it (its grader and
+    Slack directory); by default one that grades with the rubric grader and sends nothing."""
     asking = Asking(
         bank=bank, sessions=sessions, renderer=renderer, metrics=metrics, on_message=on_message
     )
@@ -70,4 +75,12 @@ def build_use_cases(
         ),
         people=People(sessions),
         calibration=Calibration(bank=bank, sessions=sessions),
+        reviews=reviews
+        or Reviews(
+            bank=bank,
+            sessions=sessions,
+            grader=RubricGrader(bank),
+            renderer=renderer,
+            on_message=on_message,
+        ),
     )

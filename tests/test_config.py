@@ -19,6 +19,7 @@ def test_defaults_match_the_documented_contract() -> None:
     assert settings.effective_grader == "rubric"
     assert settings.openai_model == "gpt-4o-mini"
     assert settings.grading_processes == 1
+    assert settings.review_hours == "09:00-17:00"
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,6 +43,8 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("GRADER", "magic"),
         ("SLACK_API_URL", "ftp://x"),
         ("GRADING_PROCESSES", "-1"),
+        ("REVIEW_HOURS", "17:00-09:00"),
+        ("REVIEW_HOURS", "nine to five"),
     ],
 )
 def test_malformed_setting_names_the_variable(

@@ -121,3 +121,29 @@ def test_committed_schema_is_current() -> None:
     from bot.questions import json_schema
 
     assert json.loads((ROOT / "rubrics.schema.json").read_text()) == json_schema()
+
+
+def test_review_prompts_are_checked_and_fall_back_to_the_follow_up(
+    bank: QuestionBank, tmp_path: Path
+) -> None:
+    """`review_prompts` are short micro-drills per criterion: repeated or too short ones fail
+    `rubrics check` at their line; a criterion without them is reviewed with its follow-up."""
+    core = bank.get("deploy-ml-models")
+    assert core is not None
+    for qid in ("deploy-ml-models", "rollout-strategies", "monitoring-late-labels", "batch-vs-online"):
+        question = bank.get(qid)
+        assert question is not None and all(c.review_prompts for c in question.criteria), qid
+    assert core.criteria[0].review_questions() == core.criteria[0].review_prompts
+    other = next(c for q in bank.questions for c in q.criteria if not c.review_prompts)
+    assert other.review_questions() == (other.follow_up,)
+
+    first = core.criteria[0].review_prompts[0]
+    repeated = _broken(tmp_path, f'      - "{first}"', f'      - "{first}"\n      - "{first}"')
+    _, problems = check_dir(repeated)
+    assert any("criteria[0]: Value error, review_prompts repeat" in p for p in problems), problems
+    short = _broken(tmp_path / "b", f'      - "{first}"', '      - "Why?"')
+    _, problems = check_dir(short)
+    path = short / "deploy-ml-models.yaml"
+    line = _line_of(path, '- "Why?"')
+    assert any(p.startswith(f"{path}:{line}: criteria[0].review_prompts[0]:") for p in problems)
+    assert main(["rubrics", "check", str(short)]) == 1

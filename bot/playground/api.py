@@ -142,6 +142,13 @@ def snapshot(client: LocalClient, user: str) -> dict[str, Any]:
         "messages": [
             _message_json(client, renderer, m) for m in ws.visible_to(user, client.channel)
         ],
+        # The person's DM with the bot (spaced review's drills, answered in their threads).
+        "dm": {
+            "id": client.dm(user),
+            "messages": [
+                _message_json(client, renderer, m) for m in ws.visible_to(user, client.dm(user))
+            ],
+        },
         "home": (
             {"id": home.get("id"), "html": renderer.blocks(list(home.get("blocks") or []))}
             if home
@@ -208,11 +215,25 @@ async def _command(request: web.Request) -> web.Response:
 
 
 async def _message(request: web.Request) -> web.Response:
+    """A message in the channel, or with `dm: true` in the person's DM with the bot; with
+    `thread_ts`, a reply in that thread (wherever it is)."""
     client, user, body = await _body(request)
     thread_ts = body.get("thread_ts")
-    if thread_ts is not None and client.workspace.message(str(thread_ts)) is None:
-        raise web.HTTPBadRequest(text="no such thread")
-    await client.say(user, _text(body, "text"), thread_ts=str(thread_ts) if thread_ts else None)
+    channel = client.dm(user) if body.get("dm") is True else client.channel
+    if thread_ts is not None:
+        root = client.workspace.message(str(thread_ts))
+        if root is None:
+            raise web.HTTPBadRequest(text="no such thread")
+        channel = root.channel
+    try:
+        await client.say(
+            user,
+            _text(body, "text"),
+            thread_ts=str(thread_ts) if thread_ts else None,
+            channel=channel,
+        )
+    except NotAllowed as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
     return _ok()
 
 

@@ -117,23 +117,34 @@ class LocalClient:
 
     # --- what people do -----------------------------------------------------------
 
-    async def say(self, user: str, text: str, *, thread_ts: str | None = None) -> Message:
-        """Post a message in the channel, or a reply in a thread."""
+    def dm(self, user: str) -> str:
+        """The person's DM channel with the bot (the one conversations.open gives the bot)."""
+        return self.workspace.open_dm(self._person(user).id)
+
+    async def say(
+        self, user: str, text: str, *, thread_ts: str | None = None, channel: str | None = None
+    ) -> Message:
+        """Post a message in the channel (or `channel`: the person's DM with the bot, say), or
+        a reply in a thread."""
         person = self._person(user)
+        where = channel or self.channel
+        owner = self.workspace.dms.get(where)
+        if where != self.channel and owner != person.id:
+            raise NotAllowed("that is not your channel or your DM with the bot")
         body = self._with_mentions(slack_escape(text.strip()[:MAX_MESSAGE]), with_name=False)
         ts = self.standin.next_ts()
         message = self.workspace.add(
-            Message(ts=ts, channel=self.channel, user=person.id, text=body, thread_ts=thread_ts)
+            Message(ts=ts, channel=where, user=person.id, text=body, thread_ts=thread_ts)
         )
         event: dict[str, Any] = {
             "type": "message",
-            "channel": self.channel,
+            "channel": where,
             "user": person.id,
             "text": body,
             "ts": ts,
             "event_ts": ts,
             "team": self.team,
-            "channel_type": "channel",
+            "channel_type": "im" if owner is not None else "channel",
         }
         if thread_ts:
             event["thread_ts"] = thread_ts

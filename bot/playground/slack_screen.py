@@ -1,7 +1,8 @@
-"""What a Slack client would show: a channel, its threads, ephemeral replies, App Home, modals, files.
+"""What a Slack client would show: a channel, its threads, ephemeral replies, DMs with the bot,
+App Home, modals, files.
 
 The stand-in (`standin.py`) keeps one `Workspace` up to date from the Web API calls
-the bot makes - chat.postMessage, chat.postEphemeral, chat.update, chat.delete,
+the bot makes - conversations.open, chat.postMessage, chat.postEphemeral, chat.update, chat.delete,
 views.publish/open/push/update, files uploads and `respond()` to a response_url.
 `LocalClient` (`localclient.py`) is the people's side: what they type and click.
 The playground's page renders a `Workspace`; tests can assert on it.
@@ -112,6 +113,7 @@ class Workspace:
     def __init__(self, team_name: str = "Drill Team") -> None:
         self.team_name = team_name
         self.channels: dict[str, str] = {}  # id -> name
+        self.dms: dict[str, str] = {}  # DM channel id -> the person the bot talks to there
         self.names: dict[str, str] = {}  # user id -> display name
         self.messages: list[Message] = []
         self.home: dict[str, dict[str, Any]] = {}  # user -> published view
@@ -192,6 +194,18 @@ class Workspace:
 
     def name(self, user: str) -> str:
         return self.names.get(user, user)
+
+    # --- direct messages with the bot ---------------------------------------------------
+
+    def open_dm(self, user: str) -> str:
+        """The bot's DM channel with `user` (conversations.open), the same one every time."""
+        channel = "D" + user.removeprefix("U")
+        self.dms[channel] = user
+        return channel
+
+    def dm_of(self, user: str) -> str | None:
+        """The DM channel the bot opened with `user`, if it did."""
+        return next((c for c, who in self.dms.items() if who == user), None)
 
     # --- people (called by LocalClient) -----------------------------------------------
 

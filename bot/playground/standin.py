@@ -4,7 +4,7 @@ The test suite and the playground use it: it answers the Web API methods the bot
 calls, records every call, can fail on purpose (429 with Retry-After, 5xx, Slack
 error codes), and sends events, slash commands and interactions to the bot's
 `/slack/events` signed exactly as Slack signs them. What a Slack client would
-show (messages, threads, ephemerals, App Home, modals, files) is kept in
+show (messages, threads, ephemerals, DMs with the bot, App Home, modals, files) is kept in
 `workspace` (see workspace.py); `LocalClient` (localclient.py) acts for people.
 """
 
@@ -210,6 +210,10 @@ class SlackStandIn:
         """`users` become members of `channel` (conversations.members lists them)."""
         members = self.members.setdefault(channel, [BOT_USER_ID])
         members += [u for u in users if u not in members]
+
+    def dm_channel(self, user: str) -> str:
+        """The bot's DM channel with `user` (what conversations.open answers)."""
+        return self.workspace.open_dm(user)
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -429,6 +433,12 @@ class SlackStandIn:
             return web.json_response({"ok": True, "user": user})
         if method == "conversations.members":
             return self._members(body)
+        if method == "conversations.open":
+            users = [u for u in str(body.get("users") or "").split(",") if u]
+            if len(users) != 1:  # a group DM: the bot opens none
+                return web.json_response({"ok": False, "error": "users_list_not_supplied"})
+            channel = self.workspace.open_dm(users[0])
+            return web.json_response({"ok": True, "channel": {"id": channel}})
         return web.json_response({"ok": True})
 
     def _members(self, body: dict[str, Any]) -> web.Response:

@@ -25,6 +25,7 @@ from bot.slack.kit import header as _header
 from bot.slack.kit import metadata as _metadata
 from bot.slack.kit import quote as quote
 from bot.slack.kit import section as _section
+from bot.slack.review_blocks import ReviewMessages
 
 
 class DrillMessages:
@@ -144,7 +145,7 @@ def digest_upload(data: Digest, png: bytes) -> dict[str, Any]:
     }
 
 
-class SlackMessages(DrillMessages, InterviewMessages):
+class SlackMessages(DrillMessages, InterviewMessages, ReviewMessages):
     """The bot's `messages.Renderer`: every message it posts, as Block Kit. Feedback and
     scorecards end with "Was this fair?" (fairness.py), as Slack's feedback buttons or, with
     `fairness="plain"`, as plain buttons."""

@@ -8,15 +8,17 @@ from dataclasses import dataclass
 from bot.questions import SENIORITIES
 
 SUBCOMMANDS = frozenset(
-    "help list schedule stats leaderboard mock level forget-me team digest share".split()
+    "help list schedule stats leaderboard mock level forget-me team digest share review".split()
 )
 MAX_TEXT = 4000  # Slack caps slash-command text well below this
+REVIEW_USAGE = "/deploy-question review on [weekends|weekdays] | off | status"
 
 
 @dataclass(frozen=True)
 class Command:
     # ask | help | list | level | forget-me | schedule | stats | leaderboard | mock | team | digest
     # | share
+    # | review
     name: str
     args: tuple[str, ...] = ()
 
@@ -59,6 +61,8 @@ def parse_command(text: str) -> Command | Usage:
         return Command("forget-me")
     if head == "share":
         return _share(rest)
+    if head == "review":
+        return parse_review(rest)
     if head in ("schedule", "stats", "leaderboard", "mock", "team", "digest"):
         return Command(head, rest)
     if len(words) > 1:
@@ -77,4 +81,18 @@ def _share(rest: tuple[str, ...]) -> Command | Usage:
     return Usage(
         "Say whether to share your disputed answers with your team's calibration review.",
         "/deploy-question share on|off|status",
+    )
+
+
+def parse_review(rest: tuple[str, ...]) -> Command | Usage:
+    """`review` (or `review status`), `review off`, `review on [weekends|weekdays]`."""
+    words = tuple(w.lower() for w in rest)
+    if words in ((), ("status",)):
+        return Command("review", ("status",))
+    if words == ("off",):
+        return Command("review", ("off",))
+    if words[:1] == ("on",) and words[1:] in ((), ("weekends",), ("weekdays",)):
+        return Command("review", words)
+    return Usage(
+        "Spaced review takes `on`, `on weekends`, `on weekdays`, `off` or `status`.", REVIEW_USAGE
     )

@@ -24,6 +24,7 @@ from bot.slack.kit import (
     quote,
     section,
 )
+from bot.slack.review_blocks import home_section
 from bot.slack.schedule_blocks import summary, when
 from bot.slack.team_blocks import PRIVACY, team_line
 from bot.team import TeamWeek
@@ -154,6 +155,8 @@ def home_view(
         ),
         context(_where(dash)),
     ]
+    if dash.review is not None:
+        pieces += home_section(dash.review)
     if notice:
         pieces.append(section(notice))
     pieces.append(context("Every command: `/deploy-question help` in a channel."))

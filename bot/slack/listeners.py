@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import AnswerNotStored, UnknownQuestion
 from bot.messages import Reply
-from bot.slack import blocks, replies
+from bot.slack import blocks, replies, review_blocks
 from bot.slack.actions import MessageActions, action_value
 from bot.slack.authorization import is_transient
 from bot.slack.background import AfterAck
@@ -63,6 +63,12 @@ def reply_from_event(body: dict[str, Any]) -> Reply | None:
     )
 
 
+def is_direct_message(body: dict[str, Any]) -> bool:
+    """A message in a DM with the bot (message.im): where spaced reviews are answered."""
+    event = body.get("event") or {}
+    return event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D")
+
+
 def slack_retry(request: AsyncBoltRequest) -> int:
     """Which retry of an event this delivery is (X-Slack-Retry-Num); 0 for the first."""
     value = (request.headers.get("x-slack-retry-num") or ["0"])[0]
@@ -101,6 +107,10 @@ class Listeners:
 
     async def on_message(self, body: dict[str, Any], request: AsyncBoltRequest) -> None:
         reply = reply_from_event(body)
+        if reply is not None and is_direct_message(body):
+            # A DM thread is a spaced review's: graded on its criterion, never as a drill.
+            await self._use.reviews.record_answer(reply)
+            return
         if reply is not None:
             # Retries are answers like any other (stored once, by message): never skipped.
             last = slack_retry(request) >= LAST_RETRY
@@ -185,6 +195,8 @@ class Listeners:
             await ack(text=await self._mock(cmd.args, team=team, channel=channel, user=user))
         elif cmd.name == "share":
             await ack(text=await self._share(cmd.args, team=team, user=user))
+        elif cmd.name == "review":
+            await ack(text=await self._review(cmd.args, team=team, user=user))
 
     async def _respond(self, respond: AsyncRespond, answer: Awaitable[str]) -> None:
         await respond(text=await answer, response_type="ephemeral")
@@ -247,6 +259,19 @@ class Listeners:
             else ""
         )
         return f"Starting a mock interview on *{blocks.escape(question.title)}*{with_whom} - answer in its thread."
+
+    async def _review(self, args: tuple[str, ...], *, team: str, user: str) -> str:
+        """`review on [weekends|weekdays]`, `review off`, `review status` (parsed already)."""
+        reviews = self._use.reviews
+        if args[0] == "off":
+            await reviews.turn_off(team=team, user=user)
+            return review_blocks.review_off_reply()
+        if args[0] == "on":
+            weekends = {"weekends": True, "weekdays": False}.get(args[1]) if args[1:] else None
+            return review_blocks.review_reply(
+                await reviews.turn_on(team=team, user=user, weekends=weekends)
+            )
+        return review_blocks.review_reply(await reviews.status(team=team, user=user))
 
     async def on_hint(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()

@@ -26,7 +26,7 @@ from bot.slack.installs import TokenSource
 log = logging.getLogger(__name__)
 
 # Errors that retrying cannot fix (the channel is gone, the bot was removed, bad blocks …).
-_TRANSIENT = frozenset(
+TRANSIENT = frozenset(
     {
         "ratelimited",
         "rate_limited",
@@ -135,7 +135,7 @@ class SlackPoster:
             response = await self.client.chat_postMessage(**payload)
         except SlackApiError as exc:
             status, error, retry_after = slack_failure(exc)
-            if status == 429 or status >= 500 or error in _TRANSIENT:
+            if status == 429 or status >= 500 or error in TRANSIENT:
                 delay = float(retry_after) if retry_after and retry_after.isdigit() else 0.0
                 raise RetryLater(f"slack {status} {error}".strip(), delay) from exc
             raise Undeliverable(f"slack error: {error or status}") from exc
@@ -191,7 +191,7 @@ class SlackPoster:
                     break
         except SlackApiError as exc:
             status, error, retry_after = slack_failure(exc)
-            if status == 429 or status >= 500 or error in _TRANSIENT:
+            if status == 429 or status >= 500 or error in TRANSIENT:
                 delay = float(retry_after) if retry_after and retry_after.isdigit() else 0.0
                 self._read_after[team] = time.monotonic() + delay
                 raise RetryLater(f"{method}: slack {status} {error}".strip(), delay) from exc

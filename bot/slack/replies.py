@@ -36,6 +36,7 @@ def help_text(bank_size: int) -> str:
             "`/deploy-question mock [question-id | @colleague]` - a mock interview with follow-ups",
             "`/deploy-question team` - who practised here this week · `digest` - this week's digest",
             "`/deploy-question share on|off|status` - let your team's calibration review quote and export the answers whose grade you dispute",
+            "`/deploy-question review on [weekends] | off | status` - spaced review: a two-minute DM drill on a weak criterion when it is due",
             "The *Deploy Drill* Home tab: your next drill, your weakest criterion, your past answers.",
         ]
     )

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from bot.storage.claiming import (
     ATTEMPT,
     add_unless_taken,
-    claim_params,
+    claim_rows,
     claim_statement,
     dialect,
     insert_skipping,
@@ -111,12 +111,15 @@ async def claim_attempts(
 ) -> list[Attempt]:
     """Lease up to `limit` pending attempts nobody is working on (see claimable) to
     `owner`; owners whose heartbeat is older than `dead_before` are dead."""
-    result = await session.execute(
-        _CLAIM_ATTEMPTS[dialect(session)],
-        claim_params(now=now, lease=lease, limit=limit, owner=owner, dead_before=dead_before),
-        execution_options={"synchronize_session": False},
+    return await claim_rows(
+        session,
+        _CLAIM_ATTEMPTS,
+        now=now,
+        lease=lease,
+        limit=limit,
+        owner=owner,
+        dead_before=dead_before,
     )
-    return sorted(result.scalars().all(), key=lambda a: a.id or 0)
 
 
 async def pending_attempt_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:

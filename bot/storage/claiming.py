@@ -95,6 +95,25 @@ def claim_params(
     }
 
 
+async def claim_rows(
+    session: AsyncSession,
+    statements: dict[str, Any],
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    owner: str | None,
+    dead_before: datetime | None,
+) -> list[Any]:
+    """Run a `claim_statement` for this session's dialect; the rows claimed, by id."""
+    result = await session.execute(
+        statements[dialect(session)],
+        claim_params(now=now, lease=lease, limit=limit, owner=owner, dead_before=dead_before),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(result.scalars().all(), key=lambda row: row.id or 0)
+
+
 def dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 

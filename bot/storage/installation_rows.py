@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
+from bot.storage import review_rows
 from bot.storage.tables import OutboxMessage, Schedule, UTCDateTime, utcnow
 
 INSTALLATIONS = "slack_installations"
@@ -211,6 +212,7 @@ async def next_removal_due(session: AsyncSession) -> datetime | None:
 async def quiesce_team(session: AsyncSession, *, team: str) -> None:
     """Stop acting for a removed workspace: pause its schedules, drop its unsent messages."""
     await session.execute(sa.update(Schedule).where(col(Schedule.team) == team).values(paused=True))
+    await review_rows.pause_team(session, team=team)  # no spaced-review DMs either
     await session.execute(
         sa.update(OutboxMessage)
         .where(col(OutboxMessage.team) == team, col(OutboxMessage.status) == "pending")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.storage import calibration_rows
+from bot.storage import calibration_rows, review_rows
 from bot.storage.tables import (
     Attempt,
     MockSession,
@@ -45,6 +45,8 @@ async def delete_user_data(session: AsyncSession, *, team: str, user: str) -> in
         .where(col(MockSession.team) == team, col(MockSession.interviewer) == user)
         .values(interviewer=None, rating=None, rating_notes=None)
     )
+    # Spaced review: the opt-in, the memory cards, the reviews and their unsent messages.
+    await review_rows.delete_person(session, team=team, user=user)
     return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 

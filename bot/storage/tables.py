@@ -291,3 +291,89 @@ class CalibrationConsent(SQLModel, table=True):
     team: str = Field(max_length=32)
     user: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- spaced review ------------------------------------------------------------------------
+
+
+class ReviewOptIn(SQLModel, table=True):
+    """A person who asked for spaced review (`/deploy-question review on`), and how: weekends
+    too or not, paused after reviews left unanswered, their Slack timezone (cached) and the DM
+    channel reviews go to; `next_at` is when the review pass looks at them again."""
+
+    __tablename__ = "review_optin"
+    __table_args__ = (
+        sa.UniqueConstraint("team", "user", name="uq_review_optin"),
+        sa.Index("ix_review_optin_next", "enabled", "paused", "next_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    user: str = Field(max_length=32)
+    enabled: bool = True
+    weekends: bool = False
+    paused: bool = False  # after IGNORED_BEFORE_PAUSE reviews unanswered; `review on` resumes
+    ignored: int = 0  # reviews left unanswered in a row
+    tz: str | None = Field(default=None, max_length=64)  # from users.info
+    tz_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    dm_channel: str | None = Field(default=None, max_length=32)  # from conversations.open
+    next_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReviewCard(SQLModel, table=True):
+    """A person's memory of one criterion of one question: its FSRS card (JSON, as the fsrs
+    package writes it), when it is due, and the levels their answers reached on it."""
+
+    __tablename__ = "review_card"
+    __table_args__ = (
+        sa.UniqueConstraint("team", "user", "question_id", "criterion", name="uq_review_card"),
+        sa.Index("ix_review_card_due", "team", "user", "due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    user: str = Field(max_length=32)
+    question_id: str = Field(max_length=80)
+    criterion: str = Field(max_length=80)
+    card: str = Field(sa_type=sa.Text)  # fsrs.Card.to_json()
+    due: datetime = Field(sa_type=UTCDateTime)
+    stability: float = 0.0
+    level: int = 0  # the latest level reached
+    first_level: int = 0  # the first one: "getting stronger" compares the two
+    reviews: int = 0  # graded answers that touched it
+    practised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Review(SQLModel, table=True):
+    """A micro-drill sent by DM: claimed once per person and local day (the unique key is the
+    daily cap, and what keeps replicas from sending two), then answered in its thread, graded
+    on its criterion, and answered with brief feedback."""
+
+    __tablename__ = "review"
+    __table_args__ = (
+        sa.UniqueConstraint("team", "user", "day", name="uq_review_day"),
+        sa.Index("ix_review_status_lease", "status", "lease_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(max_length=32)
+    user: str = Field(max_length=32)
+    day: str = Field(max_length=10)  # YYYY-MM-DD in the person's timezone
+    question_id: str = Field(max_length=80)
+    criterion: str = Field(max_length=80)
+    prompt: str = Field(sa_type=sa.Text)  # the micro-drill asked
+    # claimed | sent | answered | graded | ignored | failed
+    status: str = Field(default="claimed", max_length=16)
+    channel: str | None = Field(default=None, max_length=32)  # the DM
+    ts: str | None = Field(default=None, max_length=32)  # the prompt's, learnt from the answer
+    answer: str | None = Field(default=None, sa_type=sa.Text)
+    answer_ts: str | None = Field(default=None, max_length=32)
+    level: int | None = None
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    owner: str | None = Field(default=None, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    graded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
+import time_machine
 
 from bot.config import Settings
 from bot.playground import Playground, ignored_settings, playground_settings, start_playground
@@ -198,7 +200,10 @@ def test_a_deployments_host_and_database_are_ignored_unless_flags_ask() -> None:
     its own file, each with a warning; --host and --database-url move it."""
     deployed = Settings(_env_file=None, host="0.0.0.0", database_url="sqlite:///prod.db")  # type: ignore[call-arg]
     local = playground_settings(deployed, api_url="http://127.0.0.1:9/api/")
-    assert (local.host, local.database_url) == ("127.0.0.1", "sqlite:///./deploy_drill_playground.db")
+    assert (local.host, local.database_url) == (
+        "127.0.0.1",
+        "sqlite:///./deploy_drill_playground.db",
+    )
     host_line, database_line = ignored_settings(deployed)
     assert host_line.startswith("HOST=0.0.0.0 from the environment or .env is ignored")
     assert "--host" in host_line
@@ -210,3 +215,55 @@ def test_a_deployments_host_and_database_are_ignored_unless_flags_ask() -> None:
     assert ignored_settings(deployed, **flags) == []
     loopback = Settings(_env_file=None, host="localhost")  # type: ignore[call-arg]
     assert ignored_settings(loopback) == []
+
+
+async def test_a_review_dm_is_answered_in_its_thread_through_the_page(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    """Spaced review works in the playground: the stand-in opens Bob's DM with the bot, the
+    page shows it (to Bob only), and his reply in its thread gets the brief feedback there."""
+
+    def dm_of(state: State, event_type: str) -> list[dict[str, Any]]:
+        return [m for m in state["dm"]["messages"] if m["event_type"] == event_type]
+
+    with time_machine.travel(datetime(2027, 1, 4, 10, tzinfo=UTC), tick=True) as clock:
+        await do(http, playground, "command", user="U0BOB", text="/deploy-question review on")
+        await do(
+            http, playground, "command", user="U0BOB", text="/deploy-question deploy-ml-models"
+        )
+        state = await until(http, playground, lambda s: bool(by_type(s, "drill_prompt")))
+        root = by_type(state, "drill_prompt")[0]["ts"]
+        await p.wait_recorded(playground, root, team="T0PLAYGRND", channel="C0PLAYGRND")
+        await do(http, playground, "message", user="U0BOB", text=p.WEAK_ANSWER, thread_ts=root)
+        await until(http, playground, lambda s: bool(by_type(s, "drill_feedback")))
+        clock.move_to(datetime(2027, 1, 5, 10, 30, tzinfo=UTC))
+        assert await playground.runtime.reviews.send_due() == 1
+        state = await until(
+            http, playground, lambda s: bool(dm_of(s, "drill_review")), user="U0BOB"
+        )
+        assert state["dm"]["id"] == "D0BOB"
+        ts = await p.review_ts(playground, team="T0PLAYGRND")
+        alice_posts = await _post(http, playground, user="U0ALICE", text="mine", thread_ts=ts)
+        assert alice_posts == 400  # not her DM
+        await do(
+            http,
+            playground,
+            "message",
+            user="U0BOB",
+            text="I first ask whether it must answer in real time and what latency budget we "
+            "have, and what a wrong prediction costs.",
+            thread_ts=ts,
+        )
+        state = await until(
+            http, playground, lambda s: bool(dm_of(s, "drill_review_feedback")), user="U0BOB"
+        )
+    [feedback] = dm_of(state, "drill_review_feedback")
+    assert feedback["thread_ts"] == ts and feedback["reply"]
+    assert "The ideal, in two sentences" in feedback["html"]
+    alice = await until(http, playground, lambda s: True)
+    assert alice["dm"]["id"] == "D0ALICE" and alice["dm"]["messages"] == []
+
+
+async def _post(http: aiohttp.ClientSession, pg: Playground, **body: Any) -> int:
+    async with http.post(pg.url + "playground/api/message", json=body) as response:
+        return response.status

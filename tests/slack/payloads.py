@@ -7,7 +7,7 @@ import itertools
 from typing import Any
 
 from bot.playground.standin import BOT_ID, BOT_USER_ID, SlackStandIn
-from bot.storage import prompt_rows
+from bot.storage import prompt_rows, review_rows
 from bot.storage.db import unit_of_work
 
 _ts = itertools.count(1)
@@ -173,3 +173,17 @@ def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
             if element.get("action_id") == action_id:
                 return str(element["value"])
     raise AssertionError(f"no {action_id} button")
+
+
+async def review_ts(bot: Any, *, user: str = "U0BOB", team: str = "T0TEAM") -> str:
+    """The ts of `user`'s newest spaced-review DM, once the bot has recorded it as sent
+    (replies in its thread are matched on it)."""
+    for _ in range(300):
+        async with unit_of_work(bot.runtime.sessions) as session:
+            reviews = await review_rows.reviews_of(session, team=team, user=user, limit=1)
+            keys = [f"review:{r.id}" for r in reviews]
+            posted = await review_rows.posted_ts(session, keys)
+        if keys and keys[0] in posted:
+            return posted[keys[0]][1]
+        await asyncio.sleep(0.02)
+    raise AssertionError("the bot never recorded the review as sent")

@@ -1,4 +1,4 @@
-"""Parsing /deploy-question text, including any text Slack can send."""
+"""Parsing /deploy-question text, including any text Slack can send; `review` over Slack."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.playground.standin import SlackStandIn
 from bot.slack.commands import Command, Usage, parse_command
+from tests.conftest import RunningBot
 
 
 def test_subcommands_parse() -> None:
@@ -43,3 +45,27 @@ def test_no_control_character_survives_parsing(text: str) -> None:
     result = parse_command(text)
     echoed = result.problem if isinstance(result, Usage) else " ".join(result.args)
     assert [c for c in echoed if unicodedata.category(c) in ("Cc", "Cf")] == []
+
+
+def test_review_subcommands_parse() -> None:
+    """`review` on (with weekends or weekdays), off and status; anything else is a usage."""
+    assert parse_command("review") == Command("review", ("status",))
+    assert parse_command("Review Status") == Command("review", ("status",))
+    assert parse_command("review on") == Command("review", ("on",))
+    assert parse_command("review on WEEKENDS") == Command("review", ("on", "weekends"))
+    assert parse_command("review on weekdays") == Command("review", ("on", "weekdays"))
+    assert parse_command("review off") == Command("review", ("off",))
+    for bad in ("review maybe", "review on sundays", "review off now", "review on weekends too"):
+        result = parse_command(bad)
+        assert isinstance(result, Usage) and "review on [weekends|weekdays]" in result.usage
+
+
+async def test_review_command_answers_over_slack(bot: RunningBot, slack: SlackStandIn) -> None:
+    """A signed `/deploy-question review …` turns review on, says so, and malformed input
+    gets the usage line; help lists it."""
+    reply = await slack.command_reply(bot.url, "review on weekends")
+    assert "Spaced review is on" in reply and "any day" in reply
+    reply = await slack.command_reply(bot.url, "review sometimes")
+    assert "Usage: `/deploy-question review on [weekends|weekdays] | off | status`" in reply
+    assert "review on [weekends] | off | status" in await slack.command_reply(bot.url, "help")
+    assert "Spaced review is off" in await slack.command_reply(bot.url, "review off")

@@ -49,6 +49,10 @@ TABLES = {
     "grade_verdict",
     "paired_rating",
     "calibration_consent",
+    # spaced review (0011): who opted in, their memory of each criterion, the reviews sent
+    "review_optin",
+    "review_card",
+    "review",
 }
 
 

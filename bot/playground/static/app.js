@@ -83,6 +83,7 @@ function apply(data) {
   $("team").textContent = data.team;
   $("channel-name").textContent = `# ${data.channel.name}`;
   renderMessages(data);
+  renderDm(data);
   renderThread(data);
   renderHome(data);
   renderModal(data);
@@ -105,7 +106,7 @@ function messageHtml(m, { inThread }) {
   if (!inThread && !m.ephemeral) {
     if (m.replies) {
       footer = `<button type="button" class="replies" data-open-thread="${esc(m.ts)}">${m.replies} ${m.replies === 1 ? "reply" : "replies"}</button>`;
-    } else if (m.event_type === "drill_prompt") {
+    } else if (m.event_type === "drill_prompt" || m.event_type === "drill_review") {
       footer = `<button type="button" class="replies" data-open-thread="${esc(m.ts)}">Answer in thread</button>`;
     }
   }
@@ -143,16 +144,29 @@ function renderMessages(data) {
   fill($("messages"), html);
 }
 
+function renderDm(data) {
+  const top = data.dm.messages.filter((m) => !m.reply);
+  const html = top.length
+    ? top.map((m) => messageHtml(m, { inThread: false })).join("")
+    : `<div class="empty">No messages yet. Run <code>/deploy-question review on</code> in the channel: when a criterion you tend to miss is due, a two-minute drill on it arrives here.</div>`;
+  fill($("dm-messages"), html);
+  const count = top.filter((m) => m.event_type === "drill_review" && !m.replies).length;
+  $("dm-count").textContent = count ? String(count) : "";
+}
+
 function renderThread(data) {
   const pane = $("thread-view");
-  const root = ui.thread && data.messages.find((m) => m.ts === ui.thread);
+  const everything = data.messages.concat(data.dm.messages);
+  const root = ui.thread && everything.find((m) => m.ts === ui.thread);
   if (!root) {
     pane.classList.add("hidden");
     ui.thread = null;
     return;
   }
   pane.classList.remove("hidden");
-  const replies = data.messages.filter((m) => m.reply && m.thread_ts === ui.thread);
+  const inDm = data.dm.messages.includes(root);
+  $("thread-channel").textContent = inDm ? "Deploy Drill" : `# ${data.channel.name}`;
+  const replies = everything.filter((m) => m.reply && m.thread_ts === ui.thread);
   const count = replies.filter((m) => !m.ephemeral).length;
   const html = `<div class="thread-root">${messageHtml(root, { inThread: true })}</div>
     <div class="reply-count">${count} ${count === 1 ? "reply" : "replies"}</div>
@@ -162,10 +176,10 @@ function renderThread(data) {
 
 function renderHome(data) {
   const onHome = ui.tab === "home";
-  $("home-view").classList.toggle("hidden", !onHome);
-  $("channel-view").classList.toggle("hidden", onHome);
-  $("nav-home").classList.toggle("active", onHome);
-  $("nav-channel").classList.toggle("active", !onHome);
+  for (const tab of ["home", "channel", "dm"]) {
+    $(`${tab}-view`).classList.toggle("hidden", ui.tab !== tab);
+    $(`nav-${tab}`).classList.toggle("active", ui.tab === tab);
+  }
   if (onHome) {
     const html = data.home ? data.home.html : '<p class="muted">Opening the Home tab…</p>';
     const body = $("home-body");

@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(BIN)/ruff check bot tests bench migrations
 	$(BIN)/mypy bot
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 check: test
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -96,3 +97,43 @@ def parse_review(rest: tuple[str, ...]) -> Command | Usage:
     return Usage(
         "Spaced review takes `on`, `on weekends`, `on weekdays`, `off` or `status`.", REVIEW_USAGE
     )
+
+
+MOCK_USAGE = "/deploy-question mock [question-id | topic] [@colleague]"
+_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+@dataclass(frozen=True)
+class MockRequest:
+    """`mock [question-id | topic] [@colleague]`: what to ask, and who interviews (None: the bot)."""
+
+    wanted: str | None
+    interviewer: str | None
+
+
+def parse_mock(args: tuple[str, ...], *, user: str) -> MockRequest | Usage:
+    interviewer = None
+    wanted = None
+    for arg in args:
+        mention = _MENTION.match(arg)
+        if mention:
+            interviewer = mention.group(1)
+        elif arg.startswith("@"):
+            return Usage(
+                f"I couldn't tell who “{arg[:40]}” is - pick them from Slack's @-mention menu so "
+                "it becomes a real mention.",
+                MOCK_USAGE,
+            )
+        elif wanted is None:
+            wanted = arg
+        else:
+            return Usage(
+                "A mock interview takes one question and one colleague at most.", MOCK_USAGE
+            )
+    if interviewer == user:
+        return Usage(
+            "You can't interview yourself - mention a colleague, or leave them out to practise "
+            "with me.",
+            MOCK_USAGE,
+        )
+    return MockRequest(wanted, interviewer)

@@ -9,7 +9,6 @@ the Web API or a response_url: a call there may hang until its timeout, longer t
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable
 from typing import Any
 
@@ -25,7 +24,7 @@ from bot.slack import blocks, replies, review_blocks
 from bot.slack.actions import MessageActions, action_value
 from bot.slack.authorization import is_transient
 from bot.slack.background import AfterAck
-from bot.slack.commands import Command, Usage, parse_command
+from bot.slack.commands import Command, Usage, parse_command, parse_mock
 from bot.slack.fairness import share_reply
 from bot.slack.fairness_actions import FairnessActions
 from bot.slack.schedule_commands import ScheduleCommands
@@ -35,7 +34,6 @@ from bot.use_cases import UseCases
 log = logging.getLogger(__name__)
 
 GRADED_SUBTYPES = (None, "thread_broadcast", "file_share")
-_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 # Slack delivers an event at most four times: the first delivery and three retries, each
 # numbered in X-Slack-Retry-Num (slack-reference.md §1.3). After the last, none follows.
 LAST_RETRY = 3
@@ -230,26 +228,17 @@ class Listeners:
         return share_reply(wanted, changed=wanted != before)
 
     async def _mock(self, args: tuple[str, ...], *, team: str, channel: str, user: str) -> str:
-        interviewer = None
-        wanted = None
-        for arg in args:
-            mention = _MENTION.match(arg)
-            if mention:
-                interviewer = mention.group(1)
-            elif arg.startswith("@"):
-                return (
-                    f"I couldn't tell who “{blocks.quote(arg, 40)}” is - pick them from Slack's "
-                    "@-mention menu so it becomes a real mention."
-                )
-            elif wanted is None:
-                wanted = arg
-            else:
-                return "Usage: `/deploy-question mock [question-id | topic] [@colleague]`"
-        if interviewer == user:
-            return "You can't interview yourself - mention a colleague, or leave them out to practise with me."
+        request = parse_mock(args, user=user)
+        if isinstance(request, Usage):
+            return f"{request.problem}\nUsage: `{request.usage}`"
+        interviewer = request.interviewer
         try:
             question = await self._use.interviews.start(
-                team=team, channel=channel, candidate=user, interviewer=interviewer, wanted=wanted
+                team=team,
+                channel=channel,
+                candidate=user,
+                interviewer=interviewer,
+                wanted=request.wanted,
             )
         except UnknownQuestion as exc:
             return replies.unknown_question(exc.wanted, exc.known)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.playground.standin import SlackStandIn
-from bot.slack.commands import Command, Usage, parse_command
+from bot.slack.commands import Command, MockRequest, Usage, parse_command, parse_mock
 from tests.conftest import RunningBot
 
 
@@ -69,3 +69,14 @@ async def test_review_command_answers_over_slack(bot: RunningBot, slack: SlackSt
     assert "Usage: `/deploy-question review on [weekends|weekdays] | off | status`" in reply
     assert "review on [weekends] | off | status" in await slack.command_reply(bot.url, "help")
     assert "Spaced review is off" in await slack.command_reply(bot.url, "review off")
+
+
+def test_mock_arguments_are_a_question_and_a_real_mention() -> None:
+    assert parse_mock(("rollout", "<@U0BOB|bob>"), user="U0ALICE") == MockRequest(
+        "rollout", "U0BOB"
+    )
+    assert parse_mock((), user="U0ALICE") == MockRequest(None, None)
+    typed = parse_mock(("@bob",), user="U0ALICE")
+    assert isinstance(typed, Usage) and "@-mention menu" in typed.problem
+    assert isinstance(parse_mock(("<@U0ALICE>",), user="U0ALICE"), Usage)  # not yourself
+    assert isinstance(parse_mock(("rollout", "monitoring"), user="U0ALICE"), Usage)

@@ -25,7 +25,8 @@ from bot.slack.installs import TokenSource
 
 log = logging.getLogger(__name__)
 
-# Errors that retrying cannot fix (the channel is gone, the bot was removed, bad blocks …).
+# Slack errors worth trying again later (any other error is permanent: the channel is gone, the
+# bot was removed, the blocks are bad …).
 TRANSIENT = frozenset(
     {
         "ratelimited",

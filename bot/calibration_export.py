@@ -54,7 +54,8 @@ def item(labelled: Labelled) -> dict[str, Any]:
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    """SafeDumper with multi-line strings as `|` blocks (registered below), as people write
+    calibration files."""
 
 
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

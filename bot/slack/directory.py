@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import RetryLater, Undeliverable
 from bot.slack.installs import TokenSource
-from bot.slack.poster import TRANSIENT, slack_failure
+from bot.slack.poster import retry_later, slack_failure, workspace_token
 
 
 class SlackDirectory:
@@ -17,15 +17,11 @@ class SlackDirectory:
         self._client = client
         self._tokens = tokens
 
-    async def _token(self, team: str) -> str:
-        token = await self._tokens(team)
-        if not token:
-            raise Undeliverable(f"the app is not installed in workspace {team}")
-        return token
-
     async def timezone(self, team: str, user: str) -> str | None:
         try:
-            response = await self._client.users_info(user=user, token=await self._token(team))
+            response = await self._client.users_info(
+                user=user, token=await workspace_token(self._tokens, team)
+            )
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             raise _translated("users.info", exc) from exc
         tz = (response.get("user") or {}).get("tz")
@@ -34,7 +30,7 @@ class SlackDirectory:
     async def open_dm(self, team: str, user: str) -> str:
         try:
             response = await self._client.conversations_open(
-                users=user, token=await self._token(team)
+                users=user, token=await workspace_token(self._tokens, team)
             )
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             raise _translated("conversations.open", exc) from exc
@@ -47,8 +43,8 @@ class SlackDirectory:
 def _translated(method: str, exc: Exception) -> RetryLater | Undeliverable:
     if not isinstance(exc, SlackApiError):
         return RetryLater(f"{method}: network: {type(exc).__name__}", 0.0)
-    status, error, retry_after = slack_failure(exc)
-    if status == 429 or status >= 500 or error in TRANSIENT:
-        delay = float(retry_after) if retry_after and retry_after.isdigit() else 0.0
-        return RetryLater(f"{method}: slack {status} {error}".strip(), delay)
+    retry = retry_later(exc, prefix=f"{method}: ")
+    if retry is not None:
+        return retry
+    status, error, _ = slack_failure(exc)
     return Undeliverable(f"{method}: {error or status}")

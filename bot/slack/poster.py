@@ -59,6 +59,24 @@ def slack_failure(exc: SlackApiError) -> tuple[int, str, str | None]:
     return status, error, None if retry_after is None else str(retry_after)
 
 
+def retry_later(exc: SlackApiError, prefix: str = "") -> RetryLater | None:
+    """What a transient Slack failure (429, 5xx, a transient error code) means: try again after
+    Retry-After (or at once); None when retrying cannot help."""
+    status, error, retry_after = slack_failure(exc)
+    if status == 429 or status >= 500 or error in TRANSIENT:
+        delay = float(retry_after) if retry_after and retry_after.isdigit() else 0.0
+        return RetryLater(f"{prefix}slack {status} {error}".strip(), delay)
+    return None
+
+
+async def workspace_token(tokens: TokenSource, team: str) -> str:
+    """The bot token of `team`; Undeliverable when the app is not installed there."""
+    token = await tokens(team)
+    if not token:
+        raise Undeliverable(f"the app is not installed in workspace {team}")
+    return token
+
+
 class SlackPoster:
     """outbox.Poster over an AsyncWebClient (which already retries short faults).
 
@@ -104,10 +122,7 @@ class SlackPoster:
     async def _token(self, team: str) -> dict[str, str]:
         if self._tokens is None:
             return {}
-        token = await self._tokens(team)
-        if not token:
-            raise Undeliverable(f"the app is not installed in workspace {team}")
-        return {"token": token}
+        return {"token": await workspace_token(self._tokens, team)}
 
     async def post(self, place: Place, payload: dict[str, Any], key: str) -> tuple[str, str]:
         """Post one message. Its `key` (the outbox's key for it) goes into its metadata as
@@ -135,10 +150,10 @@ class SlackPoster:
                 return str(payload["channel"]), str(files[0].get("id", ""))
             response = await self.client.chat_postMessage(**payload)
         except SlackApiError as exc:
-            status, error, retry_after = slack_failure(exc)
-            if status == 429 or status >= 500 or error in TRANSIENT:
-                delay = float(retry_after) if retry_after and retry_after.isdigit() else 0.0
-                raise RetryLater(f"slack {status} {error}".strip(), delay) from exc
+            retry = retry_later(exc)
+            if retry is not None:
+                raise retry from exc
+            status, error, _ = slack_failure(exc)
             raise Undeliverable(f"slack error: {error or status}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             # Unless it never connected, Slack may have posted it before the answer was lost.
@@ -191,12 +206,13 @@ class SlackPoster:
                 if not args["cursor"]:
                     break
         except SlackApiError as exc:
-            status, error, retry_after = slack_failure(exc)
-            if status == 429 or status >= 500 or error in TRANSIENT:
-                delay = float(retry_after) if retry_after and retry_after.isdigit() else 0.0
-                self._read_after[team] = time.monotonic() + delay
-                raise RetryLater(f"{method}: slack {status} {error}".strip(), delay) from exc
-            log.warning("%s: %s; cannot tell whether a message was posted", method, error)
+            retry = retry_later(exc, prefix=f"{method}: ")
+            if retry is not None:
+                self._read_after[team] = time.monotonic() + retry.delay
+                raise retry from exc
+            log.warning(
+                "%s: %s; cannot tell whether a message was posted", method, slack_failure(exc)[1]
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"{method}: network: {type(exc).__name__}", 0.0) from exc
         return found

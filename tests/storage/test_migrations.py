@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.storage.db import (
@@ -122,48 +121,47 @@ def test_a_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
-async def _queue_raw(engine: AsyncEngine, rows: tuple[tuple[str, str], ...]) -> None:
-    """Outbox rows (status, payload) as an older schema held them."""
-    async with engine.begin() as conn:
-        for i, (status, payload) in enumerate(rows):
-            await conn.execute(
-                sa.text(
-                    "INSERT INTO outbox_message (team, dedupe_key, kind, payload, status,"
-                    " attempts, next_try_at, created_at)"
-                    " VALUES ('T1', :key, 'feedback', :payload, :status, 0, :now, :now)"
-                ),
-                {"key": f"m{i}", "payload": payload, "status": status, "now": utcnow()},
-            )
+async def _outbox_after_upgrade(
+    database_url: str, before: str, rows: tuple[tuple[str, str], ...], columns: str
+) -> list[tuple[object, ...]]:
+    """Queue outbox rows (status, payload) at revision `before`, upgrade to head, and read
+    `columns` of every row back, oldest first."""
+    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
+    await asyncio.to_thread(upgrade, url, before)
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for i, (status, payload) in enumerate(rows):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO outbox_message (team, dedupe_key, kind, payload, status,"
+                        " attempts, next_try_at, created_at)"
+                        " VALUES ('T1', :key, 'feedback', :payload, :status, 0, :now, :now)"
+                    ),
+                    {"key": f"m{i}", "payload": payload, "status": status, "now": utcnow()},
+                )
+        await asyncio.to_thread(upgrade, url)
+        async with engine.connect() as conn:
+            found = await conn.execute(sa.text(f"SELECT {columns} FROM outbox_message ORDER BY id"))
+            return [tuple(row) for row in found]
+    finally:
+        await engine.dispose()
 
 
 async def test_messages_waiting_at_0005_get_their_channel(database_url: str) -> None:
     """0005 fills in the channel of messages queued before it, so a sender can leave out the
     channels it is posting to; sent messages (their payload dropped) stay without one."""
-    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
-    await asyncio.to_thread(upgrade, url, "0004")
-    engine = make_engine(url)
     rows = (
         ("pending", '{"channel": "C0WAITING", "text": "hi"}'),
         ("sent", "{}"),
     )
-    try:
-        await _queue_raw(engine, rows)
-        await asyncio.to_thread(upgrade, url)
-        async with engine.connect() as conn:
-            found = await conn.execute(
-                sa.text("SELECT status, channel FROM outbox_message ORDER BY id")
-            )
-            assert [tuple(row) for row in found] == [("pending", "C0WAITING"), ("sent", None)]
-    finally:
-        await engine.dispose()
+    found = await _outbox_after_upgrade(database_url, "0004", rows, "status, channel")
+    assert found == [("pending", "C0WAITING"), ("sent", None)]
 
 
 async def test_messages_waiting_at_0009_get_their_thread_and_person(database_url: str) -> None:
     """0009 routes messages queued before it from their payload (channel, thread, the person
     named in the metadata); messages already sent keep none."""
-    url = Settings(_env_file=None, database_url=database_url).async_database_url  # type: ignore[call-arg]
-    await asyncio.to_thread(upgrade, url, "0008")
-    engine = make_engine(url)
     feedback = {
         "channel": "C0WAITING",
         "thread_ts": "171.000100",
@@ -175,20 +173,12 @@ async def test_messages_waiting_at_0009_get_their_thread_and_person(database_url
         ("pending", '{"channel": "C0WAITING", "text": "a prompt"}'),
         ("sent", "{}"),
     )
-    try:
-        await _queue_raw(engine, rows)
-        await asyncio.to_thread(upgrade, url)
-        async with engine.connect() as conn:
-            found = await conn.execute(
-                sa.text("SELECT channel, thread_ts, person FROM outbox_message ORDER BY id")
-            )
-            assert [tuple(row) for row in found] == [
-                ("C0WAITING", "171.000100", "U0ALICE"),
-                ("C0WAITING", None, None),
-                (None, None, None),
-            ]
-    finally:
-        await engine.dispose()
+    found = await _outbox_after_upgrade(database_url, "0008", rows, "channel, thread_ts, person")
+    assert found == [
+        ("C0WAITING", "171.000100", "U0ALICE"),
+        ("C0WAITING", None, None),
+        (None, None, None),
+    ]
 
 
 async def test_schedules_made_before_0008_get_their_slot_once(database_url: str) -> None:

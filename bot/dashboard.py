@@ -90,8 +90,7 @@ class Dashboards:
         self._sessions = sessions
 
     async def for_user(self, *, team: str, user: str) -> Dashboard:
-        stats = await self._use.reports.stats(team=team, user=user)
-        suggestion = await self._use.reports.suggestion(team=team, user=user)
+        stats, suggestion = await self._use.reports.stats_and_suggestion(team=team, user=user)
         return Dashboard(
             stats=stats,
             suggestion=suggestion,

@@ -92,9 +92,12 @@ class Reports:
     async def stats(self, *, team: str, user: str) -> Stats:
         return personal_stats(await self._scored(team=team, user=user), self.bank, utcnow())
 
-    async def suggestion(self, *, team: str, user: str) -> Question:
-        question_id = suggest_question(await self._scored(team=team, user=user), self.bank)
-        return self.bank.get(question_id) or self.bank.questions[0]
+    async def stats_and_suggestion(self, *, team: str, user: str) -> tuple[Stats, Question]:
+        """A person's stats and the question to drill next, from one read of their records."""
+        scored = await self._scored(team=team, user=user)
+        question_id = suggest_question(scored, self.bank)
+        suggestion = self.bank.get(question_id) or self.bank.questions[0]
+        return personal_stats(scored, self.bank, utcnow()), suggestion
 
     async def leaderboard(self, *, team: str, channel: str) -> list[Ranked]:
         async with unit_of_work(self._sessions) as session:

@@ -44,7 +44,7 @@ def claims_of(answer: Answer, hits: list[Hit]) -> list[Claim]:
                 cues,
                 negs,
                 tuple(claim_features(s.tokens, sorted(cues), sorted(negs))),
-                certain_stance(s.display),
+                certain_stance(s.display, s.tokens),
             )
         )
     return claims

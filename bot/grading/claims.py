@@ -16,7 +16,10 @@ alone (a question mark, "imagine we had …"); the rest come from the learned mo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
+
+from bot.grading.text import STOPWORDS
 
 Stance = Literal[
     "asserted", "hypothetical", "negated", "dismissed", "question", "filler", "metaphor", "offtopic"
@@ -59,6 +62,36 @@ _HYPOTHETICAL = re.compile(
     r"someday|some day|maybe one day)\b",
     re.IGNORECASE,
 )
+
+# Waving an idea away ("not needed", "overkill", "a waste of time") says the writer does not
+# do it. With a reason attached ("streaming is overkill because a day-old score is fine") it
+# is a decision, and the reason may earn credit, so those stay with the learned model.
+_DISMISSAL = re.compile(
+    r"\b(?:(?:not|never) (?:needed|necessary|required|worth it)|"
+    r"(?:aren't|isn't|wasn't|weren't) (?:needed|necessary|required|worth it)|"
+    r"never (?:needed|bothered|mattered)|(?:do|does|did)(?:n't| not) (?:need|bother|matter)|"
+    r"no need (?:for|to)|overkill|overrated|over-engineering|overengineering|waste of (?:time|money)|"
+    r"bureaucracy|red tape|box-ticking|invented by|pointless|unnecessary|wouldn't bother|"
+    r"won't bother|(?:all|just) (?:the same thing|hype|overhead)|never change(?:s)? (?:the|anything)|"
+    r"i wouldn't (?:ask|bother|do|worry)|nobody (?:needs|cares))",
+    re.IGNORECASE,
+)
+_REASON = re.compile(
+    r"\b(?:because|since|as long as|so (?:we|i|the|a|it)|given (?:that|the)|unless|instead|"
+    r"rather than|only when|only if|until|when (?:the|we|it)|but (?:we|i|the|every|it))\b",
+    re.IGNORECASE,
+)
+_SALAD_WORDS = 8  # a sentence this long with almost no function words is a list of keywords
+
+
+def config_lines(text: str) -> int:
+    """How many lines read as config keys or code comments: a config is no keyword salad."""
+    return sum(
+        1
+        for line in text.split("\n")
+        if _COMMENT.match(line)
+        or ((m := _CONFIG.match(line)) is not None and ("_" in m["key"] or m["comment"]))
+    )
 
 
 def read_config_lines(text: str) -> str:
@@ -117,11 +150,16 @@ def _split_contrast(part: str) -> list[str]:
     return merged
 
 
-def certain_stance(display: str) -> Stance | None:
-    """The stance the words alone settle: a question, or an imagined case."""
+def certain_stance(display: str, tokens: Sequence[str] = ()) -> Stance | None:
+    """The stance the words alone settle: a question, an imagined case, an idea waved away
+    with no reason given, or a run of words with nothing to hold them together."""
     text = display.strip()
     if text.endswith("?") or (_QUESTION_OPENERS.match(text) and "?" in text):
         return "question"
     if _HYPOTHETICAL.match(text):
         return "hypothetical"
+    if _DISMISSAL.search(text) and not _REASON.search(text):
+        return "dismissed"
+    if len(tokens) >= _SALAD_WORDS and sum(t in STOPWORDS for t in tokens) < 0.08 * len(tokens):
+        return "filler"
     return None

@@ -45,6 +45,10 @@ INJECTION = re.compile(
     r" (?:all|every|each) (?:of )?(?:the )?(?:rubric |grading )?(?:criteria|criterion|requirements|points)\b"
     r"|\b(?:meets|satisfies) (?:all|every) (?:of )?(?:the )?(?:rubric|grading) (?:criteria|criterion|requirements)\b"
     r"|\[/?inst\]|<\|?(?:system|im_start)"
+    rf"|\b(?:note|message|instructions?) (?:to|for) (?:the |any )?(?:automated |automatic )?{_GRADER}\b"
+    r"|\b(?:give|award|assign|set)\b[^.!?\n]{0,25}\blevel (?:2|two)\b[^.!?\n]{0,20}\b(?:all|every|each)\b"
+    r"|\b(?:this|my) (?:answer|response|reply) (?:fully |completely |already )?(?:covers|addresses|answers)"
+    r" (?:every|all|each)\b"
 )
 # Each alternative above needs one of these words; sentences without any skip the regex.
 _INJECTION_WORDS = frozenset(
@@ -52,7 +56,7 @@ _INJECTION_WORDS = frozenset(
     ignore disregard forget override bypass give award assign grade grader grading 100 10/10
     100/100 points marks system assistant instructions instruction prompt rubric rubrics
     evaluator judge examiner marker scorer llm ai bot band passed candidate submission
-    criteria criterion inst im_start
+    criteria criterion inst im_start level note message
     """.split()
 )
 _SELF = frozenset("this my".split())

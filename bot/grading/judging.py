@@ -4,9 +4,11 @@
 2. Per claim and criterion, the learned probability that the claim supports it, and
    that it alone meets level 2. The cues a claim names are features of those models.
 3. A claim backs at most two criteria: the two it supports most.
-4. A criterion's level is 2 when one claim meets level 2 alone, or when its credited
-   claims together name the distinct cues level 2 asks for (`level2` in the rubric);
-   else 1 when any claim supports it. The evidence is the claim that supports it most.
+4. A criterion's level is 2 when one claim meets level 2 alone, when its credited
+   claims together name the distinct cues level 2 asks for (`level2` in the rubric), or
+   when three separate claims back it; else 1 when any claim supports it.
+5. The evidence is the claim that supports it most, preferring one for which it is the
+   claim's main point, and of a long claim only the clauses that carry it (`quoting`).
 
 A story criterion (`detector: star`) also keeps the STAR detector, read over the
 asserted claims only: an imagined story is no story.
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from bot.grading.claim_model import QuestionModel, Rows, StanceModel
 from bot.grading.claim_reader import Claim
 from bot.grading.grade import MAX_LEVEL, CriterionResult
+from bot.grading.quoting import tightest
 from bot.grading.star import find_star
 from bot.questions import Criterion, Question, Seniority
 
@@ -28,6 +31,7 @@ ASSERTED_MIN = 0.5  # P(asserted) a claim needs to earn anything
 SUPPORT_MIN = 0.5  # P(supports) for a claim to credit a criterion
 FULL_MIN = 0.6  # P(meets level 2 alone)
 CRITERIA_PER_CLAIM = 2
+LEVEL2_CLAIMS = 3  # three separate claims backing a criterion show the depth level 2 asks for
 CUE_BONUS = 0.6  # a claim naming one of the criterion's cues is credited unless the model objects
 
 
@@ -74,12 +78,14 @@ def judge_claims(
     index: Callable[[Sequence[str]], Rows],
     claims: Sequence[Claim],
     seniority: Seniority | None,
+    reread: Callable[[str], Sequence[Claim]] = lambda _: (),
 ) -> Judged:
     indexed = [(c, index(c.features)) for c in claims]
     kept = [(c, rows) for c, rows in indexed if is_asserted(c, stance, rows)]
     asserted = tuple(c for c, _ in kept)
     scored = [_Scored(c, *model.score(rows)) for c, rows in kept]
     credited: dict[str, list[_Scored]] = {c.id: [] for c in question.criteria}
+    leads: dict[str, set[int]] = {c.id: set() for c in question.criteria}
     for s in scored:
         strength = {
             c.id: s.support[c.id] + (CUE_BONUS if _names_cue(s.claim, c) else 0.0)
@@ -88,20 +94,32 @@ def judge_claims(
         ranked = sorted(
             (cid for cid, v in strength.items() if v >= SUPPORT_MIN), key=lambda cid: -strength[cid]
         )
-        for cid in ranked[:CRITERIA_PER_CLAIM]:
+        for rank, cid in enumerate(ranked[:CRITERIA_PER_CLAIM]):
             credited[cid].append(s)
+            if rank == 0:
+                leads[cid].add(id(s))
     star = find_star([c.sentence for c in asserted])
+
+    def support_in(criterion: Criterion, text: str) -> float:
+        """How much the best asserted claim in `text` supports `criterion`."""
+        best = 0.0
+        for claim in reread(text):
+            rows = index(claim.features)
+            if is_asserted(claim, stance, rows):
+                support = model.score(rows)[0][criterion.id]
+                best = max(best, support + (CUE_BONUS if _names_cue(claim, criterion) else 0.0))
+        return best
+
     results = tuple(
-        _criterion(question, c, credited[c.id], star.level, seniority) for c in question.criteria
+        _criterion(question, c, credited[c.id], leads[c.id], star.level, seniority, support_in)
+        for c in question.criteria
     )
     if star.evidence is not None:
         star_quote = next(
             (c.sentence.display for c in asserted if c.sentence.index == star.evidence), None
         )
         results = tuple(
-            _with_evidence(r, star_quote)
-            if r.evidence is None and r.level and star_quote
-            else r
+            _with_evidence(r, star_quote) if r.evidence is None and r.level and star_quote else r
             for r in results
         )
     return Judged(results, asserted)
@@ -111,20 +129,32 @@ def _criterion(
     question: Question,
     criterion: Criterion,
     credited: list[_Scored],
+    leads: set[int],
     star_level: int,
     seniority: Seniority | None,
+    support_in: Callable[[Criterion, str], float],
 ) -> CriterionResult:
     level = 0
     evidence: str | None = None
     if credited:
         best = max(
             credited,
-            key=lambda s: s.support[criterion.id] + (CUE_BONUS if _names_cue(s.claim, criterion) else 0),
+            key=lambda s: (
+                id(s) in leads,
+                s.support[criterion.id] + (CUE_BONUS if _names_cue(s.claim, criterion) else 0),
+            ),
         )
-        evidence = quote(best.claim.sentence.display)
+        evidence = quote(
+            tightest(
+                best.claim.sentence.display,
+                lambda text: support_in(criterion, text),
+                SUPPORT_MIN,
+            )
+        )
         cues = {cue for s in credited for cue in s.claim.cues if cue in criterion.cues}
         alone = any(s.full[criterion.id] >= FULL_MIN for s in credited)
-        level = 2 if alone or len(cues) >= criterion.level2 else 1
+        many = len({s.claim.sentence.index for s in credited}) >= LEVEL2_CLAIMS
+        level = 2 if alone or many or len(cues) >= criterion.level2 else 1
     if criterion.detector == "star" and star_level > level:
         level = star_level
     return CriterionResult(
@@ -140,6 +170,11 @@ def _criterion(
 
 def _with_evidence(result: CriterionResult, evidence: str) -> CriterionResult:
     return CriterionResult(
-        result.id, result.name, result.level, result.max_level, quote(evidence), result.tip,
+        result.id,
+        result.name,
+        result.level,
+        result.max_level,
+        quote(evidence),
+        result.tip,
         result.weight,
     )

@@ -10,7 +10,7 @@ from bot.grading.cues import REASONING_CUE
 from bot.grading.grade import CriterionResult, MistakeResult
 from bot.grading.judging import quote
 from bot.grading.star import is_story_opening
-from bot.grading.text import STOPWORDS, Answer, Hit, Sentence
+from bot.grading.text import GLUE_WORDS, Answer, Hit, Sentence
 from bot.questions import Mistake
 
 
@@ -40,7 +40,7 @@ def is_salad(sentences: Sequence[Sentence], tools: int = 0) -> bool:
     tokens = [t for s in sentences for t in s.tokens]
     if len(tokens) < 6:
         return False
-    ratio = sum(map(STOPWORDS.__contains__, tokens)) / len(tokens)
+    ratio = sum(map(GLUE_WORDS.__contains__, tokens)) / len(tokens)
     return ratio < 0.12 or (tools >= 3 and tools >= 0.35 * len(tokens) and ratio < 0.2)
 
 

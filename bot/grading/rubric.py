@@ -23,7 +23,8 @@ from functools import lru_cache
 
 from bot.errors import RubricError
 from bot.grading.claim_model import ClaimModel, load_model
-from bot.grading.claim_reader import TOOL_PREFIX, claims_of, read_text
+from bot.grading.claim_reader import TOOL_PREFIX, claims_of, read_claims, read_text
+from bot.grading.claims import config_lines
 from bot.grading.cues import REASONING_CUE, CueIndex
 from bot.grading.grade import (
     MAX_LEVEL,
@@ -45,6 +46,7 @@ from bot.grading.text import STOPWORDS, Answer, Hit, Sentence, Vocabulary
 from bot.questions import Criterion, Question, QuestionBank, Seniority
 
 SALAD_CAP = 25
+CONFIG_LINES = 4  # an answer written as a config this long has structure, not a salad's
 TOOLS_CUE = "tools"
 MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for omissions
 TOPIC_OVERLAP = 3  # distinct topic words shared with the question to count as on topic
@@ -228,7 +230,7 @@ def _grade(
     if answer.repeated >= 2:
         flags.append("repeated")
         notes.append("Repeated sentences count once.")
-    salad = is_salad(kept, len({h.cue for h in tools}))
+    salad = is_salad(kept, len({h.cue for h in tools})) and config_lines(text) < CONFIG_LINES
     if salad:
         flags.append("keyword_salad")
         notes.append("This reads as a list of keywords: say what you do, in what order, and why.")
@@ -236,7 +238,15 @@ def _grade(
     qmodel = model.for_question(question.id, [c.id for c in question.criteria]) if model else None
     if model is not None and qmodel is not None:
         claims = claims_of(scoped, found)
-        judged = judge_claims(question, qmodel, model.stance, model.index, claims, seniority)
+        judged = judge_claims(
+            question,
+            qmodel,
+            model.stance,
+            model.index,
+            claims,
+            seniority,
+            lambda part: read_claims(part, prep.vocab, prep.index)[2],
+        )
         asserted = {c.sentence.index for c in judged.asserted}
         # What is only imagined, asked or waved away names no cue for the mistakes either.
         hits = [h for h in hits if h.sentence in asserted]

@@ -347,3 +347,5 @@ STOPWORDS = frozenset(
     less same other such both either neither nor too
     """.split()
 )
+# The words that hold a sentence together; "then" is left out because an arrow reads as it.
+GLUE_WORDS = STOPWORDS - frozenset({"then"})

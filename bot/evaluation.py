@@ -46,8 +46,9 @@ COMPETENT_FLOOR = 40  # … is never graded below this
 EVIDENCE_OVERLAP = 0.6  # share of a quote's words found in a labelled sentence to count as it
 SETS = {
     "calibration": Path("tests/calibration"),
-    "heldout": Path("tests/heldout"),  # read; see the README
-    "heldout2": Path("tests/heldout2"),  # written for round 3, frozen before its tuning
+    "heldout": Path("tests/heldout"),  # training data now; see the README
+    "heldout2": Path("tests/heldout2"),  # training data now; see the README
+    "heldout3": Path("tests/heldout3"),  # the current held-out set, frozen before its tuning
 }
 
 

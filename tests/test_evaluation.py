@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from bot.agreement import average_ranks, f1_counts, spearman
-from bot.evaluation import TARGETS, EvalReport, evaluate, render_text, to_json
+from bot.evaluation import SETS, TARGETS, EvalReport, evaluate, render_text, to_json
 from bot.grading.grade import (
     CriterionResult,
     Grade,
@@ -233,3 +234,17 @@ async def test_any_grader_can_be_evaluated(bank: QuestionBank) -> None:
     assert result.grader == "oracle"
     assert all(math.isclose(v, 1.0) for v in result.metrics().values())
     assert result.ok
+
+
+@pytest.mark.parametrize("name", ["heldout", "heldout2", "heldout3"])
+def test_held_out_sets_are_valid_and_unchanged_since_frozen(bank: QuestionBank, name: str) -> None:
+    """Every held-out file loads against the bank and still has the hash it was frozen with."""
+    directory = ROOT / SETS[name]
+    frozen = dict(
+        reversed(line.split()) for line in (directory / "SHA256SUMS").read_text().splitlines()
+    )
+    files = sorted(p.name for p in directory.glob("*.yaml"))
+    assert files == sorted(frozen)
+    for file in files:
+        assert hashlib.sha256((directory / file).read_bytes()).hexdigest() == frozen[file], file
+    assert len(load_calibration(bank, directory)) >= 100

@@ -29,7 +29,7 @@ from bot.questions import QuestionBank
 
 DEFAULT_CORPUS = Path("corpus/claims")
 STANCE_C = 1.0
-SUPPORT_C = 1.0
+SUPPORT_C = 2.0
 
 
 class TrainingError(DrillError):

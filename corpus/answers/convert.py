@@ -4,7 +4,7 @@ at level 2 when the answer is at 2 and that quote alone earns it; other claims s
 nothing). Made corpus/claims/labelled-answers.jsonl:
 
     .venv/bin/python corpus/answers/convert.py corpus/claims/labelled-answers.jsonl \
-        tests/heldout corpus/answers/dev
+        tests/heldout corpus/answers/dev tests/heldout2
 """
 import json, re, sys, glob
 import yaml

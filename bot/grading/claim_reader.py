@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.grading.claims import Stance, certain_stance, read_config_lines, split_clauses
@@ -9,6 +10,10 @@ from bot.grading.cues import CueIndex
 from bot.grading.features import claim_features
 from bot.grading.text import Answer, Hit, Sentence, Vocabulary, read_answer
 
+# Says the questions that follow are ones the writer puts to someone ("first I'd ask them:").
+_ASKS = re.compile(
+    r"\b(?:ask|asks|asking|asked|questions?|want to know|find out|clarify|check with)\b", re.IGNORECASE
+)
 TOOL_PREFIX = "tool:"  # each named tool is its own cue in the index, for counting them
 TOOL_FEATURE = "tool"
 
@@ -35,16 +40,22 @@ def claims_of(answer: Answer, hits: list[Hit]) -> list[Claim]:
         cue = TOOL_FEATURE if h.cue.startswith(TOOL_PREFIX) else h.cue
         (denied if h.denied else named).setdefault(h.sentence, set()).add(cue)
     claims = []
+    asking = False  # inside questions the writer says they would ask someone
     for s in answer.sentences:
         cues = frozenset(named.get(s.index, ()))
         negs = frozenset(denied.get(s.index, ()))
+        certain = certain_stance(s.display, s.tokens)
+        if certain == "question" and (asking or _ASKS.search(s.display)):
+            certain = None  # "how fresh must it be?" put to the product team is a claim of asking
+        else:
+            asking = bool(_ASKS.search(s.display)) and certain is None
         claims.append(
             Claim(
                 s,
                 cues,
                 negs,
                 tuple(claim_features(s.tokens, sorted(cues), sorted(negs))),
-                certain_stance(s.display, s.tokens),
+                certain,
             )
         )
     return claims

@@ -174,3 +174,19 @@ def test_a_note_to_the_grader_earns_nothing(grader: RubricGrader, bank: Question
     grade = grader.grade_sync(builds, answer)
     assert "injection" in grade.flags
     assert grade.score < 30, {c.id: c.level for c in grade.criteria}
+
+
+def test_questions_the_writer_would_ask_are_claims(grader: RubricGrader, bank: QuestionBank) -> None:
+    """Asking the product team about freshness and load is gathering requirements."""
+    bvo = bank.get("batch-vs-online")
+    assert bvo is not None
+    asked = (
+        "I will first ask them a few things:\n"
+        "- do they use the prediction while the user is doing something, or later in a report?\n"
+        "- how many requests per second, and how bad is it if the answer is missing or late?\n"
+    )
+    levels = {c.id: c.level for c in grader.grade_sync(bvo, asked).criteria}
+    assert levels["requirements"] >= 1, levels
+    rhetorical = "Do they use the prediction while the user is waiting? Who knows."
+    levels = {c.id: c.level for c in grader.grade_sync(bvo, rhetorical).criteria}
+    assert levels["requirements"] == 0, levels

@@ -33,6 +33,7 @@ FULL_MIN = 0.6  # P(meets level 2 alone)
 CRITERIA_PER_CLAIM = 2
 LEVEL2_CLAIMS = 3  # three separate claims backing a criterion show the depth level 2 asks for
 CUE_BONUS = 0.6  # a claim naming one of the criterion's cues is credited unless the model objects
+CUE_DEPTH = 0.1  # when quoting, each more of the criterion's cues a clause names
 
 
 def _names_cue(claim: Claim, criterion: Criterion) -> bool:
@@ -107,7 +108,9 @@ def judge_claims(
             rows = index(claim.features)
             if is_asserted(claim, stance, rows):
                 support = model.score(rows)[0][criterion.id]
-                best = max(best, support + (CUE_BONUS if _names_cue(claim, criterion) else 0.0))
+                cues = len(claim.cues.intersection(criterion.cues))  # more of it, more said
+                bonus = (CUE_BONUS if _names_cue(claim, criterion) else 0.0) + CUE_DEPTH * cues
+                best = max(best, support + bonus)
         return best
 
     results = tuple(

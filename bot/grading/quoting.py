@@ -18,7 +18,9 @@ MIN_CLAUSE_WORDS = 3  # a shorter piece joins its neighbour
 MAX_PIECES = 3  # the most adjacent pieces one quote joins
 
 _CUT = re.compile(
-    r"(?<=[,;:)])\s+|\s+(?=\()|\s+[-–—]+\s+|\s+(?=(?:and then|and|then|so that|so|which|because|but)\s)",
+    r"(?<=[,;:)])\s+|\s+(?=\()|\s+[-–—]+\s+|\s+(?=(?:and then|then|so that|so|which|because|but)\s)"
+    # "and" joins two claims when a new subject follows; between nouns it joins a list.
+    r"|\s+(?=and (?:we|i|they|it|you|the team|our|then)\s)",
     re.IGNORECASE,
 )
 

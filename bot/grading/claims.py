@@ -69,10 +69,10 @@ _HYPOTHETICAL = re.compile(
 _DISMISSAL = re.compile(
     r"\b(?:(?:not|never) (?:needed|necessary|required|worth it)|"
     r"(?:aren't|isn't|wasn't|weren't) (?:needed|necessary|required|worth it)|"
-    r"never (?:needed|bothered|mattered)|(?:do|does|did)(?:n't| not) (?:need|bother|matter)|"
+    r"never (?:needed|bothered|mattered)|(?:do|does|did)(?:n't| not) (?:bother|matter)|"
     r"no need (?:for|to)|overkill|overrated|over-engineering|overengineering|waste of (?:time|money)|"
     r"bureaucracy|red tape|box-ticking|invented by|pointless|unnecessary|wouldn't bother|"
-    r"won't bother|(?:all|just) (?:the same thing|hype|overhead)|never change(?:s)? (?:the|anything)|"
+    r"won't bother|(?:all|just) (?:the same thing|hype|overhead)|"
     r"i wouldn't (?:ask|bother|do|worry)|nobody (?:needs|cares))",
     re.IGNORECASE,
 )

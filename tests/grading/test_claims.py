@@ -74,6 +74,8 @@ def test_joined_claims_are_cut_apart() -> None:
         ("Rebuild tests are bureaucracy invented by tool vendors.", "dismissed"),
         # A reason makes it a decision, which can earn credit.
         ("Streaming is overkill because a day-old score is fine for the call list.", None),
+        ("We don't need labels to see drift: we watch the score distribution daily.", None),
+        ("We never change the model in place; every version is immutable.", None),
     ],
 )
 def test_certain_stances(text: str, stance: str | None) -> None:

@@ -12,7 +12,8 @@ from bot.grading.text import Answer, Hit, Sentence, Vocabulary, read_answer
 
 # Says the questions that follow are ones the writer puts to someone ("first I'd ask them:").
 _ASKS = re.compile(
-    r"\b(?:ask|asks|asking|asked|questions?|want to know|find out|clarify|check with)\b", re.IGNORECASE
+    r"\b(?:ask|asks|asking|asked|questions?|want to know|find out|clarify|check with)\b",
+    re.IGNORECASE,
 )
 TOOL_PREFIX = "tool:"  # each named tool is its own cue in the index, for counting them
 TOOL_FEATURE = "tool"
@@ -45,10 +46,11 @@ def claims_of(answer: Answer, hits: list[Hit]) -> list[Claim]:
         cues = frozenset(named.get(s.index, ()))
         negs = frozenset(denied.get(s.index, ()))
         certain = certain_stance(s.display, s.tokens)
-        if certain == "question" and (asking or _ASKS.search(s.display)):
+        asks = _ASKS.search(s.display) is not None
+        if certain == "question" and (asking or asks):
             certain = None  # "how fresh must it be?" put to the product team is a claim of asking
         else:
-            asking = bool(_ASKS.search(s.display)) and certain is None
+            asking = asks and certain is None
         claims.append(
             Claim(
                 s,

@@ -53,6 +53,21 @@ class _Scored:
     claim: Claim
     support: dict[str, float]
     full: dict[str, float]
+    backs: tuple[str, ...]  # the criteria it is credited to, the one it supports most first
+
+
+def _strength(claim: Claim, support: float, criterion: Criterion) -> float:
+    return support + (CUE_BONUS if _names_cue(claim, criterion) else 0.0)
+
+
+def _score(
+    question: Question, claim: Claim, support: dict[str, float], full: dict[str, float]
+) -> _Scored:
+    strength = {c.id: _strength(claim, support[c.id], c) for c in question.criteria}
+    ranked = sorted(
+        (cid for cid, v in strength.items() if v >= SUPPORT_MIN), key=lambda cid: -strength[cid]
+    )
+    return _Scored(claim, support, full, tuple(ranked[:CRITERIA_PER_CLAIM]))
 
 
 def is_asserted(claim: Claim, stance: StanceModel, features: Rows) -> bool:
@@ -79,26 +94,14 @@ def judge_claims(
     index: Callable[[Sequence[str]], Rows],
     claims: Sequence[Claim],
     seniority: Seniority | None,
-    reread: Callable[[str], Sequence[Claim]] = lambda _: (),
+    reread: Callable[[str], Sequence[Claim]],
 ) -> Judged:
+    """`reread` reads a piece of a sentence as claims, for quoting only the clauses that count."""
     indexed = [(c, index(c.features)) for c in claims]
     kept = [(c, rows) for c, rows in indexed if is_asserted(c, stance, rows)]
     asserted = tuple(c for c, _ in kept)
-    scored = [_Scored(c, *model.score(rows)) for c, rows in kept]
-    credited: dict[str, list[_Scored]] = {c.id: [] for c in question.criteria}
-    leads: dict[str, set[int]] = {c.id: set() for c in question.criteria}
-    for s in scored:
-        strength = {
-            c.id: s.support[c.id] + (CUE_BONUS if _names_cue(s.claim, c) else 0.0)
-            for c in question.criteria
-        }
-        ranked = sorted(
-            (cid for cid, v in strength.items() if v >= SUPPORT_MIN), key=lambda cid: -strength[cid]
-        )
-        for rank, cid in enumerate(ranked[:CRITERIA_PER_CLAIM]):
-            credited[cid].append(s)
-            if rank == 0:
-                leads[cid].add(id(s))
+    scored = [_score(question, c, *model.score(rows)) for c, rows in kept]
+    credited = {c.id: [s for s in scored if c.id in s.backs] for c in question.criteria}
     star = find_star([c.sentence for c in asserted])
 
     def support_in(criterion: Criterion, text: str) -> float:
@@ -107,14 +110,13 @@ def judge_claims(
         for claim in reread(text):
             rows = index(claim.features)
             if is_asserted(claim, stance, rows):
-                support = model.score(rows)[0][criterion.id]
+                support = _strength(claim, model.score(rows)[0][criterion.id], criterion)
                 cues = len(claim.cues.intersection(criterion.cues))  # more of it, more said
-                bonus = (CUE_BONUS if _names_cue(claim, criterion) else 0.0) + CUE_DEPTH * cues
-                best = max(best, support + bonus)
+                best = max(best, support + CUE_DEPTH * cues)
         return best
 
     results = tuple(
-        _criterion(question, c, credited[c.id], leads[c.id], star.level, seniority, support_in)
+        _criterion(question, c, credited[c.id], star.level, seniority, support_in)
         for c in question.criteria
     )
     if star.evidence is not None:
@@ -132,7 +134,6 @@ def _criterion(
     question: Question,
     criterion: Criterion,
     credited: list[_Scored],
-    leads: set[int],
     star_level: int,
     seniority: Seniority | None,
     support_in: Callable[[Criterion, str], float],
@@ -143,8 +144,8 @@ def _criterion(
         best = max(
             credited,
             key=lambda s: (
-                id(s) in leads,
-                s.support[criterion.id] + (CUE_BONUS if _names_cue(s.claim, criterion) else 0),
+                s.backs[0] == criterion.id,
+                _strength(s.claim, s.support[criterion.id], criterion),
             ),
         )
         evidence = quote(

@@ -408,7 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="measure a grader against the labelled calibration set")
     ev.add_argument("--grader", choices=("rubric", "llm"), default="rubric")
     ev.add_argument(
-        "--set", choices=("calibration", "heldout", "heldout2", "heldout3"), default="calibration"
+        "--set",
+        choices=("calibration", "heldout", "heldout2", "heldout3", "heldout4"),
+        default="calibration",
     )
     ev.add_argument("--calibration", default=None, help="a directory of labelled answers")
     ev.add_argument("--format", choices=("text", "json"), default="text")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.grading.claims import Stance, certain_stance, read_config_lines, split_clauses
+from bot.grading.claims import (
+    Stance,
+    certain_stance,
+    join_wrapped_lines,
+    read_config_lines,
+    split_clauses,
+)
 from bot.grading.cues import CueIndex
 from bot.grading.features import claim_features
 from bot.grading.text import Answer, Hit, Sentence, Vocabulary, read_answer
@@ -29,8 +35,9 @@ class Claim:
 
 
 def read_text(text: str, vocab: Vocabulary) -> Answer:
-    """An answer split into claims: config lines read as words, joined claims cut apart."""
-    return read_answer(split_clauses(read_config_lines(text)), vocab)
+    """An answer split into claims: wrapped lines joined, config lines read as words, joined
+    claims cut apart."""
+    return read_answer(split_clauses(read_config_lines(join_wrapped_lines(text))), vocab)
 
 
 def claims_of(answer: Answer, hits: list[Hit]) -> list[Claim]:

@@ -84,6 +84,38 @@ _REASON = re.compile(
 _SALAD_WORDS = 8  # a sentence this long with almost no function words is a list of keywords
 
 
+_WRAP_MIN_CHARS = 40  # a line this long that stops mid-sentence was wrapped, not ended
+_ENDS_SENTENCE = re.compile(r"[.!?:;)\]`]\s*$")
+_OPENS_LINE = re.compile(r"^\s*(?:[-*•◦▪‣>#|`]|//|\d{1,2}[.)]\s|[A-Za-z_][\w.-]*\s*[:=](?:\s|$))")
+_CARRIES_ON = re.compile(r"^\s*[a-z0-9(]")
+
+
+def join_wrapped_lines(text: str) -> str:
+    """Undo hard wrapping (text pasted from an email, an editor or a forum): a long line that
+    stops mid-sentence continues on the next, unless that one opens a bullet, a config key or
+    a comment. Lists of short lines and code blocks keep their lines."""
+    out: list[str] = []
+    fenced = False
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            out.append(line)
+            continue
+        previous = out[-1] if out else ""
+        if (
+            not fenced
+            and len(previous.strip()) >= _WRAP_MIN_CHARS
+            and not _ENDS_SENTENCE.search(previous)
+            and not _OPENS_LINE.match(previous)
+            and _CARRIES_ON.match(line)
+            and not _OPENS_LINE.match(line)
+        ):
+            out[-1] = f"{previous.rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def config_lines(text: str) -> int:
     """How many lines read as config keys or code comments: a config is no keyword salad."""
     return sum(

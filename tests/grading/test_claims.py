@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.grading.claims import certain_stance, read_config_lines, split_clauses
+from bot.grading.claims import (
+    certain_stance,
+    join_wrapped_lines,
+    read_config_lines,
+    split_clauses,
+)
 from bot.grading.rubric import RubricGrader
 from bot.questions import Question, QuestionBank
 
@@ -47,6 +52,38 @@ def test_a_commented_config_earns_credit(grader: RubricGrader, question: Questio
     assert grade.score >= 50, levels
     for cid in ("validation", "rollout", "monitoring"):
         assert levels[cid] >= 1, (cid, levels)
+
+
+def test_hard_wrapped_lines_are_joined_and_lists_kept() -> None:
+    wrapped = (
+        "Here is what our team actually does: we route 5% of auction requests to the new model\n"
+        "for 24 hours and watch error rates and p99 latency. The previous model stays loaded, so\n"
+        "if revenue per mille drops we flip back."
+    )
+    assert join_wrapped_lines(wrapped).splitlines() == [
+        "Here is what our team actually does: we route 5% of auction requests to the new model "
+        "for 24 hours and watch error rates and p99 latency. The previous model stays loaded, so "
+        "if revenue per mille drops we flip back."
+    ]
+    kept = (
+        "canary at 5% for a day\nthen 25% while errors hold\n"
+        "rollout plan for the new ranker, in three steps\n- shadow for a week\n"
+        "```\nrollout:\n  canary_share: 5%   # the long comment on a config line\n  steps: 3\n```"
+    )
+    assert join_wrapped_lines(kept) == kept
+
+
+def test_a_wrapped_sentence_is_quoted_whole(grader: RubricGrader, bank: QuestionBank) -> None:
+    """A line break inside a sentence does not cut the quote (or the claim) in two."""
+    rollout = _question(bank, "rollout-strategies")
+    answer = (
+        "Here is what our team actually does: we route 5% of auction requests to the new model\n"
+        "for a day and watch errors. The previous model's artifact stays deployed behind a flag\n"
+        "so if revenue per mille drops we flip back to it."
+    )
+    canary = next(c for c in grader.grade_sync(rollout, answer).criteria if c.id == "canary")
+    assert canary.level == 2 and canary.evidence is not None
+    assert "5% of auction requests to the new model for a day" in canary.evidence
 
 
 def test_joined_claims_are_cut_apart() -> None:

@@ -128,21 +128,33 @@ def config_lines(text: str) -> int:
 
 def read_config_lines(text: str) -> str:
     """Config keys, values and comments as words: `canary_share: 5%  # then 25%` reads as
-    "canary share: 5%." and "then 25%" on its own line."""
+    "canary share: 5%." and "canary share, then 25%" on its own line. A nested key carries the
+    keys it sits under (`retrain:` / `also_when:` / `psi_any_feature: > 0.25` reads as
+    "retrain also when psi any feature: > 0.25."), for that is where its meaning is."""
     lines: list[str] = []
+    sections: list[tuple[int, str]] = []  # the enclosing keys that open a block: indent, words
     for line in text.split("\n"):
         comment = _COMMENT.match(line)
         if comment:
             lines.append(comment["text"])
             continue
         config = _CONFIG.match(line)
-        if config and ("_" in config["key"] or config["comment"] or not config["value"]):
-            key = config["key"].replace("_", " ").replace("-", " ").replace(".", " ")
+        indent = len(config["indent"]) if config else 0
+        while sections and sections[-1][0] >= indent:
+            sections.pop()
+        nested = bool(sections)
+        if config and (nested or "_" in config["key"] or config["comment"] or not config["value"]):
+            own = config["key"].replace("_", " ").replace("-", " ").replace(".", " ")
+            key = " ".join([w for _, w in sections] + [own])
             value = config["value"].strip().strip("'\"")
             lines.append(f"{config['indent']}{key}: {value}".rstrip(": ") + ".")
             if config["comment"]:
-                lines.append(config["comment"])
+                lines.append(f"{key}, {config['comment']}")
+            if not value:
+                sections.append((indent, own))
             continue
+        if line.strip():
+            sections.clear()
         trailing = _TRAILING_COMMENT.match(line)
         if trailing and _looks_like_code(trailing["code"]):
             lines.extend((trailing["code"], trailing["text"]))

@@ -82,6 +82,9 @@ _REASON = re.compile(
     re.IGNORECASE,
 )
 _SALAD_WORDS = 8  # a sentence this long with almost no function words is a list of keywords
+# A ticked box ("✅ Canary", "Rollback: ✔") with a word or two says nothing was done.
+_TICK = re.compile(r"[\u2705\u2714\u2611\u2713]|\[x\]", re.IGNORECASE)
+_TICK_WORDS = 4
 
 
 _WRAP_MIN_CHARS = 40  # a line this long that stops mid-sentence was wrapped, not ended
@@ -196,7 +199,7 @@ def _split_contrast(part: str) -> list[str]:
 
 def certain_stance(display: str, tokens: Sequence[str] = ()) -> Stance | None:
     """The stance the words alone settle: a question, an imagined case, an idea waved away
-    with no reason given, or a run of words with nothing to hold them together."""
+    with no reason given, a ticked box, or a run of words with nothing to hold them together."""
     text = display.strip()
     if text.endswith("?") or (_QUESTION_OPENERS.match(text) and "?" in text):
         return "question"
@@ -204,6 +207,8 @@ def certain_stance(display: str, tokens: Sequence[str] = ()) -> Stance | None:
         return "hypothetical"
     if _DISMISSAL.search(text) and not _REASON.search(text):
         return "dismissed"
+    if _TICK.search(text) and len(tokens) <= _TICK_WORDS:
+        return "filler"
     if len(tokens) >= _SALAD_WORDS and sum(t in STOPWORDS for t in tokens) < 0.08 * len(tokens):
         return "filler"
     return None

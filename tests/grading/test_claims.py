@@ -227,6 +227,17 @@ def test_the_words_that_earn_a_criterion_are_quoted(
     assert left_out not in result.evidence
 
 
+def test_a_list_of_ticked_boxes_earns_nothing(grader: RubricGrader, bank: QuestionBank) -> None:
+    rollout = _question(bank, "rollout-strategies")
+    ticks = "✅ Shadow: done\n✅ Canary: gradual\nA/B test: ✔\nRollback: available ✅\n✅ Stop rules"
+    grade = grader.grade_sync(rollout, ticks)
+    assert grade.score < 30 and not any(c.level for c in grade.criteria), grade.criteria
+    # A ticked line that says what was done is still a claim.
+    done = "✅ canary on 2% of traffic for a day, widened to 25% only while errors and p99 held"
+    canary = next(c for c in grader.grade_sync(rollout, done).criteria if c.id == "canary")
+    assert canary.level == 2
+
+
 def test_a_note_to_the_grader_earns_nothing(grader: RubricGrader, bank: QuestionBank) -> None:
     builds = _question(bank, "reproducible-builds")
     answer = (

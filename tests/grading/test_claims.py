@@ -229,7 +229,10 @@ def test_the_words_that_earn_a_criterion_are_quoted(
 
 def test_a_list_of_ticked_boxes_earns_nothing(grader: RubricGrader, bank: QuestionBank) -> None:
     rollout = _question(bank, "rollout-strategies")
-    ticks = "✅ Shadow: done\n✅ Canary: gradual\nA/B test: ✔\nRollback: available ✅\n✅ Stop rules"
+    ticks = (
+        "✅ Shadow: done\n✅ Canary: gradual\n✅ A/B test: run\nRollback: available ✅\n"
+        "✅ Stop rules: in place\nAll of these are covered, so the new model is safe to roll out."
+    )
     grade = grader.grade_sync(rollout, ticks)
     assert grade.score < 30 and not any(c.level for c in grade.criteria), grade.criteria
     # A ticked line that says what was done is still a claim.

@@ -4,17 +4,17 @@ at level 2 when the answer is at 2 and that quote alone earns it; other claims s
 nothing). Made corpus/claims/labelled-answers.jsonl:
 
     .venv/bin/python corpus/answers/convert.py corpus/claims/labelled-answers.jsonl \
-        tests/heldout corpus/answers/dev tests/heldout2
+        tests/heldout corpus/answers/dev tests/heldout2 tests/heldout3 corpus/answers/writers4
 """
 import json, re, sys, glob
 import yaml
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
-from bot.grading.claims import read_config_lines, split_clauses
+from bot.grading.claims import join_wrapped_lines, read_config_lines, split_clauses
 
 def words(t): return re.findall(r"[a-z0-9]+", t.lower())
 
 def units(answer):
-    text = split_clauses(read_config_lines(answer))
+    text = split_clauses(read_config_lines(join_wrapped_lines(answer)))
     out = []
     for line in text.split("\n"):
         line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line).strip()
@@ -32,9 +32,16 @@ rows = []
 for d in sys.argv[2:]:
     for f in sorted(glob.glob(f"{d}/*.yaml")):
         for a in yaml.safe_load(open(f)):
-            # Adversarial answers say nothing to credit; a competent one without evidence
+            # An adversarial answer credited nothing is off-topic throughout: stories that borrow
+            # the words, tick lists, notes to the grader. A competent answer without evidence
             # labels cannot say which of its claims earn what.
-            if a["voice"] == "adversarial" or (not a.get("evidence") and a["score"] >= 40):
+            if a["voice"] == "adversarial":
+                if not any(a["levels"].values()):
+                    rows += [{"q": f.split("/")[-1][:-5], "text": u, "mode": "offtopic",
+                              "criteria": {}, "mistakes": [], "domain": "generic",
+                              "style": "adversarial-answer"} for u in units(a["answer"])]
+                continue
+            if not a.get("evidence") and a["score"] >= 40:
                 continue
             ev = a.get("evidence") or {}
             for u in units(a["answer"]):

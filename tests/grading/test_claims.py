@@ -10,6 +10,7 @@ from bot.grading.claims import (
     read_config_lines,
     split_clauses,
 )
+from bot.grading.grade import CriterionResult
 from bot.grading.rubric import RubricGrader
 from bot.questions import Question, QuestionBank
 
@@ -18,6 +19,10 @@ def _question(bank: QuestionBank, question_id: str) -> Question:
     found = bank.get(question_id)
     assert found is not None
     return found
+
+
+def _criterion(grader: RubricGrader, question: Question, answer: str, cid: str) -> CriterionResult:
+    return next(c for c in grader.grade_sync(question, answer).criteria if c.id == cid)
 
 
 CONFIG_ANSWER = """```yaml
@@ -96,7 +101,7 @@ def test_a_wrapped_sentence_is_quoted_whole(grader: RubricGrader, bank: Question
         "for a day and watch errors. The previous model's artifact stays deployed behind a flag\n"
         "so if revenue per mille drops we flip back to it."
     )
-    canary = next(c for c in grader.grade_sync(rollout, answer).criteria if c.id == "canary")
+    canary = _criterion(grader, rollout, answer, "canary")
     assert canary.level == 2 and canary.evidence is not None
     assert "5% of auction requests to the new model for a day" in canary.evidence
 
@@ -221,7 +226,7 @@ def test_no_sentence_is_quoted_for_more_than_two_criteria(
 def test_the_words_that_earn_a_criterion_are_quoted(
     grader: RubricGrader, question: Question, answer: str, criterion: str, quoted: str, left_out: str
 ) -> None:
-    result = next(c for c in grader.grade_sync(question, answer).criteria if c.id == criterion)
+    result = _criterion(grader, question, answer, criterion)
     assert result.level >= 1 and result.evidence is not None
     assert quoted in result.evidence
     assert left_out not in result.evidence
@@ -237,8 +242,7 @@ def test_a_list_of_ticked_boxes_earns_nothing(grader: RubricGrader, bank: Questi
     assert grade.score < 30 and not any(c.level for c in grade.criteria), grade.criteria
     # A ticked line that says what was done is still a claim.
     done = "✅ canary on 2% of traffic for a day, widened to 25% only while errors and p99 held"
-    canary = next(c for c in grader.grade_sync(rollout, done).criteria if c.id == "canary")
-    assert canary.level == 2
+    assert _criterion(grader, rollout, done, "canary").level == 2
 
 
 def test_a_note_to_the_grader_earns_nothing(grader: RubricGrader, bank: QuestionBank) -> None:

@@ -142,11 +142,11 @@ def read_config_lines(text: str) -> str:
             lines.append(comment["text"])
             continue
         config = _CONFIG.match(line)
-        indent = len(config["indent"]) if config else 0
-        while sections and sections[-1][0] >= indent:
-            sections.pop()
-        nested = bool(sections)
-        if config and (nested or "_" in config["key"] or config["comment"] or not config["value"]):
+        if config:
+            indent = len(config["indent"])
+            while sections and sections[-1][0] >= indent:
+                sections.pop()
+        if config and (sections or "_" in config["key"] or config["comment"] or not config["value"]):
             own = config["key"].replace("_", " ").replace("-", " ").replace(".", " ")
             key = " ".join([w for _, w in sections] + [own])
             value = config["value"].strip().strip("'\"")

@@ -52,13 +52,14 @@ def test_config_lines_read_as_words() -> None:
 
 def test_a_nested_config_key_reads_with_the_keys_above_it() -> None:
     text = read_config_lines(
-        "retrain:\n  also_when:\n    - psi_any_feature: 0.25\n  gate:\n    must_beat: champion\n"
+        "retrain:\n  also_when:\n    - psi_any_feature: 0.25\n\n  gate:\n    must_beat: champion\n"
         "rollback: one flag"
     )
     assert text.splitlines() == [
         "retrain.",
         "  retrain also when.",
         "    - retrain also when psi any feature: 0.25.",
+        "",
         "  retrain gate.",
         "    retrain gate must beat: champion.",
         "rollback: one flag",

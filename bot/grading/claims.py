@@ -89,8 +89,13 @@ _TICK_WORDS = 4
 
 _WRAP_MIN_CHARS = 40  # a line this long that stops mid-sentence was wrapped, not ended
 _ENDS_SENTENCE = re.compile(r"[.!?:;)\]`]\s*$")
-_OPENS_LINE = re.compile(r"^\s*(?:[-*•◦▪‣>#|`]|//|\d{1,2}[.)]\s|[A-Za-z_][\w.-]*\s*[:=](?:\s|$))")
+_LIST_MARK = re.compile(r"^\s*(?:[-*•◦▪‣>#|`]|//|\d{1,2}[.)]\s)")
 _CARRIES_ON = re.compile(r"^\s*[a-z0-9(]")
+
+
+def _opens_line(line: str) -> bool:
+    """A bullet, a numbered step, a quote, a comment or a config key starts a line of its own."""
+    return bool(_LIST_MARK.match(line) or _COMMENT.match(line) or _CONFIG.match(line))
 
 
 def join_wrapped_lines(text: str) -> str:
@@ -109,9 +114,9 @@ def join_wrapped_lines(text: str) -> str:
             not fenced
             and len(previous.strip()) >= _WRAP_MIN_CHARS
             and not _ENDS_SENTENCE.search(previous)
-            and not _OPENS_LINE.match(previous)
+            and not _opens_line(previous)
             and _CARRIES_ON.match(line)
-            and not _OPENS_LINE.match(line)
+            and not _opens_line(line)
         ):
             out[-1] = f"{previous.rstrip()} {line.strip()}"
         else:
@@ -146,16 +151,16 @@ def read_config_lines(text: str) -> str:
             indent = len(config["indent"])
             while sections and sections[-1][0] >= indent:
                 sections.pop()
-        if config and (sections or "_" in config["key"] or config["comment"] or not config["value"]):
-            own = config["key"].replace("_", " ").replace("-", " ").replace(".", " ")
-            key = " ".join([w for _, w in sections] + [own])
-            value = config["value"].strip().strip("'\"")
-            lines.append(f"{config['indent']}{key}: {value}".rstrip(": ") + ".")
-            if config["comment"]:
-                lines.append(f"{key}, {config['comment']}")
-            if not value:
-                sections.append((indent, own))
-            continue
+            if sections or "_" in config["key"] or config["comment"] or not config["value"]:
+                own = config["key"].replace("_", " ").replace("-", " ").replace(".", " ")
+                key = " ".join([w for _, w in sections] + [own])
+                value = config["value"].strip().strip("'\"")
+                lines.append(f"{config['indent']}{key}: {value}".rstrip(": ") + ".")
+                if config["comment"]:
+                    lines.append(f"{key}, {config['comment']}")
+                if not value:
+                    sections.append((indent, own))
+                continue
         if line.strip():
             sections.clear()
         trailing = _TRAILING_COMMENT.match(line)

@@ -49,7 +49,8 @@ SETS = {
     "heldout": Path("tests/heldout"),  # training data now; see the README
     "heldout2": Path("tests/heldout2"),  # training data now; see the README
     "heldout3": Path("tests/heldout3"),  # read once; training data now; see the README
-    "heldout4": Path("tests/heldout4"),  # the current held-out set, frozen before its tuning
+    "heldout4": Path("tests/heldout4"),  # read once; development data now; see the README
+    "heldout5": Path("tests/heldout5"),  # the current held-out set, frozen before its tuning
 }
 
 

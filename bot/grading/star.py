@@ -59,6 +59,15 @@ _SITUATION = re.compile(
     r"|\bpreviously at\b|\bbiggest lesson\b|\blesson (?:i|we) learned\b|\bthe time (?:we|i)\b"
     r"|\b(?:side|personal|pet|hobby|school|university|uni|class|kaggle|capstone|thesis|final year) "
     r"projects?\b|\bwe (?:built|deployed|shipped|launched|replaced) (?:a|an|our)\b"
+    # A system of one's own, named by what it does and who uses it ("we ship a wake-word
+    # model to 2 m phones", "we do churn scoring for a telco"): a project, told in any tense.
+    r"|\b(?:we|i|our team|my team) (?:\w+ )?(?:do|run|ship|serve|serves|own|maintain|operate|"
+    r"deploy|built|trained|ran|shipped|served|deployed|launched|maintained|owned) "
+    r"(?:a |an |our |the |\d\w* )?(?:(?!(?:a|an|the|our|my|new|ml|machine|trained|final|same|current|latest|"
+    r"learning|production|this|that|it)\b)[\w-]+ ){1,3}(?:model|models|classifier|ranker|recommender|"
+    r"scoring|forecasts?|forecaster|detector|assistant|chatbot|bot|llm) (?:[\w-]+ ){0,3}?"
+    r"(?:for|to|at|across) (?:a|an|our|\d)\b"
+    r"|\bour (?!current\b|whole\b|usual\b|own\b|ml\b|deployment\b|typical\b)[a-z]+ (?:setup|stack)\b"
 )
 _TASK = re.compile(
     r"\bmy (?:job|task|role|goal|responsibility|mandate|assignment|brief) was\b"

@@ -379,6 +379,12 @@ def test_too_short_matches_its_definition(text: str) -> None:
             2,
         ),
         ("At my previous company we deployed a pricing model this way.", 1),
+        # A system of one's own, named by what it does and for whom, is a project in any tense.
+        ("We do churn scoring for a telco and honestly it is pretty boring.", 1),
+        ("we ship a wake-word model to ~2M phones, it has to run on-device", 1),
+        ("Our fraud setup (fintech, ~200k transactions/day): trained in a notebook.", 1),
+        ("We deploy the model to a cluster and monitor it.", 0),
+        ("Our current setup is Docker plus a cron job.", 0),
         ("I would build an API, then I would add monitoring and improve it over time.", 0),
         ("We deploy the model with Docker and monitor latency. Rollback is one click.", 0),
         ("", 0),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.errors import RubricError
@@ -41,6 +41,7 @@ from bot.grading.grade import (
 from bot.grading.injection import INJECTION, may_inject
 from bot.grading.judging import judge_claims
 from bot.grading.mistakes import best_sentence, check_mistake, is_salad, quote_sentence
+from bot.grading.quoting import as_written
 from bot.grading.star import StarParts, find_star
 from bot.grading.text import STOPWORDS, Answer, Hit, Sentence, Vocabulary
 from bot.questions import Criterion, Question, QuestionBank, Seniority
@@ -273,13 +274,14 @@ def _grade(
         flags.append("off_topic")
     present = {h.cue for h in hits}
     mistakes = tuple(
-        m
+        replace(m, evidence=m.evidence and as_written(m.evidence, text))
         for m in (
             check_mistake(mk, hits, present, tools, scoped, criteria, attempted, salad)
             for mk in question.mistakes
         )
         if m is not None
     )
+    criteria = tuple(replace(c, evidence=c.evidence and as_written(c.evidence, text)) for c in criteria)
     score = compute_score(criteria, mistakes, cap=SALAD_CAP if salad else 100)
     return Grade(
         question_id=question.id,

@@ -11,6 +11,7 @@ from bot.grading.claims import (
     split_clauses,
 )
 from bot.grading.grade import CriterionResult
+from bot.grading.quoting import as_written
 from bot.grading.rubric import RubricGrader
 from bot.questions import Question, QuestionBank
 
@@ -73,6 +74,23 @@ def test_a_commented_config_earns_credit(grader: RubricGrader, question: Questio
     assert grade.score >= 50, levels
     for cid in ("validation", "rollout", "monitoring"):
         assert levels[cid] >= 1, (cid, levels)
+
+
+def test_a_config_answer_is_quoted_in_its_own_words(grader: RubricGrader, question: Question) -> None:
+    """A config line is read with the keys above it, but quoted as the writer wrote it."""
+    grade = grader.grade_sync(question, CONFIG_ANSWER)
+    flat = " ".join(CONFIG_ANSWER.split())
+    quoted = [c.evidence for c in grade.criteria if c.evidence]
+    assert len(quoted) >= 3
+    for quote in quoted:
+        assert " ".join(quote.rstrip("…").split()) in flat, quote
+
+
+def test_as_written_keeps_quotes_the_answer_holds() -> None:
+    answer = "*Canary:* 5% first\nrollout:\n  steps: [5, 25, 100]   # one day per step"
+    assert as_written("Canary: 5% first", answer) == "Canary: 5% first"
+    assert as_written("rollout steps: [5, 25, 100].", answer) == "steps: [5, 25, 100]"
+    assert as_written("rollout steps, one day per step", answer) == "one day per step"
 
 
 def test_hard_wrapped_lines_are_joined_and_lists_kept() -> None:

@@ -124,6 +124,9 @@ class Detect(_Strict):
     present: tuple[str, ...] = ()  # only: one of these present …
     absent: tuple[str, ...] = ()  # … and none of these
     unless: tuple[str, ...] = ()  # leads_with: unless these came first
+    # missing: only once the answer covers one of these ("lists causes but never says how
+    # to confirm which one": no causes, nothing to confirm)
+    given: tuple[str, ...] = ()
 
 
 class Mistake(_Strict):
@@ -184,7 +187,7 @@ class Question(_Strict):
         if len(set(mids)) != len(mids):
             raise ValueError("mistake ids repeat")
         for m in self.mistakes:
-            unknown = set(m.detect.criteria) - set(ids)
+            unknown = set(m.detect.criteria + m.detect.given) - set(ids)
             if unknown:
                 raise ValueError(f"mistake {m.id} names unknown criteria {sorted(unknown)}")
         for level, weights in self.level_weights.items():

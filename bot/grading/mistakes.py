@@ -63,7 +63,11 @@ def check_mistake(
         return None
     elif detect.kind == "missing":
         levels = {c.id: c.level for c in criteria}
-        found = all(levels[c] == 0 for c in detect.criteria) and not (present & set(detect.cues))
+        found = (
+            all(levels[c] == 0 for c in detect.criteria)
+            and not (present & set(detect.cues))
+            and (not detect.given or any(levels[c] > 0 for c in detect.given))
+        )
     elif detect.kind == "only":
         found = bool(present & set(detect.present)) and not (present & set(detect.absent))
         if found:

@@ -237,6 +237,62 @@ def test_off_topic_and_echoed_question_score_zero(grader: RubricGrader, question
         assert not mistakes(g) & {"no_monitoring", "skips_preprocessing", "no_story"}
 
 
+@pytest.mark.parametrize(
+    ("question_id", "text", "mistake", "made"),
+    [
+        # A mistake that describes something done needs it said, not merely not denied.
+        (
+            "rollback-retraining",
+            "We roll back by pointing the alias at the previous model. Going forward the DAG "
+            "retrains the pricing model nightly and auto-deploys it, so it is never stale.",
+            "blind_retrain",
+            True,
+        ),
+        (
+            "rollback-retraining",
+            "We roll back by pointing the alias at the previous model, then look for the cause. "
+            "We retrain every month on the latest data.",
+            "blind_retrain",
+            False,
+        ),
+        (
+            "llm-feature-deployment",
+            "We test it on a few tickets and turn it on. The support leads can tweak the prompt "
+            "in the admin settings whenever agents complain, no redeploy needed.",
+            "prompt_edited_live",
+            True,
+        ),
+        (
+            "llm-feature-deployment",
+            "We run a golden set of 200 real tickets before every release and watch the share "
+            "of drafts agents reject, with a kill switch back to the macros.",
+            "prompt_edited_live",
+            False,
+        ),
+        # An omission that only makes sense once the answer covers something (`given`).
+        (
+            "training-serving-skew",
+            "Skew is when the features at serving differ from training: the logic is written "
+            "twice, or nulls are filled differently on each side.",
+            "no_detection",
+            True,
+        ),
+        (
+            "training-serving-skew",
+            "We keep one feature definition for training and serving and log what we serve.",
+            "no_detection",
+            False,
+        ),
+    ],
+)
+def test_mistakes_need_what_they_describe(
+    grader: RubricGrader, bank: QuestionBank, question_id: str, text: str, mistake: str, made: bool
+) -> None:
+    question = bank.get(question_id)
+    assert question is not None
+    assert (mistake in mistakes(grade(grader, question, text))) is made
+
+
 # --- Slack markup, spelling --------------------------------------------------------
 
 

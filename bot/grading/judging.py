@@ -16,11 +16,12 @@ asserted claims only: an imagined story is no story.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.grading.claim_model import QuestionModel, Rows, StanceModel
 from bot.grading.claim_reader import Claim
+from bot.grading.claims import Stance
 from bot.grading.grade import MAX_LEVEL, CriterionResult
 from bot.grading.quoting import tightest
 from bot.grading.star import find_star
@@ -46,6 +47,7 @@ def _names_cue(claim: Claim, criterion: Criterion) -> bool:
 class Judged:
     criteria: tuple[CriterionResult, ...]
     asserted: tuple[Claim, ...]
+    off_topic: float  # the mean P(off topic) of the answer's claims
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,12 @@ def _score(
     return _Scored(claim, support, full, tuple(ranked[:CRITERIA_PER_CLAIM]))
 
 
-def is_asserted(claim: Claim, stance: StanceModel, features: Rows) -> bool:
-    """Whether the writer claims it. Negation scope is the cue reader's to judge: it knows
-    that "we never ship without a canary" affirms one, which a bag of words cannot."""
+def is_asserted(claim: Claim, p: Mapping[Stance, float]) -> bool:
+    """Whether the writer claims it, given the stance model's probabilities. Negation scope
+    is the cue reader's to judge: it knows that "we never ship without a canary" affirms
+    one, which a bag of words cannot."""
     if claim.certain is not None:
         return False
-    p = stance.probabilities(features)
     likeliest = max(p, key=lambda s: p[s])
     if likeliest == "asserted" or p.get("asserted", 0.0) >= ASSERTED_MIN:
         return True
@@ -98,7 +100,8 @@ def judge_claims(
 ) -> Judged:
     """`reread` reads a piece of a sentence as claims, for quoting only the clauses that count."""
     indexed = [(c, index(c.features)) for c in claims]
-    kept = [(c, rows) for c, rows in indexed if is_asserted(c, stance, rows)]
+    stances = [stance.probabilities(rows) for _, rows in indexed]
+    kept = [(c, rows) for (c, rows), p in zip(indexed, stances, strict=True) if is_asserted(c, p)]
     asserted = tuple(c for c, _ in kept)
     scored = [_score(question, c, *model.score(rows)) for c, rows in kept]
     credited = {c.id: [s for s in scored if c.id in s.backs] for c in question.criteria}
@@ -109,7 +112,7 @@ def judge_claims(
         best = 0.0
         for claim in reread(text):
             rows = index(claim.features)
-            if is_asserted(claim, stance, rows):
+            if is_asserted(claim, stance.probabilities(rows)):
                 support = _strength(claim, model.score(rows)[0][criterion.id], criterion)
                 cues = len(claim.cues.intersection(criterion.cues))  # more of it, more said
                 best = max(best, support + CUE_DEPTH * cues)
@@ -127,7 +130,8 @@ def judge_claims(
             _with_evidence(r, star_quote) if r.evidence is None and r.level and star_quote else r
             for r in results
         )
-    return Judged(results, asserted)
+    off_topic = sum(p.get("offtopic", 0.0) for p in stances) / len(stances) if stances else 0.0
+    return Judged(results, asserted, off_topic)
 
 
 def _criterion(

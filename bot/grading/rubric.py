@@ -51,6 +51,7 @@ CONFIG_LINES = 4  # an answer written as a config this long has structure, not a
 TOOLS_CUE = "tools"
 MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for omissions
 TOPIC_OVERLAP = 3  # distinct topic words shared with the question to count as on topic
+OFF_TOPIC_SHARE = 0.2  # mean P(off topic) over the claims above which the answer is about something else
 # Longer answers take several milliseconds to grade: they are graded in a thread, so the
 # event loop goes on acknowledging Slack meanwhile (it gets the GIL back every few ms).
 THREAD_ABOVE_CHARS = 3000
@@ -251,8 +252,11 @@ def _grade(
         asserted = {c.sentence.index for c in judged.asserted}
         # What is only imagined, asked or waved away names no cue for the mistakes either.
         hits = [h for h in hits if h.sentence in asserted]
-        criteria = tuple(_with_level(c, 0) if salad else c for c in judged.criteria)
+        # A story about a bakery or a wedding told in deployment words is not an answer.
+        off_topic = judged.off_topic >= OFF_TOPIC_SHARE
+        criteria = tuple(_with_level(c, 0) if salad or off_topic else c for c in judged.criteria)
     else:
+        off_topic = False
         by_cue: dict[str, list[Hit]] = {}
         for h in hits:
             by_cue.setdefault(h.cue, []).append(h)
@@ -264,7 +268,7 @@ def _grade(
     # answer about the topic, even one that mentions it only to deny it. A bare
     # list of keywords is judged as a tool pile, not as a process with gaps.
     met = any(c.level > 0 for c in criteria)
-    on_topic = (
+    on_topic = not off_topic and (
         met
         or any(h.denied for h in all_hits)
         or (_topic_overlap(prep, kept) >= TOPIC_OVERLAP and not _echoes_question(prep, kept))

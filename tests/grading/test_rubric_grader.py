@@ -293,6 +293,24 @@ def test_mistakes_need_what_they_describe(
     assert (mistake in mistakes(grade(grader, question, text))) is made
 
 
+def test_a_story_about_something_else_told_in_deployment_words_scores_zero(
+    grader: RubricGrader, question: Question
+) -> None:
+    """The words match; the claims are about a garden, so nothing is credited or missed."""
+    text = (
+        "Deploying is a lot like how I plant my vegetable garden every spring. First the "
+        "context: which beds get sun and how fast the family wants tomatoes. I package the "
+        "seedlings in labelled, versioned trays so every season is reproducible. Before the "
+        "release I validate the soil against last year's bed. The rollout is a canary: one "
+        "row of tomatoes goes in first, and if the slugs find it I roll back to the pots on "
+        "the windowsill. I monitor the leaves every morning for drift in colour. Last summer "
+        "this process saved the whole harvest."
+    )
+    g = grade(grader, question, text)
+    assert g.score < 30 and "off_topic" in g.flags, levels(g)
+    assert not mistakes(g) & {"no_monitoring", "skips_preprocessing", "no_story"}
+
+
 # --- Slack markup, spelling --------------------------------------------------------
 
 

@@ -33,6 +33,16 @@ _NOT_NEGATION = (
     ("not", "least"),
 )
 _PAIR_SCOPE = 3  # words after "rather than" / "instead of" that it denies
+# "check it's not worse on the test set": what follows a check is what is checked, so a
+# negation inside it states the pass condition rather than denying anything.
+_CHECKS = frozenset(
+    """
+    check checks checked checking verify verifies verified verifying ensure ensures ensured
+    ensuring confirm confirms confirmed confirming assert asserts asserted validate validates
+    validated test tests tested testing sure
+    """.split()
+)
+_CHECK_SCOPE = 6  # words between a check and the negation it governs
 _REFERENTS = frozenset("that this it those these them which the above".split())
 _SUBJECTS = frozenset("i we they it you he she then so".split())
 _COPULA = frozenset("is are was were be been isnt arent wasnt werent".split())
@@ -153,6 +163,8 @@ def is_denied(sentence: Sentence, offset: int, end: int | None = None) -> bool:
                 # only the few words after it.
                 continue
             if nearest is None:
+                if _checked(sentence, i):
+                    break
                 nearest = i
                 if tokens[i] not in _ABSENCE:
                     return True
@@ -165,6 +177,16 @@ def is_denied(sentence: Sentence, offset: int, end: int | None = None) -> bool:
     if end is None:
         return False
     return _dismissed_after(sentence, token_index(sentence, max(offset, end - 1)))
+
+
+def _checked(sentence: Sentence, negator: int) -> bool:
+    """Whether a check governs the negation at `negator` ("make sure latency does not …")."""
+    for i in range(negator - 1, max(-1, negator - 1 - _CHECK_SCOPE), -1):
+        if sentence.tokens[i] in _CHECKS:
+            return True
+        if i in sentence.clause_starts or _ends_negation(sentence.tokens, i):
+            return False
+    return False
 
 
 def _ends_negation(tokens: tuple[str, ...], i: int) -> bool:

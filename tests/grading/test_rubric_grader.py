@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import RubricError
-from bot.grading.cues import REASONING_CUE, CueIndex
+from bot.grading.cues import REASONING_CUE, CueIndex, is_denied
 from bot.grading.gradable import not_an_answer
 from bot.grading.grade import CriterionResult, Grade, MistakeResult
 from bot.grading.rubric import RubricGrader, expand_references
@@ -89,6 +89,21 @@ def test_denied_monitoring_earns_nothing(grader: RubricGrader, question: Questio
 def test_negation_scope(grader: RubricGrader, question: Question, text: str, level: int) -> None:
     """Denials, dismissals and "rather than" remove a cue; double negatives and "not only" keep it."""
     assert levels(grade(grader, question, text))["rollout"] == level
+
+
+@pytest.mark.parametrize(
+    ("text", "denied"),
+    [
+        ("then check it's not worse on our test set before shipping", False),
+        ("we make sure the new model does not lose accuracy on the test set", False),
+        ("we never had a test set", True),
+        ("we checked the logs, there was no test set", True),
+    ],
+)
+def test_a_negation_inside_a_check_states_what_passes(text: str, denied: bool) -> None:
+    """What follows "check" or "make sure" is the pass condition, not a denial."""
+    sentence = read_answer(text, Vocabulary()).sentences[0]
+    assert is_denied(sentence, sentence.norm.index("test set")) is denied
 
 
 def test_negation_does_not_reach_past_a_new_clause(

@@ -33,13 +33,13 @@ _NOT_NEGATION = (
     ("not", "least"),
 )
 _PAIR_SCOPE = 3  # words after "rather than" / "instead of" that it denies
-# "check it's not worse on the test set": what follows a check is what is checked, so a
-# negation inside it states the pass condition rather than denying anything.
+# "check it's not worse on the test set", "must not go up vs the current model": what
+# follows a check or a requirement is its pass condition, so a negation there denies nothing.
 _CHECKS = frozenset(
     """
     check checks checked checking verify verifies verified verifying ensure ensures ensured
     ensuring confirm confirms confirmed confirming assert asserts asserted validate validates
-    validated test tests tested testing sure
+    validated test tests tested testing sure must
     """.split()
 )
 _CHECK_SCOPE = 6  # words between a check and the negation it governs

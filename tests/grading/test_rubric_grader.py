@@ -96,6 +96,7 @@ def test_negation_scope(grader: RubricGrader, question: Question, text: str, lev
     [
         ("then check it's not worse on our test set before shipping", False),
         ("we make sure the new model does not lose accuracy on the test set", False),
+        ("false accepts must not go up on the test set vs the current model", False),
         ("we never had a test set", True),
         ("we checked the logs, there was no test set", True),
     ],

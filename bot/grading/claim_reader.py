@@ -44,15 +44,18 @@ def claims_of(answer: Answer, hits: list[Hit]) -> list[Claim]:
     """Every sentence of `answer` as a claim, with the cues `hits` found in it."""
     named: dict[int, set[str]] = {}
     denied: dict[int, set[str]] = {}
+    tools: dict[int, set[str]] = {}
     for h in hits:
         cue = TOOL_FEATURE if h.cue.startswith(TOOL_PREFIX) else h.cue
         (denied if h.denied else named).setdefault(h.sentence, set()).add(cue)
+        if cue == TOOL_FEATURE:
+            tools.setdefault(h.sentence, set()).add(h.cue)
     claims = []
     asking = False  # inside questions the writer says they would ask someone
     for s in answer.sentences:
         cues = frozenset(named.get(s.index, ()))
         negs = frozenset(denied.get(s.index, ()))
-        certain = certain_stance(s.display, s.tokens)
+        certain = certain_stance(s.display, s.tokens, len(tools.get(s.index, ())))
         asks = _ASKS.search(s.display) is not None
         if certain == "question" and (asking or asks):
             certain = None  # "how fresh must it be?" put to the product team is a claim of asking

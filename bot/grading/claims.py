@@ -85,6 +85,8 @@ _SALAD_WORDS = 8  # a sentence this long with almost no function words is a list
 # A ticked box ("✅ Canary", "Rollback: ✔") with a word or two says nothing was done.
 _TICK = re.compile(r"[\u2705\u2714\u2611\u2713]|\[x\]", re.IGNORECASE)
 _TICK_WORDS = 4
+_LIST_TOOLS = 3  # a sentence naming this many tools …
+_WORDS_PER_LISTED_TOOL = 2  # … in at most this many words each is a list of names
 
 
 _WRAP_MIN_CHARS = 40  # a line this long that stops mid-sentence was wrapped, not ended
@@ -202,9 +204,11 @@ def _split_contrast(part: str) -> list[str]:
     return merged
 
 
-def certain_stance(display: str, tokens: Sequence[str] = ()) -> Stance | None:
+def certain_stance(display: str, tokens: Sequence[str] = (), tools: int = 0) -> Stance | None:
     """The stance the words alone settle: a question, an imagined case, an idea waved away
-    with no reason given, a ticked box, or a run of words with nothing to hold them together."""
+    with no reason given, a ticked box, a run of words with nothing to hold them together,
+    or a list of `tools` names ("Docker + Kubernetes + MLflow + Seldon") that says nothing
+    of what was done with them."""
     text = display.strip()
     if text.endswith("?") or (_QUESTION_OPENERS.match(text) and "?" in text):
         return "question"
@@ -213,6 +217,8 @@ def certain_stance(display: str, tokens: Sequence[str] = ()) -> Stance | None:
     if _DISMISSAL.search(text) and not _REASON.search(text):
         return "dismissed"
     if _TICK.search(text) and len(tokens) <= _TICK_WORDS:
+        return "filler"
+    if tools >= _LIST_TOOLS and len(tokens) <= _WORDS_PER_LISTED_TOOL * tools:
         return "filler"
     if len(tokens) >= _SALAD_WORDS and sum(t in STOPWORDS for t in tokens) < 0.08 * len(tokens):
         return "filler"

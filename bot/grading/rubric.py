@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from bot.errors import RubricError
 from bot.grading.claim_model import ClaimModel, load_model
-from bot.grading.claim_reader import TOOL_PREFIX, claims_of, read_claims, read_text
+from bot.grading.claim_reader import TOOL_FEATURE, TOOL_PREFIX, claims_of, read_claims, read_text
 from bot.grading.claims import config_lines
 from bot.grading.cues import REASONING_CUE, CueIndex
 from bot.grading.grade import (
@@ -249,9 +249,12 @@ def _grade(
             seniority,
             lambda part: read_claims(part, prep.vocab, prep.index)[2],
         )
-        asserted = {c.sentence.index for c in judged.asserted}
-        # What is only imagined, asked or waved away names no cue for the mistakes either.
-        hits = [h for h in hits if h.sentence in asserted]
+        # What is only imagined, asked or waved away names no cue for the mistakes either;
+        # a list of tool names earns nothing, but is still what the answer opens with.
+        counted = {c.sentence.index for c in judged.asserted} | {
+            c.sentence.index for c in claims if c.certain == "filler" and TOOL_FEATURE in c.cues
+        }
+        hits = [h for h in hits if h.sentence in counted]
         # A story about a bakery or a wedding told in deployment words is not an answer.
         off_topic = judged.off_topic >= OFF_TOPIC_SHARE
         criteria = tuple(_with_level(c, 0) if salad or off_topic else c for c in judged.criteria)

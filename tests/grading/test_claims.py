@@ -165,6 +165,28 @@ def test_a_long_run_of_bare_keywords_is_filler() -> None:
     assert certain_stance(" ".join(sentence), sentence) is None
 
 
+def test_a_list_of_tool_names_is_filler() -> None:
+    listed = "triton onnx tensorrt ray serve redis kafka and kubernetes with autoscaling".split()
+    assert certain_stance(" ".join(listed), listed, tools=7) == "filler"
+    reasons = "we use mlflow as the registry so every version traces back to its data".split()
+    assert certain_stance(" ".join(reasons), reasons, tools=3) is None
+
+
+def test_a_stack_list_earns_nothing_but_opens_the_answer(
+    grader: RubricGrader, question: Question
+) -> None:
+    """Naming the stack is not packaging or serving; it is still an answer that opens with
+    infrastructure and lists tools."""
+    grade = grader.grade_sync(
+        question,
+        "Docker + Kubernetes + MLflow + Airflow + Prometheus/Grafana + Seldon. That is the "
+        "stack we use for every model.",
+    )
+    levels = {c.id: c.level for c in grade.criteria}
+    assert levels["packaging"] == 0 and levels["serving"] == 0, levels
+    assert {"infra_first", "tool_list"} <= {m.id for m in grade.mistakes}
+
+
 def test_a_config_answer_is_not_a_keyword_salad(grader: RubricGrader, bank: QuestionBank) -> None:
     """Config lines have few function words; their keys, values and comments still count."""
     llm = _question(bank, "llm-feature-deployment")

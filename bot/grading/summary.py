@@ -54,11 +54,12 @@ def summarise(grade: Grade, limit: int = SHOWN) -> Summary:
 
 def verdict(grade: Grade, gaps_shown: int) -> str:
     """The grade in one line: what kind of answer it is and where to look next."""
-    if "off_topic" in grade.flags:
-        return "This doesn't answer the question yet - see what a strong answer covers below."
+    # A bare list of tools earns nothing, so it is off topic too: say which it is.
     tools_only = "keyword_salad" in grade.flags or any(m.id == "tool_list" for m in grade.mistakes)
     if tools_only and grade.band in ("weak", "developing"):
         return "A list of tools isn't an answer yet: say what you would do, step by step, and why."
+    if "off_topic" in grade.flags:
+        return "This doesn't answer the question yet - see what a strong answer covers below."
     if gaps_shown == 0:
         return "Complete: every part of a strong answer, covered in full."
     covered = sum(1 for c in grade.criteria if c.level > 0)

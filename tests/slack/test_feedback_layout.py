@@ -104,7 +104,9 @@ async def test_details_opens_every_criterion_with_evidence_and_tips(
 ) -> None:
     """The Details button opens a modal (after the ack) with all criteria, evidence and tips;
     still no quote stands for more than two criteria."""
-    feedback = await _feedback_for(slack, bot, TOOLS)
+    feedback = await _feedback_for(
+        slack, bot, "I would put the model behind an API and monitor latency. We canary it first."
+    )
     value = button(feedback, "drill_details")
     status, _ = await slack.send_action(
         bot.url, "drill_details", value=value, message_ts=str(feedback["_ts"]), user="U0BOB"

@@ -17,13 +17,13 @@ asserted claims only: an imagined story is no story.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.grading.claim_model import QuestionModel, Rows, StanceModel
 from bot.grading.claim_reader import Claim
 from bot.grading.claims import Stance
 from bot.grading.grade import MAX_LEVEL, CriterionResult
-from bot.grading.quoting import tightest
+from bot.grading.quoting import pieces, tightest
 from bot.grading.star import find_star
 from bot.questions import Criterion, Question, Seniority
 
@@ -32,6 +32,7 @@ ASSERTED_MIN = 0.5  # P(asserted) a claim needs to earn anything
 SUPPORT_MIN = 0.5  # P(supports) for a claim to credit a criterion
 FULL_MIN = 0.6  # P(meets level 2 alone)
 CRITERIA_PER_CLAIM = 2
+CLEARLY_ASSERTED = 0.8  # P(asserted) for a sentence to be judged clause by clause
 LEVEL2_CLAIMS = 3  # three separate claims backing a criterion show the depth level 2 asks for
 CUE_BONUS = 0.6  # a claim naming one of the criterion's cues is credited unless the model objects
 CUE_DEPTH = 0.1  # when quoting, each more of the criterion's cues a clause names
@@ -72,6 +73,40 @@ def _score(
     return _Scored(claim, support, full, tuple(ranked[:CRITERIA_PER_CLAIM]))
 
 
+def _clauses(
+    question: Question,
+    whole: _Scored,
+    model: QuestionModel,
+    stance: StanceModel,
+    index: Callable[[Sequence[str]], Rows],
+    reread: Callable[[str], Sequence[Claim]],
+) -> list[_Scored]:
+    """A sentence that makes more points than one claim may back ("we batch it weekly, which is
+    the cheaper way, and fall back to manual review if the service is down") is judged clause
+    by clause: each clause is a claim of its own. None when the sentence makes few points."""
+    strong = {
+        c.id
+        for c in question.criteria
+        if _strength(whole.claim, whole.support[c.id], c) >= SUPPORT_MIN
+    }
+    parts = pieces(whole.claim.sentence.display)
+    if len(strong) <= CRITERIA_PER_CLAIM or len(parts) < 2:
+        return []
+    out: list[_Scored] = []
+    for part in parts:
+        for claim in reread(part):
+            rows = index(claim.features)
+            if is_asserted(claim, stance.probabilities(rows)):
+                own = replace(
+                    claim, sentence=replace(claim.sentence, index=whole.claim.sentence.index)
+                )
+                part_scored = _score(question, own, *model.score(rows))
+                # A clause read alone may only back what the whole sentence supports.
+                backs = tuple(cid for cid in part_scored.backs if cid in strong)
+                out.append(replace(part_scored, backs=backs))
+    return out
+
+
 def is_asserted(claim: Claim, p: Mapping[Stance, float]) -> bool:
     """Whether the writer claims it, given the stance model's probabilities. Negation scope
     is the cue reader's to judge: it knows that "we never ship without a canary" affirms
@@ -101,9 +136,17 @@ def judge_claims(
     """`reread` reads a piece of a sentence as claims, for quoting only the clauses that count."""
     indexed = [(c, index(c.features)) for c in claims]
     stances = [stance.probabilities(rows) for _, rows in indexed]
-    kept = [(c, rows) for (c, rows), p in zip(indexed, stances, strict=True) if is_asserted(c, p)]
-    asserted = tuple(c for c, _ in kept)
-    scored = [_score(question, c, *model.score(rows)) for c, rows in kept]
+    kept = [
+        (c, rows, p) for (c, rows), p in zip(indexed, stances, strict=True) if is_asserted(c, p)
+    ]
+    asserted = tuple(c for c, _, _ in kept)
+    scored: list[_Scored] = []
+    for c, rows, p in kept:
+        whole = _score(question, c, *model.score(rows))
+        split = p.get("asserted", 0.0) >= CLEARLY_ASSERTED
+        scored.extend(
+            (split and _clauses(question, whole, model, stance, index, reread)) or [whole]
+        )
     credited = {c.id: [s for s in scored if c.id in s.backs] for c in question.criteria}
     star = find_star([c.sentence for c in asserted])
 

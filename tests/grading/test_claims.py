@@ -76,7 +76,9 @@ def test_a_commented_config_earns_credit(grader: RubricGrader, question: Questio
         assert levels[cid] >= 1, (cid, levels)
 
 
-def test_a_config_answer_is_quoted_in_its_own_words(grader: RubricGrader, question: Question) -> None:
+def test_a_config_answer_is_quoted_in_its_own_words(
+    grader: RubricGrader, question: Question
+) -> None:
     """A config line is read with the keys above it, but quoted as the writer wrote it."""
     grade = grader.grade_sync(question, CONFIG_ANSWER)
     flat = " ".join(CONFIG_ANSWER.split())
@@ -163,6 +165,26 @@ def test_a_long_run_of_bare_keywords_is_filler() -> None:
     assert certain_stance(" ".join(tokens), tokens) == "filler"
     sentence = "we pin the image digest and keep the data snapshot with the model".split()
     assert certain_stance(" ".join(sentence), sentence) is None
+
+
+def test_a_sentence_of_three_points_is_judged_clause_by_clause(
+    grader: RubricGrader, question: Question
+) -> None:
+    """One claim backs at most two criteria, but a sentence that makes three points is three
+    claims: each earns its own criterion and is quoted on its own."""
+    sentence = (
+        "We serve it behind a REST endpoint because checkout waits on it, the image pins every "
+        "library and carries the feature code, and the old version stays deployed so we can "
+        "switch back in a minute."
+    )
+    grade = grader.grade_sync(question, sentence)
+    quoted = {
+        c.id: c.evidence for c in grade.criteria if c.id in ("serving", "packaging", "rollback")
+    }
+    assert all(quoted.values()), quoted
+    assert len(set(quoted.values())) == 3 and all(
+        len(q or "") < len(sentence) for q in quoted.values()
+    )
 
 
 def test_a_list_of_tool_names_is_filler() -> None:
@@ -265,7 +287,12 @@ def test_no_sentence_is_quoted_for_more_than_two_criteria(
     ],
 )
 def test_the_words_that_earn_a_criterion_are_quoted(
-    grader: RubricGrader, question: Question, answer: str, criterion: str, quoted: str, left_out: str
+    grader: RubricGrader,
+    question: Question,
+    answer: str,
+    criterion: str,
+    quoted: str,
+    left_out: str,
 ) -> None:
     result = _criterion(grader, question, answer, criterion)
     assert result.level >= 1 and result.evidence is not None
@@ -298,7 +325,9 @@ def test_a_note_to_the_grader_earns_nothing(grader: RubricGrader, bank: Question
     assert grade.score < 30, {c.id: c.level for c in grade.criteria}
 
 
-def test_questions_the_writer_would_ask_are_claims(grader: RubricGrader, bank: QuestionBank) -> None:
+def test_questions_the_writer_would_ask_are_claims(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
     """Asking the product team about freshness and load is gathering requirements."""
     bvo = _question(bank, "batch-vs-online")
     asked = (

@@ -32,7 +32,7 @@ ASSERTED_MIN = 0.5  # P(asserted) a claim needs to earn anything
 SUPPORT_MIN = 0.5  # P(supports) for a claim to credit a criterion
 FULL_MIN = 0.6  # P(meets level 2 alone)
 CRITERIA_PER_CLAIM = 2
-CLEARLY_ASSERTED = 0.8  # P(asserted) for a sentence to be judged clause by clause
+CLEARLY_ASSERTED = 0.9  # P(asserted) for a sentence to be judged clause by clause
 LEVEL2_CLAIMS = 3  # three separate claims backing a criterion show the depth level 2 asks for
 CUE_BONUS = 0.6  # a claim naming one of the criterion's cues is credited unless the model objects
 CUE_DEPTH = 0.1  # when quoting, each more of the criterion's cues a clause names
@@ -82,15 +82,17 @@ def _clauses(
     reread: Callable[[str], Sequence[Claim]],
 ) -> list[_Scored]:
     """A sentence that makes more points than one claim may back ("we batch it weekly, which is
-    the cheaper way, and fall back to manual review if the service is down") is judged clause
-    by clause: each clause is a claim of its own. None when the sentence makes few points."""
+    the cheaper way, and fall back to manual review if the service is down") keeps the two it
+    backs, and its clauses, read as claims of their own, back the rest. None when the sentence
+    makes no more points than it backs."""
     strong = {
         c.id
         for c in question.criteria
         if _strength(whole.claim, whole.support[c.id], c) >= SUPPORT_MIN
     }
+    extra = strong - set(whole.backs)
     parts = pieces(whole.claim.sentence.display)
-    if len(strong) <= CRITERIA_PER_CLAIM or len(parts) < 2:
+    if not extra or len(parts) < 2:
         return []
     out: list[_Scored] = []
     for part in parts:
@@ -101,10 +103,12 @@ def _clauses(
                     claim, sentence=replace(claim.sentence, index=whole.claim.sentence.index)
                 )
                 part_scored = _score(question, own, *model.score(rows))
-                # A clause read alone may only back what the whole sentence supports.
-                backs = tuple(cid for cid in part_scored.backs if cid in strong)
-                out.append(replace(part_scored, backs=backs))
-    return out
+                # A clause read alone may only back what the whole sentence supports and
+                # could not back itself (it backs two criteria already).
+                backs = tuple(cid for cid in part_scored.backs if cid in extra)
+                if backs:
+                    out.append(replace(part_scored, backs=backs))
+    return [whole, *out] if out else []
 
 
 def is_asserted(claim: Claim, p: Mapping[Stance, float]) -> bool:

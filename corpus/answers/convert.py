@@ -4,7 +4,8 @@ at level 2 when the answer is at 2 and that quote alone earns it; other claims s
 nothing). Made corpus/claims/labelled-answers.jsonl:
 
     .venv/bin/python corpus/answers/convert.py corpus/claims/labelled-answers.jsonl \
-        tests/heldout corpus/answers/dev tests/heldout2 tests/heldout3 corpus/answers/writers4
+        tests/heldout corpus/answers/dev tests/heldout2 tests/heldout3 corpus/answers/writers4 \
+        tests/heldout4 corpus/answers/writers5
 """
 import glob
 import json

@@ -51,7 +51,8 @@ CONFIG_LINES = 4  # an answer written as a config this long has structure, not a
 TOOLS_CUE = "tools"
 MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for omissions
 TOPIC_OVERLAP = 3  # distinct topic words shared with the question to count as on topic
-OFF_TOPIC_SHARE = 0.2  # mean P(off topic) over the claims above which the answer is about something else
+# The mean P(off topic) of the claims above which an answer is about something else.
+OFF_TOPIC_SHARE = 0.2
 # Longer answers take several milliseconds to grade: they are graded in a thread, so the
 # event loop goes on acknowledging Slack meanwhile (it gets the GIL back every few ms).
 THREAD_ABOVE_CHARS = 3000
@@ -288,7 +289,9 @@ def _grade(
         )
         if m is not None
     )
-    criteria = tuple(replace(c, evidence=c.evidence and as_written(c.evidence, text)) for c in criteria)
+    criteria = tuple(
+        replace(c, evidence=c.evidence and as_written(c.evidence, text)) for c in criteria
+    )
     score = compute_score(criteria, mistakes, cap=SALAD_CAP if salad else 100)
     return Grade(
         question_id=question.id,

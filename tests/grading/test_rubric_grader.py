@@ -215,7 +215,9 @@ def test_grade_json_keeps_every_field_but_weights_and_penalties(
     grader: RubricGrader, question: Question
 ) -> None:
     """The stored grade (written field by field) carries everything the feedback shows."""
-    g = grade(grader, question, "We package it in Docker and run Kubernetes, MLflow, Grafana and Airflow.")
+    g = grade(
+        grader, question, "We package it in Docker and run Kubernetes, MLflow, Grafana and Airflow."
+    )
     assert g.mistakes and any(c.evidence for c in g.criteria)
     data = json.loads(json.dumps(g.to_json()))
     assert set(data["criteria"][0]) == {f.name for f in fields(CriterionResult)} - {"weight"}

@@ -91,8 +91,8 @@ def _clauses(
         if _strength(whole.claim, whole.support[c.id], c) >= SUPPORT_MIN
     }
     extra = strong - set(whole.backs)
-    parts = pieces(whole.claim.sentence.display)
-    if not extra or len(parts) < 2:
+    parts = pieces(whole.claim.sentence.display) if extra else []
+    if len(parts) < 2:
         return []
     out: list[_Scored] = []
     for part in parts:

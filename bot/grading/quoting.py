@@ -78,23 +78,42 @@ AS_WRITTEN_SHARE = 0.75  # of a line's words the reading must hold to have come 
 AS_WRITTEN_COVER = 0.4  # of the reading's words that line must hold
 
 
-def as_written(quote: str, answer: str) -> str:
-    """The quote in the answer's own words. A config line or comment is read with the keys
-    above it ("step 3 model export: onnx -> tensorrt fp16."), which the writer never wrote:
-    quote their line instead (the key or its trailing comment, whichever the reading came
-    from). Quotes the answer holds already, or that only lose markup, stay as they are."""
-    text = quote.rstrip("…").strip()
-    if not text or " ".join(text.split()) in " ".join(answer.split()):
-        return quote
-    words = set(_WORD.findall(text.lower()))
-    best, best_shared = "", 0
-    for line in answer.split("\n"):
-        # A key and its trailing comment are read apart: either may be the source.
-        for part in (line, *_COMMENT_MARK.split(line, maxsplit=1)):
-            own = set(_WORD.findall(part.lower()))
+class AsWritten:
+    """Quotes in the answer's own words. A config line or comment is read with the keys above
+    it ("step 3 model export: onnx -> tensorrt fp16."), which the writer never wrote: quote
+    their line instead (the key or its trailing comment, whichever the reading came from).
+    Quotes the answer holds already, or that only lose markup, stay as they are."""
+
+    def __init__(self, answer: str) -> None:
+        self._answer = answer
+        self._flat = " ".join(answer.split())
+        self._parts: list[tuple[str, frozenset[str]]] | None = None  # read on first need
+
+    def quote(self, quote: str) -> str:
+        text = quote.rstrip("…").strip()
+        if not text or " ".join(text.split()) in self._flat:
+            return quote
+        words = set(_WORD.findall(text.lower()))
+        best, best_shared = "", 0
+        for part, own in self._lines():
             shared = len(own & words)
             if own and shared >= AS_WRITTEN_SHARE * len(own) and shared > best_shared:
                 best, best_shared = part, shared
-    if best_shared < AS_WRITTEN_COVER * len(words) or words <= set(_WORD.findall(best.lower())):
-        return quote
-    return " ".join(best.split()).lstrip("-*•#/ ")
+        if best_shared < AS_WRITTEN_COVER * len(words) or words <= set(_WORD.findall(best.lower())):
+            return quote
+        return " ".join(best.split()).lstrip("-*•#/ ")
+
+    def _lines(self) -> list[tuple[str, frozenset[str]]]:
+        if self._parts is None:
+            # A key and its trailing comment are read apart: either may be the source.
+            self._parts = [
+                (part, frozenset(_WORD.findall(part.lower())))
+                for line in self._answer.split("\n")
+                for part in (line, *_COMMENT_MARK.split(line, maxsplit=1))
+            ]
+        return self._parts
+
+
+def as_written(quote: str, answer: str) -> str:
+    """`quote` in the words of `answer` (see AsWritten)."""
+    return AsWritten(answer).quote(quote)

@@ -41,7 +41,7 @@ from bot.grading.grade import (
 from bot.grading.injection import INJECTION, may_inject
 from bot.grading.judging import judge_claims
 from bot.grading.mistakes import best_sentence, check_mistake, is_salad, quote_sentence
-from bot.grading.quoting import as_written
+from bot.grading.quoting import AsWritten
 from bot.grading.star import StarParts, find_star
 from bot.grading.text import STOPWORDS, Answer, Hit, Sentence, Vocabulary
 from bot.questions import Criterion, Question, QuestionBank, Seniority
@@ -281,8 +281,9 @@ def _grade(
     if not met:
         flags.append("off_topic")
     present = {h.cue for h in hits}
+    written = AsWritten(text)
     mistakes = tuple(
-        replace(m, evidence=m.evidence and as_written(m.evidence, text))
+        replace(m, evidence=m.evidence and written.quote(m.evidence))
         for m in (
             check_mistake(mk, hits, present, tools, scoped, criteria, attempted, salad)
             for mk in question.mistakes
@@ -290,7 +291,7 @@ def _grade(
         if m is not None
     )
     criteria = tuple(
-        replace(c, evidence=c.evidence and as_written(c.evidence, text)) for c in criteria
+        replace(c, evidence=c.evidence and written.quote(c.evidence)) for c in criteria
     )
     score = compute_score(criteria, mistakes, cap=SALAD_CAP if salad else 100)
     return Grade(

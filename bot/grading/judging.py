@@ -57,6 +57,7 @@ class _Scored:
     support: dict[str, float]
     full: dict[str, float]
     backs: tuple[str, ...]  # the criteria it is credited to, the one it supports most first
+    beyond: tuple[str, ...] = ()  # criteria it also supports, past the two it may back
 
 
 def _strength(claim: Claim, support: float, criterion: Criterion) -> float:
@@ -70,7 +71,13 @@ def _score(
     ranked = sorted(
         (cid for cid, v in strength.items() if v >= SUPPORT_MIN), key=lambda cid: -strength[cid]
     )
-    return _Scored(claim, support, full, tuple(ranked[:CRITERIA_PER_CLAIM]))
+    return _Scored(
+        claim,
+        support,
+        full,
+        tuple(ranked[:CRITERIA_PER_CLAIM]),
+        tuple(ranked[CRITERIA_PER_CLAIM:]),
+    )
 
 
 def _clauses(
@@ -83,32 +90,23 @@ def _clauses(
 ) -> list[_Scored]:
     """A sentence that makes more points than one claim may back ("we batch it weekly, which is
     the cheaper way, and fall back to manual review if the service is down") keeps the two it
-    backs, and its clauses, read as claims of their own, back the rest. None when the sentence
-    makes no more points than it backs."""
-    strong = {
-        c.id
-        for c in question.criteria
-        if _strength(whole.claim, whole.support[c.id], c) >= SUPPORT_MIN
-    }
-    extra = strong - set(whole.backs)
-    parts = pieces(whole.claim.sentence.display) if extra else []
-    if len(parts) < 2:
-        return []
-    out: list[_Scored] = []
-    for part in parts:
+    backs, and its clauses, read as claims of their own, back the rest. Just the sentence when
+    it makes no more points than it backs."""
+    parts = pieces(whole.claim.sentence.display) if whole.beyond else []
+    out = [whole]
+    for part in parts if len(parts) > 1 else ():
         for claim in reread(part):
             rows = index(claim.features)
-            if is_asserted(claim, stance.probabilities(rows)):
-                own = replace(
-                    claim, sentence=replace(claim.sentence, index=whole.claim.sentence.index)
-                )
-                part_scored = _score(question, own, *model.score(rows))
-                # A clause read alone may only back what the whole sentence supports and
-                # could not back itself (it backs two criteria already).
-                backs = tuple(cid for cid in part_scored.backs if cid in extra)
-                if backs:
-                    out.append(replace(part_scored, backs=backs))
-    return [whole, *out] if out else []
+            if not is_asserted(claim, stance.probabilities(rows)):
+                continue
+            own = replace(claim, sentence=replace(claim.sentence, index=whole.claim.sentence.index))
+            scored = _score(question, own, *model.score(rows))
+            # A clause read alone may only back what the whole sentence supports but could not
+            # back itself.
+            backs = tuple(cid for cid in scored.backs if cid in whole.beyond)
+            if backs:
+                out.append(replace(scored, backs=backs, beyond=()))
+    return out
 
 
 def is_asserted(claim: Claim, p: Mapping[Stance, float]) -> bool:
@@ -147,10 +145,10 @@ def judge_claims(
     scored: list[_Scored] = []
     for c, rows, p in kept:
         whole = _score(question, c, *model.score(rows))
-        split = p.get("asserted", 0.0) >= CLEARLY_ASSERTED
-        scored.extend(
-            (split and _clauses(question, whole, model, stance, index, reread)) or [whole]
-        )
+        if p.get("asserted", 0.0) >= CLEARLY_ASSERTED:
+            scored.extend(_clauses(question, whole, model, stance, index, reread))
+        else:
+            scored.append(whole)
     credited = {c.id: [s for s in scored if c.id in s.backs] for c in question.criteria}
     star = find_star([c.sentence for c in asserted])
 

@@ -112,8 +112,3 @@ class AsWritten:
                 for part in (line, *_COMMENT_MARK.split(line, maxsplit=1))
             ]
         return self._parts
-
-
-def as_written(quote: str, answer: str) -> str:
-    """`quote` in the words of `answer` (see AsWritten)."""
-    return AsWritten(answer).quote(quote)

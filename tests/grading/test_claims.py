@@ -11,7 +11,7 @@ from bot.grading.claims import (
     split_clauses,
 )
 from bot.grading.grade import CriterionResult
-from bot.grading.quoting import as_written
+from bot.grading.quoting import AsWritten
 from bot.grading.rubric import RubricGrader
 from bot.questions import Question, QuestionBank
 
@@ -90,9 +90,10 @@ def test_a_config_answer_is_quoted_in_its_own_words(
 
 def test_as_written_keeps_quotes_the_answer_holds() -> None:
     answer = "*Canary:* 5% first\nrollout:\n  steps: [5, 25, 100]   # one day per step"
-    assert as_written("Canary: 5% first", answer) == "Canary: 5% first"
-    assert as_written("rollout steps: [5, 25, 100].", answer) == "steps: [5, 25, 100]"
-    assert as_written("rollout steps, one day per step", answer) == "one day per step"
+    written = AsWritten(answer)
+    assert written.quote("Canary: 5% first") == "Canary: 5% first"
+    assert written.quote("rollout steps: [5, 25, 100].") == "steps: [5, 25, 100]"
+    assert written.quote("rollout steps, one day per step") == "one day per step"
 
 
 def test_hard_wrapped_lines_are_joined_and_lists_kept() -> None:

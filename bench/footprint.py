@@ -50,6 +50,8 @@ from bench.harness import (
 
 STARTUP_TARGET_S = 2.0
 MEMORY_TARGET_MB = 150.0  # Pss of serve and its worker processes
+# Grader v2's budget: at most 60 MB over grader v1's 138 MB Pss (22e250d).
+GRADER_V2_BUDGET_MB = 138.0 + 60.0
 
 
 @dataclass
@@ -165,7 +167,9 @@ def render(f: Footprint) -> str:
         (
             f"memory after {f.answers:,} graded answers: Pss / RSS summed",
             f"{f.pss_after_mb:.0f} MB / {f.rss_after_mb:.0f} MB (RSS peaks {f.peak_mb:.0f} MB)",
-            f"Pss < {MEMORY_TARGET_MB:g} MB: {verdict(f.pss_after_mb < MEMORY_TARGET_MB)}",
+            f"Pss < {MEMORY_TARGET_MB:g} MB: {verdict(f.pss_after_mb < MEMORY_TARGET_MB)}; "
+            f"grader v2 budget <= {GRADER_V2_BUDGET_MB:g} MB: "
+            f"{verdict(f.pss_after_mb <= GRADER_V2_BUDGET_MB)}",
         ),
         (
             "answers with feedback",

@@ -31,6 +31,10 @@ def _grading_workers(pid: int) -> set[int]:
     return {c for c in _children(pid) if "spawn_main" in _cmdline(c)}
 
 
+def _maps_numpy(pid: int) -> bool:
+    return "/numpy/" in Path(f"/proc/{pid}/maps").read_text()
+
+
 def _alive(pid: int) -> bool:
     """Running (not gone, not a zombie left for its parent to reap)."""
     try:
@@ -60,6 +64,8 @@ async def test_killed_grading_worker_loses_no_feedback(
         assert status == 200
         await slack.wait_for(lambda: len(slack.posts("drill_feedback")) == 1, within=20)
         [worker] = _grading_workers(serve.pid)
+        # Only the worker holds the learned model (and numpy): serve's memory stays small.
+        assert _maps_numpy(worker) and not _maps_numpy(serve.pid)
 
         os.kill(worker, signal.SIGKILL)
         users = [f"U0AFTER{i}" for i in range(5)]

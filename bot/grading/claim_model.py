@@ -24,8 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.grading.claims import STANCES, Stance
+from bot.grading.model import MODEL_DIR
 
-MODEL_DIR = Path(__file__).parent / "model"
 Floats = npt.NDArray[np.float32]
 
 

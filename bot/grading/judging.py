@@ -18,14 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from bot.grading.claim_model import QuestionModel, Rows, StanceModel
 from bot.grading.claim_reader import Claim
 from bot.grading.claims import Stance
 from bot.grading.grade import MAX_LEVEL, CriterionResult
 from bot.grading.quoting import pieces, tightest
 from bot.grading.star import find_star
 from bot.questions import Criterion, Question, Seniority
+
+if TYPE_CHECKING:  # numpy loads only in a process that grades
+    from bot.grading.claim_model import QuestionModel, Rows, StanceModel
 
 QUOTE_CHARS = 280
 ASSERTED_MIN = 0.5  # P(asserted) a claim needs to earn anything

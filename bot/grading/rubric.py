@@ -19,10 +19,10 @@ import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from bot.errors import RubricError
-from bot.grading.claim_model import ClaimModel, load_model
 from bot.grading.claim_reader import TOOL_FEATURE, TOOL_PREFIX, claims_of, read_claims, read_text
 from bot.grading.claims import config_lines
 from bot.grading.cues import REASONING_CUE, CueIndex
@@ -45,6 +45,9 @@ from bot.grading.quoting import AsWritten
 from bot.grading.star import StarParts, find_star
 from bot.grading.text import STOPWORDS, Answer, Hit, Sentence, Vocabulary
 from bot.questions import Criterion, Question, QuestionBank, Seniority
+
+if TYPE_CHECKING:
+    from bot.grading.claim_model import ClaimModel
 
 SALAD_CAP = 25
 CONFIG_LINES = 4  # an answer written as a config this long has structure, not a salad's
@@ -94,7 +97,7 @@ class RubricGrader:
 
     def __init__(self, bank: QuestionBank, model: ClaimModel | None = None) -> None:
         self._bank = bank
-        self._model = model if model is not None else load_model()
+        self._given_model = model
         self._prepare = lru_cache(maxsize=256)(self._prepare_uncached)
 
     async def grade(
@@ -113,6 +116,14 @@ class RubricGrader:
     async def grade_many(self, jobs: Sequence[GradeJob]) -> list[Graded]:
         return await grade_each(self, jobs)
 
+    @cached_property
+    def _model(self) -> ClaimModel | None:
+        # Loaded on first use: a process that hands its answers to grading workers never
+        # grades, so it never holds numpy and the model.
+        from bot.grading.claim_model import load_model
+
+        return self._given_model if self._given_model is not None else load_model()
+
     async def warm(self) -> None:
         await asyncio.to_thread(self.warm_sync)
 
@@ -120,7 +131,9 @@ class RubricGrader:
         return None
 
     def warm_sync(self) -> None:
-        """Compile every question's cues now (about 0.2 s a question), not on a first answer."""
+        """Load the model and compile every question's cues now (about 0.2 s a question),
+        not on a first answer."""
+        _ = self._model
         for question in self._bank.questions:
             self._prepare(question.id, question.version)
 

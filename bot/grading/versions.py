@@ -7,7 +7,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from bot.grading.claim_model import MODEL_DIR
+from bot.grading.model import MODEL_DIR
 
 
 @lru_cache(maxsize=4)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.grading.claim_model import MODEL_DIR, load_model
+from bot.grading.claim_model import load_model
+from bot.grading.model import MODEL_DIR
 from bot.grading.rubric import RubricGrader
 from bot.grading.training import corpus_hash, load_corpus
 from bot.questions import load_bank

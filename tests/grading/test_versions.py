@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.grading.claim_model import MODEL_DIR
+from bot.grading.model import MODEL_DIR
 from bot.grading.versions import grader_version
 
 

@@ -182,6 +182,12 @@ def band_for(score: int) -> Band:
     return "weak"
 
 
+def earned_share(criteria: tuple[CriterionResult, ...]) -> float:
+    """The weighted share of the top level the criteria earn, 0…1."""
+    total = sum(c.weight * c.max_level for c in criteria)
+    return sum(c.weight * c.level for c in criteria) / total if total else 0.0
+
+
 def compute_score(
     criteria: tuple[CriterionResult, ...], mistakes: tuple[MistakeResult, ...], cap: int = 100
 ) -> int:

@@ -7,11 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.grading.cues import REASONING_CUE
-from bot.grading.grade import CriterionResult, MistakeResult
+from bot.grading.grade import CriterionResult, MistakeResult, earned_share
 from bot.grading.judging import quote
 from bot.grading.star import is_story_opening
 from bot.grading.text import GLUE_WORDS, Answer, Hit, Sentence
 from bot.questions import Mistake
+
+# Raters read an answer that earns three quarters of its rubric as competent: they do not
+# fault it for a missing detail (a cue) or for stressing one thing, only for a missing criterion.
+COMPETENT_SHARE = 0.75
 
 
 def quote_sentence(answer: Answer, index: int) -> str:
@@ -59,7 +63,7 @@ def check_mistake(
     found = False
     if detect.kind == "tool_pile":
         found, evidence = tool_pile(tools, answer, present, salad)
-    elif not attempted:
+    elif not attempted or _forgiven(detect.kind, detect.criteria, criteria):
         return None
     elif detect.kind == "missing":
         levels = {c.id: c.level for c in criteria}
@@ -83,6 +87,17 @@ def check_mistake(
         evidence=evidence,
         fix=mistake.fix.strip(),
         penalty=mistake.penalty,
+    )
+
+
+def _forgiven(
+    kind: str, missing_criteria: Sequence[str], criteria: tuple[CriterionResult, ...]
+) -> bool:
+    """A detail (a cue missing, one thing stressed) that a competent answer is not faulted for."""
+    return (
+        kind in ("missing", "only")
+        and not missing_criteria
+        and earned_share(criteria) >= COMPETENT_SHARE
     )
 
 

@@ -39,12 +39,12 @@ _SITUATION = re.compile(
     r"recent|past|prior|early|big|small|large|fintech|retail|ecommerce|e-commerce|saas|healthcare|"
     r"insurance|logistics|gaming|media|adtech|payments|banking|telco|\w+ing) ){0,2}"
     r"(?:job|role|company|companies|team|employer|internship|intern|position|startup|start-up|"
-    r"project|gig|org|organization|organisation|client|workplace|firm|bank|retailer|insurer|"
+    r"project|gig|org|organization|organisation|client|workplace|place|firm|bank|retailer|insurer|"
     r"scale-up|scaleup|capstone|thesis|hackathon|bootcamp|course|lab|contract|engagement|"
     r"side project|fintech|agency|consultancy|marketplace|platform team|data team)\b"
     r"|\bi was (?:the|a|an|one of|part of|on|in charge)\b|\b(?:our|my) (?:case|use case|project|product|team|"
     r"system|model|setup|pipeline|service|client|customer) (?:was|were|had|involved|needed|used)\b"
-    r"|\b(?:for|with|on|in) our (?:\w+ ){0,3}(?:model|models|system|service|pipeline|product|platform|app|"
+    r"|\b(?:for|with|on|in|from) our (?:\w+ ){0,3}(?:model|models|system|service|pipeline|product|platform|app|"
     r"team|emails|feed|widget|site|website|search|ranking|recommendations?|forecast|fraud|churn|project)\b"
     r"|\bwhen i (?:was|joined|worked|started|first)\b|\bsituation\b|\bbackground\b"
     r"|\bwe had (?:a|an|this|some|one|two|three|\d+|about|around|roughly|our)\b"
@@ -68,6 +68,12 @@ _SITUATION = re.compile(
     r"scoring|forecasts?|forecaster|detector|assistant|chatbot|bot|llm) (?:[\w-]+ ){0,3}?"
     r"(?:for|to|at|across) (?:a|an|our|\d)\b"
     r"|\bour (?!current\b|whole\b|usual\b|own\b|ml\b|deployment\b|typical\b)[a-z]+ (?:setup|stack)\b"
+    # "our click-through model for sponsored listings", "our shelf-image model (detects gaps)":
+    # a model of one's own, named by its job and then said what it is for or does.
+    r"|\b(?:our|my) (?:(?!(?:new|ml|machine|learning|trained|final|current|latest|production|next|"
+    r"candidate|old|previous|first|whole|own)\b)[\w-]+ ){1,3}(?:model|classifier|ranker|recommender|"
+    r"forecaster|detector|assistant|chatbot|scorer) (?:for|that|which|sits|runs|scores|predicts|tags|"
+    r"detects|flags|ranks|decides|answers|drafts|reads|helps|is used)\b"
 )
 _TASK = re.compile(
     r"\bmy (?:job|task|role|goal|responsibility|mandate|assignment|brief) was\b"

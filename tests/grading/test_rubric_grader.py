@@ -311,6 +311,46 @@ def test_mistakes_need_what_they_describe(
     assert (mistake in mistakes(grade(grader, question, text))) is made
 
 
+COMPETENT_NO_FEATURE_CODE = (
+    "Our fraud scores are needed inside the 300 ms card authorisation, and a false decline "
+    "costs a real customer, so it is a real-time service. The model ships in a Docker image "
+    "with pinned dependencies, tagged with the git commit and the MLflow run. It is a gRPC "
+    "service that autoscales on request rate. Before release we run schema and range checks "
+    "on the inputs and compare it with the current model on last quarter's transactions, plus "
+    "a load test at twice peak. It runs in shadow for a week, then a 5% canary with the rules "
+    "engine as fallback. We watch p99 latency and errors, and alert when the decline rate or "
+    "the score distribution moves. The previous image stays deployed, so rolling back is a "
+    "routing change that takes a minute."
+)
+
+
+def test_a_competent_answer_is_not_faulted_for_a_missing_detail(
+    grader: RubricGrader, question: Question
+) -> None:
+    """Raters fault a thin answer for the feature code it leaves out, not one that earns
+    three quarters of the rubric; a whole criterion missing (the story) still counts."""
+    competent = grade(grader, question, COMPETENT_NO_FEATURE_CODE)
+    assert competent.score >= 70, levels(competent)
+    assert "skips_preprocessing" not in mistakes(competent)
+    assert "no_story" in mistakes(competent)
+    thin = " ".join(COMPETENT_NO_FEATURE_CODE.split(". ")[:2])
+    assert "skips_preprocessing" in mistakes(grade(grader, question, thin))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The model, its audio front-end (resampling, VAD) and a pinned torch stack are one image.",
+        "The hashing and feature crosses are compiled into the same model file.",
+        "We package it in a Docker image with the OCR step included and run it nightly.",
+    ],
+)
+def test_feature_code_in_other_words_is_not_skipped(
+    grader: RubricGrader, question: Question, text: str
+) -> None:
+    assert "skips_preprocessing" not in mistakes(grade(grader, question, text))
+
+
 def test_a_story_about_something_else_told_in_deployment_words_scores_zero(
     grader: RubricGrader, question: Question
 ) -> None:
@@ -475,6 +515,10 @@ def test_too_short_matches_its_definition(text: str) -> None:
         ("We do churn scoring for a telco and honestly it is pretty boring.", 1),
         ("we ship a wake-word model to ~2M phones, it has to run on-device", 1),
         ("Our fraud setup (fintech, ~200k transactions/day): trained in a notebook.", 1),
+        # A model of one's own, named by its job and then what it is for or does.
+        ("Our click-through model for sponsored listings sits inside the ad auction.", 1),
+        ("At my current place we do product recommendations for the weekly email.", 1),
+        ("Our new model runs in a container behind the API.", 0),
         ("We deploy the model to a cluster and monitor it.", 0),
         ("Our current setup is Docker plus a cron job.", 0),
         ("I would build an API, then I would add monitoring and improve it over time.", 0),

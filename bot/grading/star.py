@@ -44,8 +44,10 @@ _SITUATION = re.compile(
     r"side project|fintech|agency|consultancy|marketplace|platform team|data team)\b"
     r"|\bi was (?:the|a|an|one of|part of|on|in charge)\b|\b(?:our|my) (?:case|use case|project|product|team|"
     r"system|model|setup|pipeline|service|client|customer) (?:was|were|had|involved|needed|used)\b"
-    r"|\b(?:for|with|on|in|from) our (?:\w+ ){0,3}(?:model|models|system|service|pipeline|product|platform|app|"
-    r"team|emails|feed|widget|site|website|search|ranking|recommendations?|forecast|fraud|churn|project)\b"
+    r"|\b(?:for|with|on|in|from) (?:our|my) (?:\w+ ){0,3}(?:model|models|system|service|pipeline|product|"
+    r"platform|app|team|emails|feed|widget|site|website|search|ranking|recommendations?|forecast|fraud|"
+    r"churn|project|filter|classifier|predictor|scorer|router|detector|estimator|forecaster|assistant|"
+    r"chatbot|bot|engine)\b|\bours (?:was|is) (?:a|an)\b"
     r"|\bwhen i (?:was|joined|worked|started|first)\b|\bsituation\b|\bbackground\b"
     r"|\bwe had (?:a|an|this|some|one|two|three|\d+|about|around|roughly|our)\b"
     r"|\bi (?:worked|was working) (?:on|at|with)\b|\bwe were (?:building|working|asked|seeing|running|"
@@ -58,7 +60,7 @@ _SITUATION = re.compile(
     r"|\b(?:my|our) (?:last|previous|current|former) (?:job|role|company|team|employer|project)\b"
     r"|\bpreviously at\b|\bbiggest lesson\b|\blesson (?:i|we) learned\b|\bthe time (?:we|i)\b"
     r"|\b(?:side|personal|pet|hobby|school|university|uni|class|kaggle|capstone|thesis|final year) "
-    r"projects?\b|\bwe (?:built|deployed|shipped|launched|replaced) (?:a|an|our)\b"
+    r"projects?\b|\b(?:we|i) (?:built|deployed|shipped|launched|replaced) (?:a|an|our|my)\b"
     # A system of one's own, named by what it does and who uses it ("we ship a wake-word
     # model to 2 m phones", "we do churn scoring for a telco"): a project, told in any tense.
     r"|\b(?:we|i|our team|my team) (?:\w+ )?(?:do|run|ship|serve|serves|own|maintain|operate|"
@@ -74,6 +76,11 @@ _SITUATION = re.compile(
     r"candidate|old|previous|first|whole|own)\b)[\w-]+ ){1,3}(?:model|classifier|ranker|recommender|"
     r"forecaster|detector|assistant|chatbot|scorer) (?:for|that|which|sits|runs|scores|predicts|tags|"
     r"detects|flags|ranks|decides|answers|drafts|reads|helps|is used)\b"
+    # A config or README of one's own names what the system produces and for whom.
+    r"|\b(?:scores|forecasts|predictions|recommendations|alerts|rankings) for (?:the|our) (?:[\w-]+ ){0,3}"
+    r"(?:team|teams|list|system|app|dashboard|desk|nurses|agents|analysts|planners|backend)\b"
+    r"|\b(?:dockerfile|config|readme|runbook|manifest|dag|service) for (?!(?:a|an|the|your|any|each|every)\b)"
+    r"[\w]+(?:-[\w]+)+\b"
 )
 _TASK = re.compile(
     r"\bmy (?:job|task|role|goal|responsibility|mandate|assignment|brief) was\b"
@@ -113,7 +120,8 @@ _SITUATION_WORDS = frozenset(
     lesson time situation background projects project job role company team startup internship
     client employer org organization organisation firm bank retailer capstone thesis hackathon
     bootcamp course lab contract gig position workplace insurer platform agency consultancy
-    intern during when concrete real recent biggest side
+    intern during when concrete real recent biggest side ours place scores forecasts predictions
+    recommendations alerts rankings dockerfile config readme runbook manifest dag service
     """.split()
 ) | {str(year) for year in range(1990, 2040)}
 _TASK_WORDS = frozenset(

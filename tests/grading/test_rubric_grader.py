@@ -518,6 +518,12 @@ def test_too_short_matches_its_definition(text: str) -> None:
         # A model of one's own, named by its job and then what it is for or does.
         ("Our click-through model for sponsored listings sits inside the ad auction.", 1),
         ("At my current place we do product recommendations for the weekly email.", 1),
+        ("Ours was a sepsis early-warning score for ICU nurses.", 1),
+        ("For our spam filter we just redeployed the service with the new file.", 1),
+        # A config or README of one's own: what it produces, and for whom.
+        ("# Weekly churn propensity scores for the retention team's call list.", 1),
+        ("# Dockerfile for ticket-router (routes support tickets to queues)", 1),
+        ("A batch job writes scores for every customer into a table.", 0),
         ("Our new model runs in a container behind the API.", 0),
         ("We deploy the model to a cluster and monitor it.", 0),
         ("Our current setup is Docker plus a cron job.", 0),

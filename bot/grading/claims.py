@@ -76,6 +76,26 @@ _DISMISSAL = re.compile(
     r"i wouldn't (?:ask|bother|do|worry)|nobody (?:needs|cares))",
     re.IGNORECASE,
 )
+# A wish or a plan for later ("a canary would be nice", "OTA is on the Q3 roadmap") is not
+# something the writer does; with a reason attached it is a decision.
+_WISH = re.compile(
+    r"\b(?:would(?: have|'ve)? been (?:nice|great|better|ideal)|would be (?:nice|nicer|great|ideal|good)|"
+    r"(?:i|we)(?:'d| would) love (?:to|it)|on (?:the|our) (?:\w+ )?(?:roadmap|wishlist|wish list))",
+    re.IGNORECASE,
+)
+# What other people say or like ("people in this sub love A/B tests") is not the writer's claim,
+# and a stock phrase ("it really depends on the use case") says nothing on its own.
+_HEARSAY = re.compile(
+    r"^(?:(?:and|but|so|honestly|also|well|ok|lol|tbh|i mean),? ){0,2}(?:people|everyone|everybody|folks)"
+    r"(?: here| in this \w+| on \w+)? "
+    r"(?:keep |always |often |usually |really )?(?:talk|talking|love|loves|say|says|recommend|swear)\b",
+    re.IGNORECASE,
+)
+_STOCK_PHRASE = re.compile(
+    r"^(?:\w+ ){0,3}(?:it |this |that |the answer )?(?:really |always |all )?depends on (?:the |your |our )?"
+    r"(?:requirements|use case|use-case|context|company|situation|case|team|needs)\b[^,;:]{0,25}$",
+    re.IGNORECASE,
+)
 _REASON = re.compile(
     r"\b(?:because|since|as long as|so (?:we|i|the|a|it)|given (?:that|the)|unless|instead|"
     r"rather than|only when|only if|until|when (?:the|we|it)|but (?:we|i|the|every|it))\b",
@@ -216,6 +236,10 @@ def certain_stance(display: str, tokens: Sequence[str] = (), tools: int = 0) -> 
         return "hypothetical"
     if _DISMISSAL.search(text) and not _REASON.search(text):
         return "dismissed"
+    if _WISH.search(text) and not _REASON.search(text):
+        return "hypothetical"
+    if _HEARSAY.match(text) or _STOCK_PHRASE.match(text.rstrip(".!")):
+        return "filler"
     if _TICK.search(text) and len(tokens) <= _TICK_WORDS:
         return "filler"
     if tools >= _LIST_TOOLS and len(tokens) <= _WORDS_PER_LISTED_TOOL * tools:

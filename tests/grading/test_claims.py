@@ -155,6 +155,17 @@ def test_joined_claims_are_cut_apart() -> None:
         ("Streaming is overkill because a day-old score is fine for the call list.", None),
         ("We don't need labels to see drift: we watch the score distribution daily.", None),
         ("We never change the model in place; every version is immutable.", None),
+        # A wish or a plan for later is not done; with a reason attached it is a decision.
+        ("Load testing would be nice.", "hypothetical"),
+        ("A canary would have been great too.", "hypothetical"),
+        ("New model = new app version (OTA is on the Q3 roadmap).", "hypothetical"),
+        ("Streaming would be nicer, but we never needed it - a daily batch is enough.", None),
+        # Hearsay and a stock phrase are not the writer's claim.
+        ("People in this sub love A/B tests.", "filler"),
+        ("People here keep talking about drift monitoring.", "filler"),
+        ("It really depends on the use case tbh.", "filler"),
+        ("It depends on the use case: fraud needs 50 ms, the weekly email can be a batch.", None),
+        ("Our people love the canary dashboard we built.", None),
     ],
 )
 def test_certain_stances(text: str, stance: str | None) -> None:

@@ -16,6 +16,8 @@ from bot.questions import Mistake
 # Raters read an answer that earns three quarters of its rubric as competent: they do not
 # fault it for a missing detail (a cue) or for stressing one thing, only for a missing criterion.
 COMPETENT_SHARE = 0.75
+# A sentence naming this many tools with no reason of its own is a stack picked up front.
+LISTED_TOOLS = 4
 
 
 def quote_sentence(answer: Answer, index: int) -> str:
@@ -62,7 +64,7 @@ def check_mistake(
     evidence: str | None = None
     found = False
     if detect.kind == "tool_pile":
-        found, evidence = tool_pile(tools, answer, present, salad)
+        found, evidence = tool_pile(tools, answer, present, salad, hits)
     elif not attempted or _forgiven(detect.kind, detect.criteria, criteria):
         return None
     elif detect.kind == "missing":
@@ -123,15 +125,24 @@ def leads_with(
 
 
 def tool_pile(
-    tools: list[Hit], answer: Answer, present: set[str], salad: bool
+    tools: list[Hit], answer: Answer, present: set[str], salad: bool, hits: list[Hit]
 ) -> tuple[bool, str | None]:
-    """Three or more tools named with no reason given for any of them."""
-    if REASONING_CUE in present and not salad:
-        return False, None
+    """Three or more tools named with no reason given for any of them, or a sentence that
+    lists four or more with no reason of its own ("Kubeflow for pipelines, MLflow for the
+    registry, KServe for serving, Grafana for monitoring"): a stack picked before the problem."""
     first: dict[str, int] = {}
     for h in tools:
         first.setdefault(h.cue, h.sentence)
     if len(first) < 3:
+        return False, None
+    per_sentence: dict[int, set[str]] = {}
+    for h in tools:
+        per_sentence.setdefault(h.sentence, set()).add(h.cue)
+    reasoned = {h.sentence for h in hits if h.cue == REASONING_CUE}
+    listed = any(
+        len(names) >= LISTED_TOOLS and i not in reasoned for i, names in per_sentence.items()
+    )
+    if REASONING_CUE in present and not salad and not listed:
         return False, None
     named: dict[int, int] = {}
     for where in first.values():

@@ -243,6 +243,22 @@ def test_tools_with_reasons_are_not_a_tool_list(grader: RubricGrader, question: 
     assert "tool_list" not in mistakes(g) and "keyword_salad" not in g.flags
 
 
+STACK_FIRST = (
+    "I'd pick the stack first: Kubeflow for pipelines, MLflow for the registry, KServe for "
+    "serving, Prometheus and Grafana for monitoring. We build it out for two quarters so that it is "
+    "solid, then every model moves over."
+)
+
+
+def test_a_stack_listed_with_no_reason_of_its_own_is_a_tool_list(
+    grader: RubricGrader, question: Question
+) -> None:
+    """A reason elsewhere ("so that it is solid") does not explain a stack picked up front."""
+    assert "tool_list" in mistakes(grade(grader, question, STACK_FIRST))
+    reasoned = STACK_FIRST.replace("monitoring.", "monitoring, because the team runs them today.")
+    assert "tool_list" not in mistakes(grade(grader, question, reasoned))
+
+
 def test_off_topic_and_echoed_question_score_zero(grader: RubricGrader, question: Question) -> None:
     """An unrelated text, or the question pasted back, scores 0 with no mistakes of omission."""
     for text in (

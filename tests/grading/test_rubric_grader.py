@@ -359,6 +359,9 @@ def test_a_competent_answer_is_not_faulted_for_a_missing_detail(
         "The model, its audio front-end (resampling, VAD) and a pinned torch stack are one image.",
         "The hashing and feature crosses are compiled into the same model file.",
         "We package it in a Docker image with the OCR step included and run it nightly.",
+        "Every hour a job builds the features with the same code as training and writes them out.",
+        # An LLM feature's prompts are what it ships besides the model.
+        "The prompt template and the model name are pinned in a versioned config in the repo.",
     ],
 )
 def test_feature_code_in_other_words_is_not_skipped(

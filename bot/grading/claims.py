@@ -88,7 +88,8 @@ _WISH = re.compile(
 _HEARSAY = re.compile(
     r"^(?:(?:and|but|so|honestly|also|well|ok|lol|tbh|i mean),? ){0,2}(?:people|everyone|everybody|folks)"
     r"(?: here| in this \w+| on \w+)? "
-    r"(?:keep |always |often |usually |really )?(?:talk|talking|love|loves|say|says|recommend|swear)\b",
+    r"(?:keep |always |often |usually |really )?(?:talk|talking|love|loves|say|says|recommend|swear|"
+    r"jump|jumps|jumping|go|goes|reach|reaches)\b",
     re.IGNORECASE,
 )
 _STOCK_PHRASE = re.compile(

@@ -109,7 +109,8 @@ def leads_with(
     """The opening (the first sentence with any cue) names these cues and none of `unless`.
 
     Opening with a story ("at my last job we had a churn model on a nightly batch
-    job …") frames the work, not the infrastructure, so it does not count.
+    job …", "I'll take our shelf-camera project: …") frames the work, not the
+    infrastructure, so it does not count.
     """
     ordered = sorted(hits, key=lambda h: (h.sentence, h.start))
     if not ordered:
@@ -118,8 +119,7 @@ def leads_with(
     in_opening = {h.cue for h in ordered if h.sentence == opening}
     if not (in_opening & set(cues)) or in_opening & set(unless):
         return False, None
-    sentence = next((s for s in answer.sentences if s.index == opening), None)
-    if sentence is not None and is_story_opening(sentence):
+    if any(is_story_opening(s) for s in answer.sentences if s.index <= opening):
         return False, None
     return True, quote_sentence(answer, opening)
 

@@ -23,6 +23,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from bot.errors import RubricError
+from bot.grading import english
 from bot.grading.claim_reader import TOOL_FEATURE, TOOL_PREFIX, claims_of, read_claims, read_text
 from bot.grading.claims import config_lines
 from bot.grading.cues import REASONING_CUE, CueIndex
@@ -131,9 +132,10 @@ class RubricGrader:
         return None
 
     def warm_sync(self) -> None:
-        """Load the model and compile every question's cues now (about 0.2 s a question),
-        not on a first answer."""
+        """Load the model and the English word list and compile every question's cues now
+        (about 0.2 s a question), not on a first answer."""
         _ = self._model
+        english.load()
         for question in self._bank.questions:
             self._prepare(question.id, question.version)
 

@@ -1,8 +1,9 @@
 """Reading an answer the way people type it in Slack.
 
 Turns mrkdwn into plain sentences (links, mentions, emoji, bullets, code blocks),
-and normalises spelling (British forms, common typos of the rubric's own words). Where cue
-terms occur is `cues.py`'s job. Pure functions; no I/O.
+and normalises spelling (British forms, common typos of the rubric's own words; an English
+word is never a typo). Where cue terms occur is `cues.py`'s job. Pure functions; the English
+word list is read once (`english.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 from operator import add
+
+from bot.grading.english import MIN_LETTERS, is_english_word
 
 MAX_CHARS = 40_000
 MAX_SENTENCE_WORDS = 60  # longer "sentences" are run-ons, cut into pieces …
@@ -65,25 +68,6 @@ _SYMBOLS = (
     (("w/", "W/"), re.compile(r"\bw/(?=\s|\w)", re.IGNORECASE), "with "),
 )
 
-# Words that never get "corrected" even when they sit one edit from a rubric word.
-_PROTECTED = frozenset(
-    """
-    about above after again always another answer around asked before being better between
-    change changed changes choose chose client common could during either enough every first
-    follow format former future giving having latest latter little longer making matter
-    maybe might months needed never number often option other people person plenty please
-    pretty quite rather really second should simple simply since small something started
-    still stream streams string strong system their there these thing things think those
-    though three through today together under until using usually value version weeks where
-    whether which while within without would wrote years always latent detail details listed
-    listen master matter monitor monitors mention metric metrics reason season serving
-    server servers service services sample simple shadows sharing shifting modeling
-    modelling models testing tested tester letter letters better batter batches
-    scales scaled sales transformer transformers needle default defaults output outputs
-    served serves compare compares deployments deployed caching cached canary canaries
-    tracked tracking traces traced raised raises ranges ranged shipped stored stores
-    """.split()
-)
 
 # (needle, pattern, replacement): the needle is a cheap test before the regex runs.
 _BRITISH = (
@@ -182,8 +166,13 @@ class Vocabulary:
         return vocab
 
     def correct(self, token: str) -> str:
-        if len(token) < 6 or token in self.words or token in _PROTECTED or not token.isalpha():
+        if len(token) < MIN_LETTERS or token in self.words or not token.isalpha():
             return token
+        fixed = self._nearest(token)
+        # A real word is not a slip: "project" is not "protect", nor "waiting" "wasting".
+        return token if fixed is None or is_english_word(token) else fixed
+
+    def _nearest(self, token: str) -> str | None:
         hit = self._deletes.get(token)
         if hit is not None and abs(len(hit) - len(token)) <= 1 and _typo_like(token, hit):
             return hit
@@ -196,7 +185,7 @@ class Vocabulary:
                 and _typo_like(token, hit)
             ):
                 return hit
-        return token
+        return None
 
     def normalise(self, word: str) -> str:
         """British spelling to the rubric's, then a typo fix; cached per word."""

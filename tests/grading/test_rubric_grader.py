@@ -456,6 +456,15 @@ def test_real_words_are_not_corrected_into_rubric_words() -> None:
     assert {"transformer", "scales", "served", "requirement"} <= set(tokens)
 
 
+def test_an_english_word_is_never_a_typo_of_a_rubric_word() -> None:
+    """One letter from a rubric word is a slip only if it is not a word of its own."""
+    vocab = Vocabulary.from_terms(["protect*", "wasting", "lagging", "staged", "stores", "prevent*"])
+    text = "Our project kept waiting; logging stayed on, scores present. Protcet it, wsating it."
+    tokens = [t for s in read_answer(text, vocab).sentences for t in s.tokens]
+    assert {"project", "waiting", "logging", "stayed", "scores", "present"} <= set(tokens)
+    assert {"protect", "wasting"} <= set(tokens)  # real slips are still fixed
+
+
 # --- long and strange input -----------------------------------------------------------
 
 

@@ -166,6 +166,7 @@ def test_joined_claims_are_cut_apart() -> None:
         ("It really depends on the use case tbh.", "filler"),
         ("It depends on the use case: fraud needs 50 ms, the weekly email can be a batch.", None),
         ("Our people love the canary dashboard we built.", None),
+        ("Everyone here jumps straight to Kubernetes.", "filler"),
     ],
 )
 def test_certain_stances(text: str, stance: str | None) -> None:

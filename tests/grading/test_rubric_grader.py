@@ -243,6 +243,24 @@ def test_tools_with_reasons_are_not_a_tool_list(grader: RubricGrader, question: 
     assert "tool_list" not in mistakes(g) and "keyword_salad" not in g.flags
 
 
+@pytest.mark.parametrize(
+    ("text", "made"),
+    [
+        ("We put the model in a Docker image on Kubernetes. Latency must stay under 50 ms.", True),
+        # The project comes first, then how it was built: the work is framed, not the cluster.
+        (
+            "I'll explain with our shelf camera project in supermarkets (we spot empty shelves). "
+            "First we package the model in a Docker image on Kubernetes.",
+            False,
+        ),
+    ],
+)
+def test_opening_with_infrastructure(
+    grader: RubricGrader, question: Question, text: str, made: bool
+) -> None:
+    assert ("infra_first" in mistakes(grade(grader, question, text))) is made
+
+
 STACK_FIRST = (
     "I'd pick the stack first: Kubeflow for pipelines, MLflow for the registry, KServe for "
     "serving, Prometheus and Grafana for monitoring. We build it out for two quarters so that it is "

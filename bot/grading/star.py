@@ -186,7 +186,10 @@ def find_star(sentences: Sequence[Sentence]) -> StarParts:
     task = next((s.index for s in sentences if _is_task(s)), None)
     action = next((s.index for s in sentences if _is_action(s)), None)
     # A result follows the action; an outcome stated before anything was done is not one.
+    # The clearest outcome is quoted: one that says what changed and by how much ("waste fell
+    # 11%") before one that only names a number ("traffic is 5 times higher at lunch").
     result = None
+    best = 0
     if action is not None:
         for s in sentences:
             if s.index < action:
@@ -196,7 +199,7 @@ def find_star(sentences: Sequence[Sentence]) -> StarParts:
                 # "I added a canary, which cut incidents by half": result after the action.
                 m = _ACTION.search(text) or _ACTION_WORD.search(text)
                 text = text[m.end() :] if m else text
-            if _RESULT.search(text) or _RESULT_NUMBER.search(text):
-                result = s.index
-                break
+            strength = 2 * bool(_RESULT.search(text)) + bool(_RESULT_NUMBER.search(text))
+            if strength > best:
+                result, best = s.index, strength
     return StarParts(situation, task, action, result)

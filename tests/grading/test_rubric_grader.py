@@ -584,6 +584,19 @@ def test_star_levels(text: str, level: int) -> None:
     assert find_star(answer.sentences).level == level
 
 
+def test_star_quotes_the_clearest_outcome() -> None:
+    """A sentence that says what changed and by how much, not the first one with a number."""
+    text = (
+        "At my last job we had a churn model scored by hand. I moved it to a nightly job, "
+        "though traffic is 5 times higher at lunch. Afterwards churn fell by 12% in a quarter."
+    )
+    answer = read_answer(text, Vocabulary())
+    star = find_star(answer.sentences)
+    assert star.level == 2
+    quoted = next(s.display for s in answer.sentences if s.index == star.evidence)
+    assert quoted.startswith("Afterwards churn fell")
+
+
 # --- cue syntax ---------------------------------------------------------------------
 
 

@@ -314,7 +314,8 @@ class CueIndex:
         """Every occurrence of every cue, in sentence order, marked when the answer denies it."""
         found: list[tuple[int, int, str, bool]] = []
         cached = self._candidates  # the hot loop: local names, the cache read inline
-        for k, sentence in enumerate(answer.sentences):
+        for sentence in answer.sentences:
+            k = sentence.index  # not the position: dropped sentences (injections) leave gaps
             text = sentence.norm
             last_end: dict[str, int] = {}
             # A term can start at any word, or after a slash, dot, hyphen or apostrophe

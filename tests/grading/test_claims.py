@@ -167,6 +167,10 @@ def test_joined_claims_are_cut_apart() -> None:
         ("It depends on the use case: fraud needs 50 ms, the weekly email can be a batch.", None),
         ("Our people love the canary dashboard we built.", None),
         ("Everyone here jumps straight to Kubernetes.", "filler"),
+        ("Shadow and canary are for people who don't trust their eval.", "dismissed"),
+        ("Monitoring ML models is cargo cult.", "dismissed"),
+        ("If accuracy is above 95% you don't need canaries.", "dismissed"),
+        ("It doesn't need to be instant: scores are read each morning.", None),
     ],
 )
 def test_certain_stances(text: str, stance: str | None) -> None:

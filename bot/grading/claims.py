@@ -74,7 +74,7 @@ _DISMISSAL = re.compile(
     r"bureaucracy|red tape|box-ticking|invented by|pointless|unnecessary|wouldn't bother|"
     r"won't bother|(?:all|just) (?:the same thing|hype|overhead)|"
     r"i wouldn't (?:ask|bother|do|worry)|nobody (?:needs|cares)|"
-    r"(?:don't|dont|do not|doesn't|does not|you won't|won't) (?:really )?need\b(?! to\b)|cargo cult|admitting defeat|"
+    r"you (?:don't|dont|do not|won't) (?:really )?need\b(?! to\b)|cargo cult|admitting defeat|"
     r"(?:is|are) (?:only |just )?for (?:people|teams|folks|those) (?:who|that|whose))",
     re.IGNORECASE,
 )

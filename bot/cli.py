@@ -409,7 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--grader", choices=("rubric", "llm"), default="rubric")
     ev.add_argument(
         "--set",
-        choices=("calibration", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"),
+        choices=(
+            "calibration", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"
+        ),
         default="calibration",
     )
     ev.add_argument("--calibration", default=None, help="a directory of labelled answers")

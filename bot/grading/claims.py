@@ -91,7 +91,7 @@ _HEARSAY = re.compile(
     r"^(?:(?:and|but|so|honestly|also|well|ok|lol|tbh|i mean),? ){0,2}(?:people|everyone|everybody|folks)"
     r"(?: here| in this \w+| on \w+)? "
     r"(?:keep |always |often |usually |really )?(?:talk|talking|love|loves|say|says|recommend|swear|"
-    r"jump|jumps|jumping|go|goes|reach|reaches)\b",
+    r"jump|jumps|jumping)\b",
     re.IGNORECASE,
 )
 _STOCK_PHRASE = re.compile(

@@ -270,8 +270,8 @@ def test_opening_with_infrastructure(
 
 STACK_FIRST = (
     "I'd pick the stack first: Kubeflow for pipelines, MLflow for the registry, KServe for "
-    "serving, Prometheus and Grafana for monitoring. We build it out for two quarters so that it is "
-    "solid, then every model moves over."
+    "serving, Prometheus and Grafana for monitoring. We build it out for two quarters so that "
+    "it is solid, then every model moves over."
 )
 
 
@@ -357,8 +357,9 @@ COMPETENT_NO_FEATURE_CODE = (
     "costs a real customer, so it is a real-time service. The model ships in a Docker image "
     "with pinned dependencies, tagged with the git commit and the MLflow run. It is a gRPC "
     "service that autoscales on request rate. Before release we compare it with the current "
-    "model on last quarter's transactions, plus a load test at twice peak. It runs in shadow for a week, then a 5% canary with the rules "
-    "engine as fallback. We watch p99 latency and errors, and alert when the decline rate or "
+    "model on last quarter's transactions, plus a load test at twice peak. It runs in shadow "
+    "for a week, then a 5% canary with the rules engine as fallback. We watch p99 latency and "
+    "errors, and alert when the decline rate or "
     "the score distribution moves. The previous image stays deployed, so rolling back is a "
     "routing change that takes a minute."
 )
@@ -482,7 +483,7 @@ def test_real_words_are_not_corrected_into_rubric_words() -> None:
 
 def test_an_english_word_is_never_a_typo_of_a_rubric_word() -> None:
     """One letter from a rubric word is a slip only if it is not a word of its own."""
-    vocab = Vocabulary.from_terms(["protect*", "wasting", "lagging", "staged", "stores", "prevent*"])
+    vocab = Vocabulary.from_terms(["protect*", "wasting", "lagging", "staged", "stores", "prevent"])
     text = "Our project kept waiting; logging stayed on, scores present. Protcet it, wsating it."
     tokens = [t for s in read_answer(text, vocab).sentences for t in s.tokens]
     assert {"project", "waiting", "logging", "stayed", "scores", "present"} <= set(tokens)

@@ -263,7 +263,8 @@ def _grade(
             model.index,
             claims,
             seniority,
-            lambda part: read_claims(part, prep.vocab, prep.index)[2],
+            # One answer's pieces are re-read for several criteria: read each once.
+            lru_cache(maxsize=None)(lambda part: read_claims(part, prep.vocab, prep.index)[2]),
         )
         # What is only imagined, asked or waved away names no cue for the mistakes either;
         # a list of tool names earns nothing, but is still what the answer opens with.

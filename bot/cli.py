@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.calibration_cli import add_calibration_commands
 from bot.config import Settings, forget_blank_variables, known_database, load_settings
 from bot.errors import ConfigError, RubricError
+from bot.evaluation import SETS
 from bot.logs import setup_logging
 from bot.questions import SENIORITIES, check_dir, json_schema, load_bank
 
@@ -309,7 +310,7 @@ def cmd_db_revision(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import SETS, render_text, to_json
+    from bot.evaluation import render_text, to_json
 
     settings = _settings()
     if args.grader == "llm" and settings.openai_api_key is None:
@@ -409,9 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--grader", choices=("rubric", "llm"), default="rubric")
     ev.add_argument(
         "--set",
-        choices=(
-            "calibration", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"
-        ),
+        choices=tuple(SETS),
         default="calibration",
     )
     ev.add_argument("--calibration", default=None, help="a directory of labelled answers")

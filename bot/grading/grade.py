@@ -182,18 +182,23 @@ def band_for(score: int) -> Band:
     return "weak"
 
 
+def _earned(criteria: tuple[CriterionResult, ...]) -> tuple[float, float]:
+    """The weighted levels earned, and the weighted top levels there were to earn."""
+    earned = sum(c.weight * c.level for c in criteria)
+    return earned, sum(c.weight * c.max_level for c in criteria)
+
+
 def earned_share(criteria: tuple[CriterionResult, ...]) -> float:
     """The weighted share of the top level the criteria earn, 0…1."""
-    total = sum(c.weight * c.max_level for c in criteria)
-    return sum(c.weight * c.level for c in criteria) / total if total else 0.0
+    earned, total = _earned(criteria)
+    return earned / total if total else 0.0
 
 
 def compute_score(
     criteria: tuple[CriterionResult, ...], mistakes: tuple[MistakeResult, ...], cap: int = 100
 ) -> int:
     """Weighted share of the top level, minus mistake penalties, within 0…cap."""
-    total = sum(c.weight * c.max_level for c in criteria)
-    earned = sum(c.weight * c.level for c in criteria)
+    earned, total = _earned(criteria)
     base = 100.0 * earned / total if total else 0.0
     score = round(base - sum(m.penalty for m in mistakes))
     return max(0, min(cap, score))

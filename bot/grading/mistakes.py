@@ -11,7 +11,7 @@ from bot.grading.grade import CriterionResult, MistakeResult, earned_share
 from bot.grading.judging import quote
 from bot.grading.star import is_story_opening
 from bot.grading.text import GLUE_WORDS, Answer, Hit, Sentence
-from bot.questions import Mistake
+from bot.questions import Detect, Mistake
 
 # Raters read an answer that earns three quarters of its rubric as competent: they do not
 # fault it for a missing detail (a cue) or for stressing one thing, only for a missing criterion.
@@ -65,7 +65,7 @@ def check_mistake(
     found = False
     if detect.kind == "tool_pile":
         found, evidence = tool_pile(tools, answer, present, salad, hits)
-    elif not attempted or _forgiven(detect.kind, detect.criteria, criteria):
+    elif not attempted or _forgiven(detect, criteria):
         return None
     elif detect.kind == "missing":
         levels = {c.id: c.level for c in criteria}
@@ -92,13 +92,11 @@ def check_mistake(
     )
 
 
-def _forgiven(
-    kind: str, missing_criteria: Sequence[str], criteria: tuple[CriterionResult, ...]
-) -> bool:
+def _forgiven(detect: Detect, criteria: tuple[CriterionResult, ...]) -> bool:
     """A detail (a cue missing, one thing stressed) that a competent answer is not faulted for."""
     return (
-        kind in ("missing", "only")
-        and not missing_criteria
+        detect.kind in ("missing", "only")
+        and not detect.criteria
         and earned_share(criteria) >= COMPETENT_SHARE
     )
 

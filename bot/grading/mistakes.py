@@ -14,7 +14,8 @@ from bot.grading.text import GLUE_WORDS, Answer, Hit, Sentence
 from bot.questions import Detect, Mistake
 
 # Raters read an answer that earns three quarters of its rubric as competent: they do not
-# fault it for a missing detail (a cue) or for stressing one thing, only for a missing criterion.
+# fault it for a missing detail (a cue), for stressing one thing or for naming its tools, only
+# for a missing criterion.
 COMPETENT_SHARE = 0.75
 # A sentence naming this many tools with no reason of its own is a stack picked up front.
 LISTED_TOOLS = 4
@@ -63,9 +64,11 @@ def check_mistake(
     detect = mistake.detect
     evidence: str | None = None
     found = False
+    if _forgiven(detect, criteria):
+        return None
     if detect.kind == "tool_pile":
         found, evidence = tool_pile(tools, answer, present, salad, hits)
-    elif not attempted or _forgiven(detect, criteria):
+    elif not attempted:
         return None
     elif detect.kind == "missing":
         levels = {c.id: c.level for c in criteria}
@@ -93,12 +96,12 @@ def check_mistake(
 
 
 def _forgiven(detect: Detect, criteria: tuple[CriterionResult, ...]) -> bool:
-    """A detail (a cue missing, one thing stressed) that a competent answer is not faulted for."""
-    return (
-        detect.kind in ("missing", "only")
-        and not detect.criteria
-        and earned_share(criteria) >= COMPETENT_SHARE
+    """A detail (a cue missing, one thing stressed, a line naming the stack) that a competent
+    answer is not faulted for: it has said what it does and why."""
+    detail = detect.kind == "tool_pile" or (
+        detect.kind in ("missing", "only") and not detect.criteria
     )
+    return detail and earned_share(criteria) >= COMPETENT_SHARE
 
 
 def leads_with(

@@ -284,6 +284,19 @@ def test_a_stack_listed_with_no_reason_of_its_own_is_a_tool_list(
     assert "tool_list" not in mistakes(grade(grader, question, reasoned))
 
 
+def test_a_competent_answer_that_also_names_its_stack_is_not_a_tool_list(
+    grader: RubricGrader, question: Question
+) -> None:
+    """An answer that earns three quarters of the rubric has said why it does each thing; a
+    line naming its tools does not make it a pile of them."""
+    stack = "Our stack is Kubeflow, MLflow, KServe, Prometheus and Grafana."
+    competent = grade(grader, question, f"{COMPETENT_NO_FEATURE_CODE} {stack}")
+    assert competent.score >= 70, levels(competent)
+    assert "tool_list" not in mistakes(competent)
+    thin = " ".join(COMPETENT_NO_FEATURE_CODE.split(". ")[:2])
+    assert "tool_list" in mistakes(grade(grader, question, f"{thin}. {stack}"))
+
+
 def test_off_topic_and_echoed_question_score_zero(grader: RubricGrader, question: Question) -> None:
     """An unrelated text, or the question pasted back, scores 0 with no mistakes of omission."""
     for text in (

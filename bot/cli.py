@@ -18,6 +18,7 @@ from bot.calibration_cli import add_calibration_commands
 from bot.config import Settings, forget_blank_variables, known_database, load_settings
 from bot.errors import ConfigError, RubricError
 from bot.evaluation import SETS
+from bot.labelled_sets import CalibrationError
 from bot.logs import setup_logging
 from bot.questions import SENIORITIES, check_dir, json_schema, load_bank
 
@@ -321,7 +322,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     bank = _bank(settings, args.rubrics)
     directory = Path(args.calibration) if args.calibration else SETS[args.set]
-    report = asyncio.run(_evaluate(settings, bank, directory, args.grader))
+    if args.second:
+        report = asyncio.run(_against_second(bank, directory, Path(args.second)))
+    else:
+        report = asyncio.run(_evaluate(settings, bank, directory, args.grader))
     print(json.dumps(to_json(report), indent=2) if args.format == "json" else render_text(report))
     return 0 if report.ok else 1  # a grader below the targets fails CI
 
@@ -331,6 +335,13 @@ async def _evaluate(settings: Settings, bank, calibration: Path, which: str):  #
 
     async with _operator_grader(settings, bank, which) as grader:
         return await evaluate(bank, grader, calibration)
+
+
+async def _against_second(bank, labelled: Path, second: Path):  # type: ignore[no-untyped-def]
+    from bot.evaluation import evaluate
+    from bot.second_labelling import SecondLabelling
+
+    return await evaluate(bank, SecondLabelling(bank, second), labelled)
 
 
 # --- wiring ----------------------------------------------------------------------
@@ -414,6 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="calibration",
     )
     ev.add_argument("--calibration", default=None, help="a directory of labelled answers")
+    ev.add_argument(
+        "--second",
+        default=None,
+        metavar="DIR",
+        help="instead of a grader, a second labelling of the same answers: how far two labellers agree",
+    )
     ev.add_argument("--format", choices=("text", "json"), default="text")
     ev.add_argument("--rubrics", default=None)
     ev.set_defaults(func=cmd_eval)
@@ -450,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
             f"cannot listen on HOST:PORT: {exc.strerror} (set HOST/PORT to a free address)",
             file=sys.stderr,
         )
+        return 2
+    except CalibrationError as exc:
+        print("labelled answers are invalid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
         return 2
     except RubricError as exc:
         print("rubric files are invalid:", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -11,7 +12,11 @@ from pathlib import Path
 
 import pexpect
 import pytest
+import yaml
 
+from bot.grading.grade import band_for
+from bot.labelled_sets import implied_score
+from bot.questions import load_bank
 from tests.conftest import ROOT
 from tests.grading.fake_openai import FakeOpenAI, judged
 from tests.serving import clean_env
@@ -176,3 +181,55 @@ def test_grade_in_a_terminal_says_how_to_end_the_answer() -> None:
     finally:
         child.close()
     assert child.exitstatus == 0
+
+
+def _eval(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "eval", *args], capture_output=True, text=True, cwd=ROOT, env=clean_env(), timeout=300
+    )
+
+
+def test_eval_against_a_second_labelling_reports_how_far_two_labellers_agree(tmp_path: Path) -> None:
+    """A second labeller who moves one level and adds one mistake shows in the figures."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    source = ROOT / "tests/heldout6/deploy-ml-models.yaml"
+    (first / source.name).write_bytes(source.read_bytes())
+    items = yaml.safe_load(source.read_text())
+    bank = load_bank(ROOT / "rubrics")
+    question = bank.get("deploy-ml-models")
+    assert question is not None
+    changed = next(i for i in items if 2 in i["levels"].values() and not i["mistakes"])
+    criterion = next(k for k, v in changed["levels"].items() if v == 2)
+    changed["levels"][criterion] = 1
+    changed["mistakes"] = ["tool_list"]
+    changed["score"] = implied_score(question, changed["levels"], changed["mistakes"])
+    changed["band"] = band_for(changed["score"])
+    (second / source.name).write_text(yaml.safe_dump(items, sort_keys=False))
+
+    out = _eval("--calibration", str(first), "--second", str(second), "--format", "json")
+    report = json.loads(out.stdout)
+    pairs = len(items) * len(question.criteria)
+    assert report["grader"] == "second labeller"
+    assert math.isclose(report["metrics"]["level_agreement"], (pairs - 1) / pairs)
+    assert report["metrics"]["criterion_f1"] == 1.0
+    assert report["mistake"]["fp"] == 1
+    assert report["evidence_precision"] == 1.0  # both quote the first labeller's sentences
+
+
+def test_eval_says_plainly_when_a_second_labelling_lacks_an_answer(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    source = ROOT / "tests/heldout6/deploy-ml-models.yaml"
+    (first / source.name).write_bytes(source.read_bytes())
+    items = yaml.safe_load(source.read_text())
+    (second / source.name).write_text(yaml.safe_dump(items[1:], sort_keys=False))
+    out = _eval("--calibration", str(first), "--second", str(second))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert "the second labelling has no answer to deploy-ml-models" in out.stderr
+    missing = _eval("--calibration", str(tmp_path / "nowhere"))
+    assert (missing.returncode, "Traceback" in missing.stderr) == (2, False)
+    assert "calibration directory not found" in missing.stderr

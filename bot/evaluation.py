@@ -52,7 +52,8 @@ SETS = {
     "heldout4": Path("tests/heldout4"),  # read once; development data now; see the README
     "heldout5": Path("tests/heldout5"),  # read once; development data now; see the README
     "heldout6": Path("tests/heldout6"),  # read once; development data now; see the README
-    "heldout7": Path("tests/heldout7"),  # the current held-out set, frozen before its tuning
+    "heldout7": Path("tests/heldout7"),  # read once; development data now; see the README
+    "heldout8": Path("tests/heldout8"),  # the current held-out set, frozen before its tuning
 }
 
 

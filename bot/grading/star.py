@@ -28,7 +28,9 @@ _IRREGULAR = (
 # "we/I <past verb>" within two words ("we then quickly shipped", "I also added").
 _MODAL = r"(?!would\b|will\b|could\b|should\b|might\b|can\b|may\b|must\b|wed\b|id\b|not\b)"
 _ACTION = re.compile(
-    r"\b(?:i|we|ive|weve|my team|our team|the team|me and \w+|\w+ and i)"
+    r"\b(?:i|we|ive|weve|my team|our team|the team|me and \w+|\w+ and i"
+    # An incident report names the speaker by role: "the release owner (me) switched".
+    r"|(?:owner|lead|engineer|on-call|oncall|commander|responder) me)"
     rf"(?: {_MODAL}\w+)?(?: {_MODAL}\w+)? "
     rf"(?:{_IRREGULAR}|[a-z]{{2,}}(?<!need)ed)\b(?! not\b)"
 )
@@ -81,6 +83,10 @@ _SITUATION = re.compile(
     r"(?:team|teams|list|system|app|dashboard|desk|nurses|agents|analysts|planners|backend)\b"
     r"|\b(?:dockerfile|config|readme|runbook|manifest|dag|service) for (?!(?:a|an|the|your|any|each|every)\b)"
     r"[\w]+(?:-[\w]+)+\b"
+    # The day it happened ("on 14 May the v3 model was released").
+    r"|\bon (?:\d{1,2}(?:st|nd|rd|th)? )?(?:january|february|march|april|may|june|july|august|"
+    r"september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
+    r"(?: \d{1,2}(?:st|nd|rd|th)?)?\b(?! (?:be|have|not)\b)"
 )
 _TASK = re.compile(
     r"\bmy (?:job|task|role|goal|responsibility|mandate|assignment|brief) was\b"
@@ -110,7 +116,10 @@ _RESULT = re.compile(
     r"|(?:fewer|less|more|faster|cheaper|lower|higher) [a-z ]{0,20}than before\b"
     r"|(?:was|were) (?:well received|a success|adopted|rolled out|happy)\b"
     r"|(?:haven't|have not|hasn't|has not|never) (?:had|seen|happened)\b"
-    r"|before (?:any|a single) (?:customer|user)\b|which (?:meant|saved|cut|caught|let)\b)"
+    r"|before (?:any|a single) (?:customer|user)\b|which (?:meant|saved|cut|caught|let)\b"
+    # An incident report's outcome: the fix shipped again, and what the harm was.
+    r"|re-?(?:released|shipped|launched|deployed)\b|no (?:\w+ )?harm\b"
+    r"|impact (?:was|no|none|limited|minimal|small)\b)"
 )
 _RESULT_NUMBER = re.compile(r"\d+ ?(?:%|percent|x|times)\b")
 # Words one of which each pattern needs: a cheap test that skips most sentences.
@@ -122,6 +131,7 @@ _SITUATION_WORDS = frozenset(
     bootcamp course lab contract gig position workplace insurer platform agency consultancy
     intern during when concrete real recent biggest side ours place scores forecasts predictions
     recommendations alerts rankings dockerfile config readme runbook manifest dag service
+    on
     """.split()
 ) | {str(year) for year in range(1990, 2040)}
 _TASK_WORDS = frozenset(

@@ -724,3 +724,40 @@ def test_evidence_quotes_what_was_typed() -> None:
     rollout = next(c for c in grade.criteria if c.id == "rollout")
     assert rollout.level == 2
     assert rollout.evidence is not None and "5% canary" in rollout.evidence
+
+
+INCIDENT_REPORT = """PRJ-88: churn scores doubled after the March retrain
+
+Summary: On 3 March the retrained churn model went out to the CRM export. Two days later the
+retention team asked why twice as many customers were flagged.
+
+Cause: a stale config made the export send tenure in days, but the model was trained on
+tenure in months.
+
+Response: the model owner (me) pinned the export back to the February model that evening, and
+the fixed export was re-released the following week.
+
+Follow-up: a unit check on every feature is now a required step in the release checklist.
+
+Impact: no customer harm; one batch of retention calls went to the wrong people."""
+
+
+def test_an_incident_report_is_read_as_a_story_with_a_cause_and_a_change(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """A postmortem written in sections tells what happened (the date, the owner "(me)", the
+    fix shipped again), names the cause in a mismatch and says what is now required."""
+    question = bank.get("deployment-incident-star")
+    assert question is not None
+    got = levels(grade(grader, question, INCIDENT_REPORT))
+    assert got["story"] >= 1 and got["root_cause"] >= 1 and got["prevention"] >= 1, got
+    assert "no_prevention" not in mistakes(grade(grader, question, INCIDENT_REPORT))
+
+
+def test_finding_the_root_cause_some_day_names_no_cause(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    question = bank.get("deployment-incident-star")
+    assert question is not None
+    text = "If a release went wrong I'd roll back first, and after that I'd find the root cause."
+    assert levels(grade(grader, question, text))["root_cause"] == 0

@@ -127,6 +127,9 @@ class Detect(_Strict):
     # missing: only once the answer covers one of these ("lists causes but never says how
     # to confirm which one": no causes, nothing to confirm)
     given: tuple[str, ...] = ()
+    # only: not once one of these criteria is met in full ("reports a metric without comparing
+    # it with production" is answered by an answer that compares them, in any words)
+    covered_by: tuple[str, ...] = ()
 
 
 class Mistake(_Strict):
@@ -187,7 +190,7 @@ class Question(_Strict):
         if len(set(mids)) != len(mids):
             raise ValueError("mistake ids repeat")
         for m in self.mistakes:
-            unknown = set(m.detect.criteria + m.detect.given) - set(ids)
+            unknown = set(m.detect.criteria + m.detect.given + m.detect.covered_by) - set(ids)
             if unknown:
                 raise ValueError(f"mistake {m.id} names unknown criteria {sorted(unknown)}")
         for level, weights in self.level_weights.items():

@@ -81,6 +81,12 @@ def test_missing_field_and_unknown_cue_are_reported(tmp_path: Path) -> None:
     assert any("criteria[0].tip: Field required" in p for p in problems2)
 
 
+def test_a_mistake_covered_by_an_unknown_criterion_is_reported(tmp_path: Path) -> None:
+    directory = _broken(tmp_path, "covered_by: [monitoring]", "covered_by: [monitorng]")
+    _, problems = check_dir(directory)
+    assert any("mistake accuracy_only names unknown criteria ['monitorng']" in p for p in problems)
+
+
 def test_bad_yaml_reports_its_line(tmp_path: Path) -> None:
     """A YAML syntax error names the file and line."""
     directory = _broken(tmp_path, "topic: end-to-end", "topic: [end-to-end")

@@ -78,7 +78,12 @@ def check_mistake(
             and (not detect.given or any(levels[c] > 0 for c in detect.given))
         )
     elif detect.kind == "only":
-        found = bool(present & set(detect.present)) and not (present & set(detect.absent))
+        full = {c.id for c in criteria if c.level == c.max_level}
+        found = (
+            bool(present & set(detect.present))
+            and not (present & set(detect.absent))
+            and full.isdisjoint(detect.covered_by)
+        )
         if found:
             where = best_sentence([h for h in hits if h.cue in detect.present])
             evidence = quote_sentence(answer, where) if where is not None else None

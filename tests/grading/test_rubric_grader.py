@@ -761,3 +761,22 @@ def test_finding_the_root_cause_some_day_names_no_cause(
     assert question is not None
     text = "If a release went wrong I'd roll back first, and after that I'd find the root cause."
     assert levels(grade(grader, question, text))["root_cause"] == 0
+
+
+def test_a_mistake_is_not_flagged_once_the_answer_meets_its_criterion_in_full(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """An answer is not told it "reports a metric without comparing it with production" when it
+    compares the two in words the cues do not know (`covered_by` in the rubric)."""
+    question = bank.get("pre-release-validation")
+    assert question is not None
+    holdout = "Before release we check the accuracy on a holdout set of the last four weeks."
+    compared = (
+        f"{holdout} Both models get scored on the same last four weeks, region by region, and "
+        "the new one has to come out ahead in each region by half a point of WAPE or it stays "
+        "on the shelf."
+    )
+    assert "no_baseline" in mistakes(grade(grader, question, holdout))
+    met = grade(grader, question, compared)
+    assert levels(met)["offline_quality"] == 2
+    assert "no_baseline" not in mistakes(met)

@@ -43,6 +43,15 @@ _CHECKS = frozenset(
     """.split()
 )
 _CHECK_SCOPE = 6  # words between a check and the negation it governs
+# "Shadow mode I'd mostly skip": a concept, its speaker, then a verb that waves it off.
+_TOPIC_SUBJECTS = frozenset("we i id wed they you".split())
+_TOPIC_GAP = 3  # words from the concept's end to the speaker ("canary and a/b we …")
+_TOPIC_SCOPE = 4  # words from the speaker to the verb ("we did not really need")
+_SKIP_VERBS = frozenset("skip skipped skipping ditch ditched dropped avoid avoided".split())
+_WANT_VERBS = frozenset("need needed bother bothered want wanted".split())
+_BETWEEN = frozenset(
+    "do did does would will not never really mostly just usually always ever also probably".split()
+)
 _REFERENTS = frozenset("that this it those these them which the above".split())
 _SUBJECTS = frozenset("i we they it you he she then so".split())
 _COPULA = frozenset("is are was were be been isnt arent wasnt werent".split())
@@ -189,6 +198,21 @@ def _checked(sentence: Sentence, negator: int) -> bool:
     return False
 
 
+def _waved_off(tokens: tuple[str, ...], start: int) -> bool:
+    """The concept said first, then waved off: "shadow mode I'd skip", "canaries we didn't
+    need" (but not "we didn't skip it", or "we didn't need to roll it back")."""
+    window = tokens[start : start + _TOPIC_SCOPE]
+    for j, tok in enumerate(window):
+        negated = any(b in ("not", "never") for b in window[:j])
+        if tok in _SKIP_VERBS:
+            return not negated
+        if tok in _WANT_VERBS:
+            return negated and window[j + 1 : j + 2] != ("to",)
+        if tok not in _BETWEEN:  # "I said that skipping …" is not the speaker skipping it
+            return False
+    return False
+
+
 def _ends_negation(tokens: tuple[str, ...], i: int) -> bool:
     """A word that closes the scope of a negation: "but", "because", "and we …"."""
     tok = tokens[i]
@@ -206,6 +230,8 @@ def _dismissed_after(sentence: Sentence, last: int) -> bool:
             return False
         tok = tokens[i]
         if tok in DISMISS:
+            return True
+        if tok in _TOPIC_SUBJECTS and i - last <= _TOPIC_GAP and _waved_off(tokens, i + 1):
             return True
         pair = (tok, tokens[i + 1] if i + 1 < stop else "")
         if pair in DISMISS_PAIRS and (pair[1] != "a" or tokens[i - 1] in _COPULA):

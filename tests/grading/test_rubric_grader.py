@@ -84,6 +84,10 @@ def test_denied_monitoring_earns_nothing(grader: RubricGrader, question: Questio
         ("Not only a canary: we also run shadow traffic first.", 2),
         ("Instead of a canary we used a shadow deployment.", 1),
         ("None of our models ship without a canary.", 1),
+        # The concept first, then waved off by the speaker.
+        ("A canary we don't need for a model like this.", 0),
+        ("Canary releases I'd mostly skip here.", 0),
+        ("A canary we did not skip: 5% of traffic first.", 1),
     ],
 )
 def test_negation_scope(grader: RubricGrader, question: Question, text: str, level: int) -> None:
@@ -105,6 +109,22 @@ def test_a_negation_inside_a_check_states_what_passes(text: str, denied: bool) -
     """What follows "check" or "make sure" is the pass condition, not a denial."""
     sentence = read_answer(text, Vocabulary()).sentences[0]
     assert is_denied(sentence, sentence.norm.index("test set")) is denied
+
+
+@pytest.mark.parametrize(
+    ("text", "denied"),
+    [
+        ("shadow mode we didn't really need", True),
+        ("shadow mode i'd skip for a retrain", True),
+        ("shadow mode we did not skip", False),
+        ("shadow mode we did not need to extend past a week", False),
+        ("in shadow mode i said that skipping it was a mistake", False),
+    ],
+)
+def test_a_concept_said_first_and_then_waved_off_is_denied(text: str, denied: bool) -> None:
+    sentence = read_answer(text, Vocabulary()).sentences[0]
+    start = sentence.norm.index("shadow mode")
+    assert is_denied(sentence, start, start + len("shadow mode")) is denied
 
 
 def test_negation_does_not_reach_past_a_new_clause(

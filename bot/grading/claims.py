@@ -82,7 +82,11 @@ _DISMISSAL = re.compile(
 # something the writer does; with a reason attached it is a decision.
 _WISH = re.compile(
     r"\b(?:would(?: have|'ve)? been (?:nice|great|better|ideal)|would be (?:nice|nicer|great|ideal|good)|"
-    r"(?:i|we)(?:'d| would) love (?:to|it)|on (?:the|our) (?:\w+ )?(?:roadmap|wishlist|wish list))",
+    r"(?:i|we)(?:'d| would) love (?:to|it)|on (?:the|our) (?:\w+ )?(?:roadmap|wishlist|wish list)|"
+    # Talked of, not done: "I'd like to move it to Airflow", "we talked about adding a holdout".
+    r"(?:i|we)(?:'d| would) like to (?:move|add|have|get|try|switch|set up|build|introduce|migrate)|"
+    r"(?:we|i|they) (?:talked|thought|spoke|argued) about (?:adding|doing|using|setting|building|"
+    r"introducing|having|moving|running))",
     re.IGNORECASE,
 )
 # What other people say or like ("people in this sub love A/B tests") is not the writer's claim,

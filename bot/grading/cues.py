@@ -63,6 +63,7 @@ _JOIN = r"[ /.-]?"  # between the words of a term: a space, slash, dot, hyphen o
 _GAP = r"(?: [^ \n]+){0,3}? "  # `..`: up to three words in between
 _WIDE_GAP = r"(?: [^ \n]+){0,6}? "  # `...`: up to six words in between
 _NUMBER = r"\d+(?:[.,]\d+)?"
+_PART = r"(?!100\b)\d+(?:[.,]\d+)?"  # a number short of a whole: "5 percent", not "100 percent"
 
 REASONING_CUE = "reasoning"  # the cue of giving a reason ("because", "so that")
 
@@ -70,6 +71,8 @@ REASONING_CUE = "reasoning"  # the cue of giving a reason ("because", "so that")
 def _word_regex(word: str) -> str:
     if word == "<n>":
         return _NUMBER
+    if word == "<part>":
+        return _PART
     if word.endswith("*"):
         return re.escape(word[:-1]) + r"[a-z0-9]*"
     return re.escape(word)
@@ -118,7 +121,8 @@ def _phrase_regex(phrase: str) -> str:
 def term_regex(term: str) -> str:
     """A cue term to a regex over normalised text.
 
-    `*` ends a word prefix ("monitor*"); `<n>` is any number; `(a|b c|d*)` is one
+    `*` ends a word prefix ("monitor*"); `<n>` is any number and `<part>` any but 100
+    (a share short of everyone); `(a|b c|d*)` is one
     of several words or phrases, and `(the|)` an optional one; `..` allows up to
     three words between ("latency .. target*") and `...` up to six; spaces also
     match a slash, a dot, a hyphen or nothing ("roll back" matches "rollback",
@@ -255,7 +259,7 @@ def _first_keys(words: list[str]) -> set[str] | None:
     if not words:
         return None
     word = words[0]
-    if word == "<n>":
+    if word in ("<n>", "<part>"):
         return {_NUMBER_KEY}
     if word.startswith("(") and word.endswith(")"):
         keys: set[str] = set()

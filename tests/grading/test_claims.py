@@ -160,6 +160,9 @@ def test_joined_claims_are_cut_apart() -> None:
         ("A canary would have been great too.", "hypothetical"),
         ("New model = new app version (OTA is on the Q3 roadmap).", "hypothetical"),
         ("Streaming would be nicer, but we never needed it - a daily batch is enough.", None),
+        ("I'd like to move retraining to Airflow at some point.", "hypothetical"),
+        ("We talked about adding an A/B holdout.", "hypothetical"),
+        ("I'd like to start with what the model is for: fraud at checkout, 50 ms.", None),
         # Hearsay and a stock phrase are not the writer's claim.
         ("People in this sub love A/B tests.", "filler"),
         ("People here keep talking about drift monitoring.", "filler"),

@@ -112,6 +112,22 @@ def test_a_negation_inside_a_check_states_what_passes(text: str, denied: bool) -
 
 
 @pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("We deploy straight to 100%.", 0),
+        ("It goes to 100% of traffic at once.", 0),
+        ("We send 5% of traffic to it first.", 1),
+        ("We ramp it to 100% over a week.", 1),
+    ],
+)
+def test_everyone_at_once_is_no_staged_rollout(
+    grader: RubricGrader, question: Question, text: str, level: int
+) -> None:
+    """A share is a canary; all of the traffic at once is the opposite."""
+    assert levels(grade(grader, question, text))["rollout"] == level
+
+
+@pytest.mark.parametrize(
     ("text", "denied"),
     [
         ("shadow mode we didn't really need", True),

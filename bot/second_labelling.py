@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.grading.grade import (
+    MAX_LEVEL,
     Concurrency,
     CriterionResult,
     Grade,
@@ -56,7 +57,7 @@ class SecondLabelling:
                 c.id,
                 c.name,
                 label.levels[c.id],
-                2,
+                MAX_LEVEL,
                 next(iter(evidence.get(c.id, ())), None),
                 c.tip,
                 question.weight(c),

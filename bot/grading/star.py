@@ -131,7 +131,8 @@ _SITUATION_WORDS = frozenset(
     bootcamp course lab contract gig position workplace insurer platform agency consultancy
     intern during when concrete real recent biggest side ours place scores forecasts predictions
     recommendations alerts rankings dockerfile config readme runbook manifest dag service
-    on
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
     """.split()
 ) | {str(year) for year in range(1990, 2040)}
 _TASK_WORDS = frozenset(

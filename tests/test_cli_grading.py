@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pexpect
 import pytest
@@ -189,14 +190,22 @@ def _eval(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_eval_against_a_second_labelling_reports_how_far_two_labellers_agree(tmp_path: Path) -> None:
-    """A second labeller who moves one level and adds one mistake shows in the figures."""
+LABELLED = ROOT / "tests/heldout6/deploy-ml-models.yaml"
+
+
+def _two_labellings(tmp_path: Path) -> tuple[Path, Path, list[dict[str, Any]]]:
+    """A directory holding one labelled file, an empty one for the second labelling, and the
+    first labelling's items to change and write there."""
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
-    source = ROOT / "tests/heldout6/deploy-ml-models.yaml"
-    (first / source.name).write_bytes(source.read_bytes())
-    items = yaml.safe_load(source.read_text())
+    (first / LABELLED.name).write_bytes(LABELLED.read_bytes())
+    return first, second, yaml.safe_load(LABELLED.read_text())
+
+
+def test_eval_against_a_second_labelling_reports_how_far_two_labellers_agree(tmp_path: Path) -> None:
+    """A second labeller who moves one level and adds one mistake shows in the figures."""
+    first, second, items = _two_labellings(tmp_path)
     bank = load_bank(ROOT / "rubrics")
     question = bank.get("deploy-ml-models")
     assert question is not None
@@ -206,7 +215,7 @@ def test_eval_against_a_second_labelling_reports_how_far_two_labellers_agree(tmp
     changed["mistakes"] = ["tool_list"]
     changed["score"] = implied_score(question, changed["levels"], changed["mistakes"])
     changed["band"] = band_for(changed["score"])
-    (second / source.name).write_text(yaml.safe_dump(items, sort_keys=False))
+    (second / LABELLED.name).write_text(yaml.safe_dump(items, sort_keys=False))
 
     out = _eval("--calibration", str(first), "--second", str(second), "--format", "json")
     report = json.loads(out.stdout)
@@ -219,13 +228,8 @@ def test_eval_against_a_second_labelling_reports_how_far_two_labellers_agree(tmp
 
 
 def test_eval_says_plainly_when_a_second_labelling_lacks_an_answer(tmp_path: Path) -> None:
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
-    second.mkdir()
-    source = ROOT / "tests/heldout6/deploy-ml-models.yaml"
-    (first / source.name).write_bytes(source.read_bytes())
-    items = yaml.safe_load(source.read_text())
-    (second / source.name).write_text(yaml.safe_dump(items[1:], sort_keys=False))
+    first, second, items = _two_labellings(tmp_path)
+    (second / LABELLED.name).write_text(yaml.safe_dump(items[1:], sort_keys=False))
     out = _eval("--calibration", str(first), "--second", str(second))
     assert out.returncode == 2
     assert "Traceback" not in out.stderr

@@ -13,17 +13,10 @@ import yaml
 
 from bot.agreement import average_ranks, f1_counts, spearman
 from bot.evaluation import SETS, TARGETS, EvalReport, evaluate, render_text, to_json
-from bot.grading.grade import (
-    CriterionResult,
-    Grade,
-    Length,
-    MistakeResult,
-    band_for,
-    compute_score,
-)
 from bot.grading.rubric import RubricGrader
 from bot.labelled_sets import ADVERSARIAL_MAX, CalibrationError, load_calibration
-from bot.questions import Question, QuestionBank, Seniority
+from bot.questions import Question, QuestionBank
+from bot.second_labelling import SecondLabelling
 
 ROOT = Path(__file__).resolve().parent.parent
 CALIBRATION = ROOT / "tests" / "calibration"
@@ -187,51 +180,11 @@ def test_labels_must_be_consistent(bank: QuestionBank, tmp_path: Path) -> None:
     assert "adversarial answers are labelled below 30" in problems
 
 
-class _Oracle:
-    """A grader that returns the labels themselves: every metric must be perfect."""
-
-    name = "oracle"
-
-    def __init__(self, labels: dict[str, dict[str, object]]) -> None:
-        self.labels = labels
-
-    async def grade(
-        self, question: Question, answer: str, *, seniority: Seniority | None = None, team: str = ""
-    ) -> Grade:
-        label = self.labels[answer]
-        levels: dict[str, int] = label["levels"]  # type: ignore[assignment]
-        criteria = tuple(
-            CriterionResult(c.id, c.name, levels[c.id], 2, None, c.tip, c.weight)
-            for c in question.criteria
-        )
-        named = set(label["mistakes"])  # type: ignore[arg-type]
-        mistakes = tuple(
-            MistakeResult(m.id, m.name, None, m.fix, m.penalty)
-            for m in question.mistakes
-            if m.id in named
-        )
-        score = compute_score(criteria, mistakes)
-        return Grade(
-            question_id=question.id,
-            rubric_version=question.version,
-            grader=self.name,
-            score=score,
-            band=band_for(score),
-            criteria=criteria,
-            mistakes=mistakes,
-            length=Length(words=0, spoken_seconds=0, target_seconds=90, note=None),
-            model_answer_30s=question.model_answer_30s,
-        )
-
-
 async def test_any_grader_can_be_evaluated(bank: QuestionBank) -> None:
-    """A grader that agrees with every label scores 1.0 on every metric, through the Grader protocol."""
-    labels = {
-        i.label.answer: {"levels": i.label.levels, "mistakes": i.label.mistakes}
-        for i in load_calibration(bank, CALIBRATION)
-    }
-    result = await evaluate(bank, _Oracle(labels), CALIBRATION)
-    assert result.grader == "oracle"
+    """A grader that agrees with every label (the labels read back as a second labelling)
+    scores 1.0 on every metric, through the Grader protocol."""
+    result = await evaluate(bank, SecondLabelling(bank, CALIBRATION), CALIBRATION)
+    assert result.grader == "second labeller"
     assert all(math.isclose(v, 1.0) for v in result.metrics().values())
     assert result.ok
 

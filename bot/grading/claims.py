@@ -232,12 +232,34 @@ def _split_contrast(part: str) -> list[str]:
     return merged
 
 
+# A figure the writer announces as one ("the analogy that worked: training is writing the
+# song, deployment is taking the band on tour") is a comparison made on purpose, not a text
+# about something else.
+_ANALOGY = re.compile(
+    r"\banalog(?:y|ies)\b|\bthink of (?:it|this|that) (?:as|like)\b", re.IGNORECASE
+)
+
+
+# A template's slot ("Root causes: [What caused the incident]", "Owner: <name>", "Impact: TBD")
+# is a field left to fill in, not something the writer says.
+_PLACEHOLDER = re.compile(
+    r"^[\w /&()'-]{1,40}:\s*(?:\[[^\]]*\]|<[^>]*>|\{[^}]*\}|tbd|todo|n/a|\.\.\.|…)\s*$",
+    re.IGNORECASE,
+)
+
+
+def announces_analogy(display: str) -> bool:
+    return bool(_ANALOGY.search(display))
+
+
 def certain_stance(display: str, tokens: Sequence[str] = (), tools: int = 0) -> Stance | None:
     """The stance the words alone settle: a question, an imagined case, an idea waved away
     with no reason given, a ticked box, a run of words with nothing to hold them together,
     or a list of `tools` names ("Docker + Kubernetes + MLflow + Seldon") that says nothing
     of what was done with them."""
     text = display.strip()
+    if _PLACEHOLDER.match(text):
+        return "filler"
     if text.endswith("?") or (_QUESTION_OPENERS.match(text) and "?" in text):
         return "question"
     if _HYPOTHETICAL.match(text):

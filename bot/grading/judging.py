@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot.grading.claim_reader import Claim
-from bot.grading.claims import Stance
+from bot.grading.claims import Stance, announces_analogy
 from bot.grading.grade import MAX_LEVEL, CriterionResult
 from bot.grading.quoting import pieces, tightest
 from bot.grading.star import find_star
@@ -39,6 +39,7 @@ CLEARLY_ASSERTED = 0.9  # P(asserted) for a sentence to be judged clause by clau
 LEVEL2_CLAIMS = 3  # three separate claims backing a criterion show the depth level 2 asks for
 CUE_BONUS = 0.6  # a claim naming one of the criterion's cues is credited unless the model objects
 CUE_DEPTH = 0.1  # when quoting, each more of the criterion's cues a clause names
+ANALOGY_DISCOUNT = 0.4  # on the mean P(off topic) of an answer that announces an analogy
 
 
 def _names_cue(claim: Claim, criterion: Criterion) -> bool:
@@ -179,6 +180,10 @@ def judge_claims(
             for r in results
         )
     off_topic = sum(p.get("offtopic", 0.0) for p in stances) / len(stances) if stances else 0.0
+    # An answer that announces an analogy tells of something else on purpose, to explain the
+    # job: only a text that is mostly about something else counts as off topic then.
+    if any(announces_analogy(c.sentence.display) for c in claims):
+        off_topic *= ANALOGY_DISCOUNT
     return Judged(results, asserted, off_topic)
 
 

@@ -163,6 +163,11 @@ def test_joined_claims_are_cut_apart() -> None:
         ("I'd like to move retraining to Airflow at some point.", "hypothetical"),
         ("We talked about adding an A/B holdout.", "hypothetical"),
         ("I'd like to start with what the model is for: fraud at checkout, 50 ms.", None),
+        # A template's empty slot says nothing.
+        ("Root cause: [What caused the incident]", "filler"),
+        ("Owner: <name>", "filler"),
+        ("Impact: TBD", "filler"),
+        ("Root cause: a stale config sent tenure in days.", None),
         # Hearsay and a stock phrase are not the writer's claim.
         ("People in this sub love A/B tests.", "filler"),
         ("People here keep talking about drift monitoring.", "filler"),

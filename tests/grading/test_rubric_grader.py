@@ -816,3 +816,53 @@ def test_a_mistake_is_not_flagged_once_the_answer_meets_its_criterion_in_full(
     met = grade(grader, question, compared)
     assert levels(met)["offline_quality"] == 2
     assert "no_baseline" not in mistakes(met)
+
+
+TEMPLATE = """Incident review template
+Date: [YYYY-MM-DD]
+Summary: [What happened, in one paragraph]
+Root cause: [What broke, and why checks missed it]
+Response: [What we did first]
+Action items: [Owner, due date, safeguard added]
+Lessons learned: [What went well, what did not]"""
+
+
+def test_a_pasted_template_earns_nothing_for_its_slots(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    question = bank.get("deployment-incident-star")
+    assert question is not None
+    g = grade(grader, question, TEMPLATE)
+    assert g.score < 30 and levels(g)["story"] == 0, levels(g)
+
+
+def test_an_announced_analogy_is_not_an_answer_about_something_else(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """Explaining deployment with an analogy is the point of the stakeholder question: it does
+    not make the answer read as off topic."""
+    question = bank.get("explain-to-stakeholder")
+    assert question is not None
+    text = (
+        "The analogy I use with our CFO: training is cooking one great dinner at home, deployment "
+        "is running the restaurant kitchen every night for a year. The recipe is done, but now "
+        "you need suppliers, a health inspection, a soft opening and a chef on every shift. We "
+        "spent the extra weeks wiring the model into the claims system, running it silently next "
+        "to the old rules, and then giving it to one region first. After launch we check its "
+        "decisions every week and retrain each quarter. Once he had the kitchen picture he "
+        "stopped asking."
+    )
+    g = grade(grader, question, text)
+    assert "off_topic" not in g.flags
+    assert g.score >= 40, levels(g)
+
+    batch = bank.get("batch-vs-online")
+    assert batch is not None
+    bakery = (
+        "Think of it like my aunt's bakery. Every night she bakes two hundred loaves because "
+        "the morning crowd always wants bread. On Saturdays she tries a new rye on the regulars "
+        "first, and if they frown she goes back to the old recipe. Her oven broke once and she "
+        "sold yesterday's loaves at half price. The customers loved the cinnamon rolls most."
+    )
+    story = grade(grader, batch, bakery)  # a story about something else, called an analogy
+    assert "off_topic" in story.flags and story.score == 0

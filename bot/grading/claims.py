@@ -240,16 +240,16 @@ _ANALOGY = re.compile(
 )
 
 
+def announces_analogy(display: str) -> bool:
+    return bool(_ANALOGY.search(display))
+
+
 # A template's slot ("Root causes: [What caused the incident]", "Owner: <name>", "Impact: TBD")
 # is a field left to fill in, not something the writer says.
 _PLACEHOLDER = re.compile(
     r"^[\w /&()'-]{1,40}:\s*(?:\[[^\]]*\]|<[^>]*>|\{[^}]*\}|tbd|todo|n/a|\.\.\.|…)\s*$",
     re.IGNORECASE,
 )
-
-
-def announces_analogy(display: str) -> bool:
-    return bool(_ANALOGY.search(display))
 
 
 def certain_stance(display: str, tokens: Sequence[str] = (), tools: int = 0) -> Stance | None:

@@ -13,7 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import DrillError
 from bot.grading.gradable import not_an_answer
-from bot.grading.grade import Band, CriterionResult, MistakeResult, band_for, compute_score
+from bot.grading.grade import (
+    MAX_LEVEL,
+    Band,
+    CriterionResult,
+    MistakeResult,
+    band_for,
+    compute_score,
+)
 from bot.questions import Question, QuestionBank
 
 Voice = Literal["strong", "solid", "developing", "weak", "adversarial"]
@@ -59,15 +66,38 @@ class CalibrationItem:
 # --- loading -------------------------------------------------------------------
 
 
-def implied_score(question: Question, levels: dict[str, int], mistakes: Sequence[str]) -> int:
-    """The score the labels imply under the shared rule (default weights, no seniority)."""
+def labelled_results(
+    question: Question,
+    levels: dict[str, int],
+    mistakes: Sequence[str],
+    evidence: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[tuple[CriterionResult, ...], tuple[MistakeResult, ...]]:
+    """Labels as a grade's results: each criterion at its labelled level, quoting the first
+    sentence labelled for it; each labelled mistake with its penalty (default weights)."""
+    quotes = evidence or {}
     criteria = tuple(
-        CriterionResult(c.id, c.name, levels[c.id], 2, None, "", question.weight(c))
+        CriterionResult(
+            c.id,
+            c.name,
+            levels[c.id],
+            MAX_LEVEL,
+            next(iter(quotes.get(c.id, ())), None),
+            c.tip,
+            question.weight(c),
+        )
         for c in question.criteria
     )
-    penalties = {m.id: m.penalty for m in question.mistakes}
-    found = tuple(MistakeResult(m, m, None, "", penalties[m]) for m in mistakes)
-    return compute_score(criteria, found)
+    found = tuple(
+        MistakeResult(m.id, m.name, None, m.fix, m.penalty)
+        for m in question.mistakes
+        if m.id in mistakes
+    )
+    return criteria, found
+
+
+def implied_score(question: Question, levels: dict[str, int], mistakes: Sequence[str]) -> int:
+    """The score the labels imply under the shared rule (default weights, no seniority)."""
+    return compute_score(*labelled_results(question, levels, mistakes))
 
 
 def _check_item(question: Question, item: LabelledAnswer, where: str) -> list[str]:

@@ -9,19 +9,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.grading.grade import (
-    MAX_LEVEL,
     Concurrency,
-    CriterionResult,
     Grade,
     Graded,
     GradeJob,
     Length,
-    MistakeResult,
     band_for,
-    compute_score,
     grade_each,
 )
-from bot.labelled_sets import CalibrationError, LabelledAnswer, load_calibration
+from bot.labelled_sets import (
+    CalibrationError,
+    LabelledAnswer,
+    labelled_results,
+    load_calibration,
+)
 from bot.questions import Question, QuestionBank, Seniority
 
 
@@ -51,25 +52,10 @@ class SecondLabelling:
             raise CalibrationError(
                 [f"the second labelling has no answer to {question.id} reading {answer[:60]!r}"]
             )
-        evidence = label.evidence or {}
-        criteria = tuple(
-            CriterionResult(
-                c.id,
-                c.name,
-                label.levels[c.id],
-                MAX_LEVEL,
-                next(iter(evidence.get(c.id, ())), None),
-                c.tip,
-                question.weight(c),
-            )
-            for c in question.criteria
+        criteria, mistakes = labelled_results(
+            question, label.levels, label.mistakes, label.evidence
         )
-        mistakes = tuple(
-            MistakeResult(m.id, m.name, None, m.fix, m.penalty)
-            for m in question.mistakes
-            if m.id in label.mistakes
-        )
-        score = compute_score(criteria, mistakes)
+        score = label.score  # checked against the levels and mistakes on loading
         return Grade(
             question_id=question.id,
             rubric_version=question.version,

@@ -5,6 +5,7 @@ missing what matters) or is a keyword salad."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from bot.grading.cues import REASONING_CUE
 from bot.grading.grade import CriterionResult, MistakeResult, earned_share
@@ -49,6 +50,23 @@ def is_salad(sentences: Sequence[Sentence], tools: int = 0) -> bool:
         return False
     ratio = sum(map(GLUE_WORDS.__contains__, tokens)) / len(tokens)
     return ratio < 0.12 or (tools >= 3 and tools >= 0.35 * len(tokens) and ratio < 0.2)
+
+
+STUFFED_SHARE = 0.3  # share of an answer's word pairs said before: keywords said over and over
+STUFFED_MIN_PAIRS = 12
+
+
+def is_stuffed(sentences: Sequence[Sentence]) -> bool:
+    """The same few terms said over and over ("Feature store. Point in time, point in
+    time."): many of the answer's pairs of content words repeat an earlier pair."""
+    pairs = [
+        pair
+        for s in sentences
+        for pair in pairwise(t for t in s.tokens if t.isalpha() and t not in GLUE_WORDS)
+    ]
+    if len(pairs) < STUFFED_MIN_PAIRS:
+        return False
+    return 1 - len(set(pairs)) / len(pairs) >= STUFFED_SHARE
 
 
 def check_mistake(

@@ -83,6 +83,14 @@ _SITUATION = re.compile(
     r"(?:team|teams|list|system|app|dashboard|desk|nurses|agents|analysts|planners|backend)\b"
     r"|\b(?:dockerfile|config|readme|runbook|manifest|dag|service) for (?!(?:a|an|the|your|any|each|every)\b)"
     r"[\w]+(?:-[\w]+)+\b"
+    # A release of one's own, named ("how txn-fraud v7 goes out", "how we're shipping the
+    # ticket-triage model"), or a team described ("we're a small team, 3 DS and 1 MLE").
+    r"|\b[a-z]+(?:-[a-z]+)+ v\d+\b|\bhow (?:we|were|do we|we are|i) (?:\w+ )?(?:deploy|ship|release|"
+    r"roll out|deploying|shipping|releasing|rolling out) (?:the|our|my) [a-z]+-[a-z]+ (?:\w+ )?(?:model|"
+    r"service|classifier|ranker|scorer|assistant|pipeline)\b|\b(?:ive|weve) (?:\w+ )?(?:built|deployed|"
+    r"shipped|launched|run|trained|served) (?:a|an|our|my)\b|\bworked for us (?:shipping|deploying|running|"
+    r"serving|with) (?:a|an|our)\b|\bwere a (?:\w+ ){0,2}(?:team|startup|shop|company|group)\b"
+    r"|\b(?:our|my) [a-z]+-[a-z]+ (?:model|classifier|ranker|scorer|service) (?:has|had|is|was|needs|gets)\b"
     # The day it happened ("on 14 May the v3 model was released").
     r"|\bon (?:\d{1,2}(?:st|nd|rd|th)? )?(?:january|february|march|april|may|june|july|august|"
     r"september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
@@ -130,7 +138,8 @@ _SITUATION_WORDS = frozenset(
     client employer org organization organisation firm bank retailer capstone thesis hackathon
     bootcamp course lab contract gig position workplace insurer platform agency consultancy
     intern during when concrete real recent biggest side ours place scores forecasts predictions
-    recommendations alerts rankings dockerfile config readme runbook manifest dag service
+    recommendations alerts rankings dockerfile config readme runbook manifest dag service how
+    were worked
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
     """.split()

@@ -866,3 +866,76 @@ def test_an_announced_analogy_is_not_an_answer_about_something_else(
     )
     story = grade(grader, batch, bakery)  # a story about something else, called an analogy
     assert "off_topic" in story.flags and story.score == 0
+
+
+STUFFED = (
+    "Canary rollout. Canary rollout is when the canary rollout gets traffic first. Shadow "
+    "traffic. Shadow traffic. Compare models, compare traffic, canary metrics, rollback. Canary "
+    "rollout is good and shadow traffic fixes the canary rollout. Canary rollout, canary rollout."
+)
+
+
+def test_the_same_terms_said_over_and_over_are_a_keyword_salad(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """Short fragments that repeat a few terms earn nothing, though each has a word of glue."""
+    question = bank.get("rollout-strategies")
+    assert question is not None
+    g = grade(grader, question, STUFFED)
+    assert "keyword_salad" in g.flags
+    assert g.score < 30 and all(c.level == 0 for c in g.criteria)
+
+
+def test_an_answer_that_returns_to_its_point_is_not_stuffed(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """Prose that names the canary again and again, in new words each time, is an answer."""
+    question = bank.get("rollout-strategies")
+    assert question is not None
+    text = (
+        "First the canary: one percent of users for a day. If the canary's error rate stays "
+        "under half a percent, the canary grows to ten percent, then to half the traffic. Any "
+        "canary that breaches the latency budget is rolled back by the flag automatically."
+    )
+    g = grade(grader, question, text)
+    assert "keyword_salad" not in g.flags
+    assert levels(g)["canary"] == 2
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "*How we're shipping the invoice-matcher model (v2)* :rocket:",
+        "Quick rundown of how parts-classifier v4 goes out on Thursday.",
+        "We're a small team (two data scientists, one platform engineer), so take this lightly.",
+        "Our ticket-routing model has a 150 ms budget.",
+    ],
+)
+def test_a_named_system_of_ones_own_is_a_concrete_situation(
+    grader: RubricGrader, question: Question, opening: str
+) -> None:
+    """A release or a system of the writer's own, named, is a concrete project (story 1)."""
+    process = (
+        " We package the model with its preprocessing in one image and serve it behind an API."
+    )
+    assert levels(grade(grader, question, process.strip()))["story"] == 0
+    assert levels(grade(grader, question, opening + process))["story"] >= 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We switched back to the previous model behind the flag. It turned out to be a join that "
+        "duplicated rows in the new training data.",
+        "The flag went back to last week's model within minutes, and that afternoon I dug into "
+        "the release.",
+    ],
+)
+def test_looking_for_the_cause_after_a_rollback_is_learning_from_it(
+    grader: RubricGrader, bank: QuestionBank, text: str
+) -> None:
+    question = bank.get("rollback-retraining")
+    assert question is not None
+    g = grade(grader, question, text)
+    assert levels(g)["learn"] >= 1
+    assert "no_learning" not in mistakes(g)

@@ -75,6 +75,7 @@ _DISMISSAL = re.compile(
     r"won't bother|(?:all|just) (?:the same thing|hype|overhead)|"
     r"i wouldn't (?:ask|bother|do|worry)|nobody (?:needs|cares)|"
     r"you (?:don't|dont|do not|won't) (?:really )?need\b(?! to\b)|cargo cult|admitting defeat|"
+    r"nice[ -]to[ -]haves?\b|"
     r"(?:is|are) (?:only |just )?for (?:people|teams|folks|those) (?:who|that|whose))",
     re.IGNORECASE,
 )
@@ -96,6 +97,13 @@ _HEARSAY = re.compile(
     r"(?: here| in this \w+| on \w+)? "
     r"(?:keep |always |often |usually |really )?(?:talk|talking|love|loves|say|says|recommend|swear|"
     r"jump|jumps|jumping)\b",
+    re.IGNORECASE,
+)
+# What the books say ("I know the textbook says power analysis") or what holds "in theory"
+# is not what the writer does.
+_BOOKISH = re.compile(
+    r"\b(?:textbooks?|books|tutorials?|courses?|blog posts?|the docs) (?:\w+ )?(?:says?|tells? you|"
+    r"recommends?|wants?)\b|\bin theory\b",
     re.IGNORECASE,
 )
 _STOCK_PHRASE = re.compile(
@@ -268,7 +276,7 @@ def certain_stance(display: str, tokens: Sequence[str] = (), tools: int = 0) -> 
         return "dismissed"
     if _WISH.search(text) and not _REASON.search(text):
         return "hypothetical"
-    if _HEARSAY.match(text) or _STOCK_PHRASE.match(text.rstrip(".!")):
+    if _HEARSAY.match(text) or _BOOKISH.search(text) or _STOCK_PHRASE.match(text.rstrip(".!")):
         return "filler"
     if _TICK.search(text) and len(tokens) <= _TICK_WORDS:
         return "filler"

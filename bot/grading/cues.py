@@ -99,6 +99,21 @@ def _split_words(chunk: str) -> list[str]:
     return words
 
 
+def _options(group: str) -> list[str]:
+    """The options of `(a|b (c|d)|)`, split at its own bars only, not at a nested group's."""
+    options: list[str] = []
+    depth = 0
+    current = ""
+    for ch in group[1:-1]:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "|" and depth == 0:
+            options.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*options, current]
+
+
 def _phrase_regex(phrase: str) -> str:
     out = ""
     joined = False  # whether the last piece was a word (so the next needs a joiner)
@@ -109,7 +124,7 @@ def _phrase_regex(phrase: str) -> str:
             continue
         if word.startswith("(") and word.endswith(")"):
             # An empty option makes the group optional: "(the|)".
-            options = [_phrase_regex(w.strip()) for w in word[1:-1].split("|")]
+            options = [_phrase_regex(w.strip()) for w in _options(word)]
             piece = "(?:" + "|".join(options) + ")"
         else:
             piece = _word_regex(word)
@@ -263,7 +278,7 @@ def _first_keys(words: list[str]) -> set[str] | None:
         return {_NUMBER_KEY}
     if word.startswith("(") and word.endswith(")"):
         keys: set[str] = set()
-        for option in word[1:-1].split("|"):
+        for option in _options(word):
             option_words = _split_words(option.strip())
             found = _first_keys(option_words + words[1:] if option_words else words[1:])
             if found is None:

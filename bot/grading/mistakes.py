@@ -18,6 +18,8 @@ from bot.questions import Detect, Mistake
 # fault it for a missing detail (a cue), for stressing one thing or for naming its tools, only
 # for a missing criterion.
 COMPETENT_SHARE = 0.75
+# An answer earning less than this that names three tools is its tools, reasons or not.
+THIN_SHARE = 0.25
 # A sentence naming this many tools with no reason of its own is a stack picked up front.
 LISTED_TOOLS = 4
 
@@ -86,6 +88,8 @@ def check_mistake(
         return None
     if detect.kind == "tool_pile":
         found, evidence = tool_pile(tools, answer, present, salad, hits)
+        if not found and len({h.cue for h in tools}) >= 3 and earned_share(criteria) < THIN_SHARE:
+            found, evidence = True, None
     elif not attempted:
         return None
     elif detect.kind == "missing":

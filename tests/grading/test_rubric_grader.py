@@ -314,10 +314,16 @@ STACK_FIRST = (
 def test_a_stack_listed_with_no_reason_of_its_own_is_a_tool_list(
     grader: RubricGrader, question: Question
 ) -> None:
-    """A reason elsewhere ("so that it is solid") does not explain a stack picked up front."""
+    """A reason elsewhere ("so that it is solid") does not explain a stack picked up front; a
+    reason of its own does, in an answer that says more than its stack."""
     assert "tool_list" in mistakes(grade(grader, question, STACK_FIRST))
     reasoned = STACK_FIRST.replace("monitoring.", "monitoring, because the team runs them today.")
-    assert "tool_list" not in mistakes(grade(grader, question, reasoned))
+    more = (
+        " Each model ships with its preprocessing in one pinned image, takes 5% of traffic "
+        "behind a flag first, and we alert on drift and latency."
+    )
+    assert "tool_list" not in mistakes(grade(grader, question, reasoned + more))
+    assert "tool_list" in mistakes(grade(grader, question, STACK_FIRST + more))
 
 
 def test_a_competent_answer_that_also_names_its_stack_is_not_a_tool_list(
@@ -667,6 +673,7 @@ def test_cue_syntax() -> None:
                 "latency .. budget*",
                 "if ... drift* ... retrain*",
                 "ci cd",
+                "(<n> (gb|gib)|gigabytes) of weights",
             ]
         }
     )
@@ -680,9 +687,17 @@ def test_cue_syntax() -> None:
         "latency has a budget",
         "if we ever see feature drifting we retrain",
         "ci/cd",
+        "140 gb of weights",  # a group inside a group's option
+        "gigabytes of weights",
     ):
         assert pattern.search(text), text
-    for text in ("rolled", "to five percent", "latency is fine and our budget", "cicada"):
+    for text in (
+        "rolled",
+        "to five percent",
+        "latency is fine and our budget",
+        "cicada",
+        "140 of weights",
+    ):
         assert not pattern.search(text), text
 
 
@@ -939,3 +954,137 @@ def test_looking_for_the_cause_after_a_rollback_is_learning_from_it(
     g = grade(grader, question, text)
     assert levels(g)["learn"] >= 1
     assert "no_learning" not in mistakes(g)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Each camera keeps the previous bundle on disk and falls back to it if the new one crashes.",
+        "If the new scores look wrong, we re-run the nightly job with the previous registered "
+        "version.",
+        "The old pods are still running for a day, so the flag can send traffic back at once.",
+    ],
+)
+def test_keeping_the_previous_version_ready_is_a_way_back(
+    grader: RubricGrader, question: Question, text: str
+) -> None:
+    """A way back named in the words of the system (a bundle on disk, a registered version,
+    pods still up) is a planned rollback; `redeploying the old version` alone is not."""
+    assert levels(grade(grader, question, text))["rollback"] == 2
+    assert (
+        levels(grade(grader, question, "If it misbehaves we can redeploy the old version."))[
+            "rollback"
+        ]
+        == 1
+    )
+
+
+def test_scoring_a_table_through_the_online_endpoint_is_an_api_for_batch(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    question = bank.get("nightly-batch-scoring")
+    assert question is not None
+    per_row = (
+        "The model already sits behind our Flask service, so a cron job at midnight loops over "
+        "the customer table and posts each customer to the predict endpoint, then writes the "
+        "scores to the CRM."
+    )
+    bulk = (
+        "An Airflow job at midnight scores the whole customer table in Spark and writes the "
+        "scores to a dated table the CRM reads."
+    )
+    assert "api_for_batch" in mistakes(grade(grader, question, per_row))
+    assert "api_for_batch" not in mistakes(grade(grader, question, bulk))
+
+
+def test_gpus_sized_by_the_weights_alone_is_weights_only(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    question = bank.get("llm-self-hosted-serving")
+    assert question is not None
+    text = "We'd serve it with vLLM. 70B is 140 GB in fp16, so that's two 80 GB cards."
+    assert "weights_only" in mistakes(grade(grader, question, text))
+    with_cache = text + " The KV cache then grows with every concurrent request's context."
+    assert "weights_only" not in mistakes(grade(grader, question, with_cache))
+
+
+@pytest.mark.parametrize(
+    ("question_id", "text", "mistake"),
+    [
+        (
+            "silent-degradation-slos",
+            "Our SLOs cover the model itself: click-through against its four-week baseline, with "
+            "an error budget of two bad days a month. Next time we add alerts on every feature "
+            "and every model metric.",
+            "alert_everything",
+        ),
+        (
+            "staff-platform-migration",
+            "Success means time to production drops from six weeks to one and every model is "
+            "monitored; we report both each month. We build the platform in the first half, then "
+            "set a cut-over date and have the VP require every team to migrate by December.",
+            "big_bang",
+        ),
+        (
+            "ml-platform-gpu-cost",
+            "We would buy a managed serving layer rather than build one, and pack several small "
+            "models onto each GPU. When the cluster is ready we move all 30 models over in a "
+            "single weekend.",
+            "big_bang_migration",
+        ),
+        (
+            "ml-privacy-governance",
+            "Personal data is masked before anything is logged, and an erasure request removes the "
+            "person from the next training snapshot. The ranker starts from a checkpoint a partner "
+            "emailed us, and the service loads it with torch at start-up.",
+            "loads_untrusted_pickles",
+        ),
+        (
+            "ab-test-model-launch",
+            "Half the users get the new ranker; once the lift turns significant we roll it out to "
+            "everyone.",
+            "peek_and_ship",
+        ),
+    ],
+)
+def test_a_mistake_said_in_everyday_words_is_flagged(
+    grader: RubricGrader, bank: QuestionBank, question_id: str, text: str, mistake: str
+) -> None:
+    question = bank.get(question_id)
+    assert question is not None
+    assert mistake in mistakes(grade(grader, question, text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I know the textbook says power analysis and sequential tests, but we just run it a week.",
+        "A holdout and a power calculation are nice-to-haves we could add later.",
+        "Novelty effects matter in theory.",
+    ],
+)
+def test_what_the_books_say_or_a_nice_to_have_earns_nothing(
+    grader: RubricGrader, bank: QuestionBank, text: str
+) -> None:
+    question = bank.get("ab-test-model-launch")
+    assert question is not None
+    assert all(
+        level == 0
+        for key, level in levels(grade(grader, question, text)).items()
+        if key in ("power", "validity", "novelty")
+    ), text
+
+
+def test_a_thin_answer_that_names_its_tools_is_a_tool_list(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """Three tools named in an answer that earns almost nothing are its substance, even with
+    a purpose clause attached ("so nothing slips through")."""
+    question = bank.get("silent-degradation-slos")
+    assert question is not None
+    text = (
+        "Probably it's stale, so I'd retrain it on last week's data and ship it. Then we add "
+        "Datadog, Evidently and PagerDuty so nothing slips through again."
+    )
+    g = grade(grader, question, text)
+    assert "tool_list" in mistakes(g)

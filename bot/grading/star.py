@@ -95,6 +95,12 @@ _SITUATION = re.compile(
     r"|\bon (?:\d{1,2}(?:st|nd|rd|th)? )?(?:january|february|march|april|may|june|july|august|"
     r"september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
     r"(?: \d{1,2}(?:st|nd|rd|th)?)?\b(?! (?:be|have|not)\b)"
+    # … or the day of the week, in a write-up ("I promoted v5 on Monday", "Tue evening I
+    # pushed v3.2"), and the write-up itself ("Incident recap: …").
+    r"|\bon (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b(?! (?:mornings|nights))"
+    r"|\b(?:mon|tue|tues|wed|thu|thurs|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday) (?:morning|afternoon|evening|night)\b"
+    r"|\bincident (?:recap|report|review|summary|writeup|write up|postmortem)\b"
 )
 _TASK = re.compile(
     r"\bmy (?:job|task|role|goal|responsibility|mandate|assignment|brief) was\b"
@@ -141,7 +147,8 @@ _SITUATION_WORDS = frozenset(
     recommendations alerts rankings dockerfile config readme runbook manifest dag service how
     were worked
     january february march april may june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec
+    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
+    saturday sunday mon tue tues wed thu thurs fri sat sun
     """.split()
 ) | {str(year) for year in range(1990, 2040)}
 _TASK_WORDS = frozenset(

@@ -1088,3 +1088,41 @@ def test_a_thin_answer_that_names_its_tools_is_a_tool_list(
     )
     g = grade(grader, question, text)
     assert "tool_list" in mistakes(g)
+
+
+RECAP = """*Incident recap: churn scores, week 32* :thread:
+*What happened:* I released churn v7 on Tuesday with a new tenure feature.
+*Cause:* tenure was in days in training but in months in the serving query.
+*What I did:* flipped the alias back to v6 within the hour and fixed the query.
+*Result:* scores were back to normal the same afternoon and no campaign used the bad list."""
+
+
+def test_an_incident_recap_told_by_the_day_is_a_story(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """A recap names its day ("on Tuesday") and calls itself one; a weekly routine
+    ("we deploy on Monday mornings") is no situation."""
+    question = bank.get("deployment-incident-star")
+    assert question is not None
+    assert levels(grade(grader, question, RECAP))["story"] == 2
+    assert (
+        find_star(read_answer("We deploy on Monday mornings.", Vocabulary()).sentences).situation
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Users are split 50/50 by account and the primary metric is add-to-cart rate. Besides "
+        "the primary metric I'd watch page load time and refunds.",
+        "Users are split 50/50 by account and the primary metric is add-to-cart rate. We ship "
+        "if it wins and page load time and revenue per visitor haven't dropped.",
+    ],
+)
+def test_metrics_watched_beside_the_primary_one_are_guardrails(
+    grader: RubricGrader, bank: QuestionBank, text: str
+) -> None:
+    question = bank.get("ab-test-model-launch")
+    assert question is not None
+    assert "no_guardrails" not in mistakes(grade(grader, question, text))

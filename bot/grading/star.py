@@ -100,7 +100,7 @@ _SITUATION = re.compile(
     r"|\bon (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b(?! (?:mornings|nights))"
     r"|\b(?:mon|tue|tues|wed|thu|thurs|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday) (?:morning|afternoon|evening|night)\b"
-    r"|\bincident (?:recap|report|review|summary|writeup|write up|postmortem)\b"
+    r"|\bincident (?:recap|report|review|summary|writeup|write up|postmortem)\b(?! template)"
 )
 _TASK = re.compile(
     r"\bmy (?:job|task|role|goal|responsibility|mandate|assignment|brief) was\b"

@@ -169,6 +169,11 @@ class Question(_Strict):
     model_answer_30s: str = Field(min_length=40)
     model_answer_90s: str = Field(min_length=80)
     cues: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    subject: tuple[str, ...] = Field(
+        default=(),
+        description="cues naming what the question is about (an ML model, an LLM); an answer "
+        "that names none of them is about something else and earns nothing",
+    )
     # Per-seniority weight overrides: {senior: {criterion_id: weight}}.
     level_weights: dict[Seniority, dict[str, float]] = Field(default_factory=dict)
 
@@ -343,6 +348,9 @@ def _check_file(
             if cue not in vocabulary:
                 loc = ["mistakes", i, "detect"]
                 problems.append(f"{path}:{_line_of(node, loc)}: {_field(loc)}: unknown cue '{cue}'")
+    for cue in question.subject:
+        if cue not in vocabulary:
+            problems.append(f"{path}:{_line_of(node, ['subject'])}: subject: unknown cue '{cue}'")
     return (None if problems else question), problems
 
 

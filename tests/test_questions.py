@@ -136,7 +136,12 @@ def test_review_prompts_are_checked_and_fall_back_to_the_follow_up(
     `rubrics check` at their line; a criterion without them is reviewed with its follow-up."""
     core = bank.get("deploy-ml-models")
     assert core is not None
-    for qid in ("deploy-ml-models", "rollout-strategies", "monitoring-late-labels", "batch-vs-online"):
+    for qid in (
+        "deploy-ml-models",
+        "rollout-strategies",
+        "monitoring-late-labels",
+        "batch-vs-online",
+    ):
         question = bank.get(qid)
         assert question is not None and all(c.review_prompts for c in question.criteria), qid
     assert core.criteria[0].review_questions() == core.criteria[0].review_prompts
@@ -153,3 +158,11 @@ def test_review_prompts_are_checked_and_fall_back_to_the_follow_up(
     line = _line_of(path, '- "Why?"')
     assert any(p.startswith(f"{path}:{line}: criteria[0].review_prompts[0]:") for p in problems)
     assert main(["rubrics", "check", str(short)]) == 1
+
+
+def test_an_unknown_subject_cue_is_reported_at_its_line(tmp_path: Path) -> None:
+    directory = _broken(tmp_path, "subject: [ml_subject]", "subject: [ml_subjects]")
+    _, problems = check_dir(directory)
+    path = directory / "deploy-ml-models.yaml"
+    line = _line_of(path, "subject: [ml_subjects]")
+    assert f"{path}:{line}: subject: unknown cue 'ml_subjects'" in problems

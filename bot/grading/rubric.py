@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from bot.grading.claim_model import ClaimModel
 
 SALAD_CAP = 25
+OFF_SUBJECT_CAP = 20  # the most an answer that never names a model can score
 CONFIG_LINES = 4  # an answer written as a config this long has structure, not a salad's
 TOOLS_CUE = "tools"
 MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for omissions
@@ -87,6 +88,7 @@ class Prepared:
     index: CueIndex  # the question's cues plus one `tool:<name>` cue per known tool
     topic: frozenset[str]  # stems of the words the question and its rubric use
     asked: frozenset[str]  # stems of the question as put to the candidate (title, prompt, hints)
+    subject: CueIndex | None  # what any answer to it names (`subject:`), or None to skip the check
 
 
 class RubricGrader:
@@ -162,6 +164,7 @@ def prepare_question(bank: QuestionBank, question: Question) -> Prepared:
         CueIndex(indexed),
         _topic_words(question),
         _stems([question.title, question.prompt, *question.hints]),
+        CueIndex({cue: terms[cue] for cue in question.subject}) if question.subject else None,
     )
 
 
@@ -237,6 +240,10 @@ def _grade(
     kept = [s for s in answer.sentences if s.index not in injected]
     scoped = Answer(answer.raw_chars, answer.truncated, tuple(kept), answer.words, answer.repeated)
     found = prep.index.find(scoped)
+    # A release of web pages, call scripts or support macros, told in the words of an ML
+    # release, never names what the question is about (a model, an LLM): its score is capped.
+    # Its criteria stand, as a short answer that says "deploy it" of the model earns a little.
+    names_subject = prep.subject is None or bool(prep.subject.find(scoped))
     all_hits = [h for h in found if not h.cue.startswith(TOOL_PREFIX)]
     hits = [h for h in all_hits if not h.denied]
     tools = [h for h in found if h.cue.startswith(TOOL_PREFIX)]
@@ -311,7 +318,13 @@ def _grade(
     criteria = tuple(
         replace(c, evidence=c.evidence and written.quote(c.evidence)) for c in criteria
     )
-    score = compute_score(criteria, mistakes, cap=SALAD_CAP if salad else 100)
+    cap = 100
+    if salad:
+        cap = SALAD_CAP
+    elif not names_subject:
+        cap = OFF_SUBJECT_CAP
+        notes.append("This never names a model, so it reads as being about something else.")
+    score = compute_score(criteria, mistakes, cap=cap)
     return Grade(
         question_id=question.id,
         rubric_version=question.version,

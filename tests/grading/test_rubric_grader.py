@@ -1126,3 +1126,23 @@ def test_metrics_watched_beside_the_primary_one_are_guardrails(
     question = bank.get("ab-test-model-launch")
     assert question is not None
     assert "no_guardrails" not in mistakes(grade(grader, question, text))
+
+
+WEB_APP_RELEASE = (
+    "Our Rails monolith serves 40,000 requests a second. Every release goes to one canary pod "
+    "first, then 10% and 50% of traffic, with the error rate and p99 latency watched on a "
+    "dashboard and an automatic rollback to the previous build if either crosses its threshold. "
+    "The old build stays warm for a day, so switching back is one command."
+)
+
+
+def test_a_release_of_something_else_in_deployment_words_is_capped(
+    grader: RubricGrader, question: Question
+) -> None:
+    """A web-app release told in the words of an ML release never names a model: its score is
+    capped and the note says why; the same release of a model is graded on its merits."""
+    g = grade(grader, question, WEB_APP_RELEASE)
+    assert g.score <= 20
+    assert any("never names a model" in n for n in g.notes)
+    ml = WEB_APP_RELEASE.replace("Our Rails monolith", "Our fraud model's API")
+    assert grade(grader, question, ml).score > 20

@@ -19,7 +19,7 @@ from bot.grading.text import Sentence
 # non-capturing (`(?:…)`), which makes the searches up to 40% faster.
 # Irregular (and a few regular-looking) past forms people use when telling what they did.
 _IRREGULAR = (
-    r"built|rebuilt|wrote|rewrote|ran|reran|set up|setup|put|made|took|got|had to|led|kept|"
+    r"built|rebuilt|wrote|rewrote|ran|reran|set up|setup|set|reset|put|made|took|got|had to|led|kept|"
     r"found|caught|chose|drove|spent|sent|brought|gave|saw|began|split|cut|broke|went|became|"
     r"did|won|told|held|sat|paid|lost|meant|met|sold|shut|stuck|threw|understood|dug|fed|"
     r"fought|hid|knew|left|rode|rose|fell|shot|spun|sped|swapped|took over|taught|tore|wound|"
@@ -98,6 +98,8 @@ _SITUATION = re.compile(
     # … or the day of the week, in a write-up ("I promoted v5 on Monday", "Tue evening I
     # pushed v3.2"), and the write-up itself ("Incident recap: …").
     r"|\bon (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b(?! (?:mornings|nights))"
+    r"|\b(?:shipped|released|deployed|pushed|launched|promoted|rolled out|went live) (?:on |last |that )?"
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
     r"|\b(?:mon|tue|tues|wed|thu|thurs|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|"
     r"saturday|sunday) (?:morning|afternoon|evening|night)\b"
     r"|\bincident (?:recap|report|review|summary|writeup|write up|postmortem)\b(?! template)"
@@ -133,6 +135,7 @@ _RESULT = re.compile(
     r"|before (?:any|a single) (?:customer|user)\b|which (?:meant|saved|cut|caught|let)\b"
     # An incident report's outcome: the fix shipped again, and what the harm was.
     r"|re-?(?:released|shipped|launched|deployed)\b|no (?:\w+ )?harm\b"
+    r"|(?:back to|again) normal\b|normal again\b"
     r"|impact (?:was|no|none|limited|minimal|small)\b)"
 )
 _RESULT_NUMBER = re.compile(r"\d+ ?(?:%|percent|x|times)\b")

@@ -1146,3 +1146,18 @@ def test_a_release_of_something_else_in_deployment_words_is_capped(
     assert any("never names a model" in n for n in g.notes)
     ml = WEB_APP_RELEASE.replace("Our Rails monolith", "Our fraud model's API")
     assert grade(grader, question, ml).score > 20
+
+
+def test_an_incident_in_bullets_is_a_story(grader: RubricGrader, bank: QuestionBank) -> None:
+    """Notes-style bullets tell a story too: shipped on a named day, what I set back, and
+    things normal again."""
+    question = bank.get("deployment-incident-star")
+    assert question is not None
+    text = (
+        "- pricing model v3, shipped Thursday\n"
+        "- Friday: finance says discounts way too deep on the weekend list\n"
+        "- cause: a staging config went to prod\n"
+        "- I set the config back and redeployed\n"
+        "- margins normal again by Saturday"
+    )
+    assert levels(grade(grader, question, text))["story"] == 2

@@ -1161,3 +1161,31 @@ def test_an_incident_in_bullets_is_a_story(grader: RubricGrader, bank: QuestionB
         "- margins normal again by Saturday"
     )
     assert levels(grade(grader, question, text))["story"] == 2
+
+
+def test_turning_a_model_on_at_one_site_first_is_a_canary(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    question = bank.get("rollout-strategies")
+    assert question is not None
+    text = (
+        "- shadow for two weeks next to the current triage score\n"
+        "- then turn it on at 1 hospital\n"
+        "- all hospitals after a month if the alert rate holds"
+    )
+    assert levels(grade(grader, question, text))["canary"] >= 1
+
+
+def test_a_latency_answer_about_a_web_page_is_capped(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    question = bank.get("latency-cost-tradeoffs")
+    assert question is not None
+    text = (
+        "Our storefront's p99 time to first byte was 400 ms against a 100 ms budget. We traced "
+        "it first: most of it was three sequential database calls, so we ran them in parallel, "
+        "cached the category pages at the edge and moved to bigger instances only for the peak."
+    )
+    assert grade(grader, question, text).score <= 20
+    model = text.replace("storefront's", "ranking model's")
+    assert grade(grader, question, model).score > 20

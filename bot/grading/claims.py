@@ -282,6 +282,8 @@ def certain_stance(display: str, tokens: Sequence[str] = (), tools: int = 0) -> 
         return "filler"
     if tools >= _LIST_TOOLS and len(tokens) <= _WORDS_PER_LISTED_TOOL * tools:
         return "filler"
+    if tools and len(tokens) <= tools:  # a bullet that is only a name: "🔹 Docker"
+        return "filler"
     if (
         len(tokens) >= _SALAD_WORDS
         and sum(t in STOPWORDS for t in tokens) < 0.08 * len(tokens)

@@ -1189,3 +1189,15 @@ def test_a_latency_answer_about_a_web_page_is_capped(
     assert grade(grader, question, text).score <= 20
     model = text.replace("storefront's", "ranking model's")
     assert grade(grader, question, model).score > 20
+
+
+def test_a_bullet_that_is_only_a_tool_name_earns_nothing(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    question = bank.get("reproducible-builds")
+    assert question is not None
+    text = (
+        "Reproducibility isn't optional. Here's our stack:\n🔹 Git\n🔹 MLflow\n🔹 DVC\n"
+        "🔹 Docker\nEvery model goes into the registry."
+    )
+    assert levels(grade(grader, question, text))["environment"] == 0

@@ -71,6 +71,23 @@ def is_stuffed(sentences: Sequence[Sentence]) -> bool:
     return 1 - len(set(pairs)) / len(pairs) >= STUFFED_SHARE
 
 
+FRAGMENT_WORDS = 10  # a sentence this short with no function word is a fragment …
+FRAGMENTED_SHARE = 0.8  # … and an answer of at least FRAGMENTED_MIN such, mostly, is keywords
+FRAGMENTED_MIN = 5
+
+
+def is_fragmented(sentences: Sequence[Sentence]) -> bool:
+    """Mostly fragments with no word to join them ("Analogy. Plain language. Revenue, risk,
+    customers."): the rubric's own terms laid out one after another, not said."""
+    said = [s for s in sentences if s.tokens]
+    if len(said) < FRAGMENTED_MIN:
+        return False
+    fragments = sum(
+        1 for s in said if len(s.tokens) <= FRAGMENT_WORDS and GLUE_WORDS.isdisjoint(s.tokens)
+    )
+    return fragments >= FRAGMENTED_SHARE * len(said)
+
+
 def check_mistake(
     mistake: Mistake,
     hits: list[Hit],

@@ -41,7 +41,14 @@ from bot.grading.grade import (
 )
 from bot.grading.injection import INJECTION, may_inject
 from bot.grading.judging import judge_claims
-from bot.grading.mistakes import best_sentence, check_mistake, is_salad, is_stuffed, quote_sentence
+from bot.grading.mistakes import (
+    best_sentence,
+    check_mistake,
+    is_fragmented,
+    is_salad,
+    is_stuffed,
+    quote_sentence,
+)
 from bot.grading.quoting import AsWritten
 from bot.grading.star import StarParts, find_star
 from bot.grading.text import STOPWORDS, Answer, Hit, Sentence, Vocabulary
@@ -255,9 +262,9 @@ def _grade(
     if answer.repeated >= 2:
         flags.append("repeated")
         notes.append("Repeated sentences count once.")
-    salad = (is_salad(kept, len({h.cue for h in tools})) or is_stuffed(kept)) and config_lines(
-        text
-    ) < CONFIG_LINES
+    salad = (
+        is_salad(kept, len({h.cue for h in tools})) or is_stuffed(kept) or is_fragmented(kept)
+    ) and config_lines(text) < CONFIG_LINES
     if salad:
         flags.append("keyword_salad")
         notes.append("This reads as a list of keywords: say what you do, in what order, and why.")

@@ -1201,3 +1201,38 @@ def test_a_bullet_that_is_only_a_tool_name_earns_nothing(
         "🔹 Docker\nEvery model goes into the registry."
     )
     assert levels(grade(grader, question, text))["environment"] == 0
+
+
+def test_the_rubrics_terms_laid_out_as_fragments_are_a_keyword_salad(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """Fragments with no word to join them, none repeated, earn nothing; terse bullets that
+    say what is done with what are an answer."""
+    question = bank.get("explain-to-stakeholder")
+    assert question is not None
+    fragments = (
+        "Analogy. Plain words. Lab model versus live product. Live traffic, pilot users, "
+        "dashboards, kill switch. Revenue, risk, customers, business metric. What it means for you."
+    )
+    g = grade(grader, question, fragments)
+    assert "keyword_salad" in g.flags and g.score < 30
+    rollout = bank.get("rollout-strategies")
+    assert rollout is not None
+    bullets = (
+        "- shadow for a week on live traffic\n- then 5% of users for two days\n- A/B test on "
+        "conversion for two weeks\n- flag back to the old model if errors rise\n- all users after"
+    )
+    assert "keyword_salad" not in grade(grader, rollout, bullets).flags
+
+
+def test_scoring_by_a_qa_lead_names_no_llm(grader: RubricGrader, bank: QuestionBank) -> None:
+    """A release of human support replies (scored by a QA lead, with guardrails on what
+    trainees may send) is not an LLM feature."""
+    question = bank.get("llm-feature-deployment")
+    assert question is not None
+    text = (
+        "New reply templates are versioned in the help desk and scored by a QA lead against 40 "
+        "past tickets before they go live. Guardrails stop trainees from promising refunds. A "
+        "pilot pod uses them for a week, and we track satisfaction per template afterwards."
+    )
+    assert grade(grader, question, text).score <= 20

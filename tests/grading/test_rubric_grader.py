@@ -1236,3 +1236,25 @@ def test_scoring_by_a_qa_lead_names_no_llm(grader: RubricGrader, bank: QuestionB
         "pilot pod uses them for a week, and we track satisfaction per template afterwards."
     )
     assert grade(grader, question, text).score <= 20
+
+
+@pytest.mark.parametrize(
+    ("text", "criterion"),
+    [
+        (
+            "We'd split the traffic half and half. By user ID, so nobody flips between models.",
+            "unit_metric",
+        ),
+        (
+            "If the split isn't actually fifty-fifty, something in the assignment is broken.",
+            "validity",
+        ),
+        ("The first few days often look amazing and then the lift flattens out.", "novelty"),
+    ],
+)
+def test_an_ab_test_said_in_passing_is_credited(
+    grader: RubricGrader, bank: QuestionBank, text: str, criterion: str
+) -> None:
+    question = bank.get("ab-test-model-launch")
+    assert question is not None
+    assert levels(grade(grader, question, text))[criterion] >= 1

@@ -172,7 +172,7 @@ class Question(_Strict):
     subject: tuple[str, ...] = Field(
         default=(),
         description="cues naming what the question is about (an ML model, an LLM); an answer "
-        "that names none of them is about something else and earns nothing",
+        "that names none of them is about something else, and its score is capped at 20",
     )
     # Per-seniority weight overrides: {senior: {criterion_id: weight}}.
     level_weights: dict[Seniority, dict[str, float]] = Field(default_factory=dict)

@@ -84,6 +84,7 @@ _DISMISSAL = re.compile(
 _WISH = re.compile(
     r"\b(?:would(?: have|'ve)? been (?:nice|great|better|ideal)|would be (?:nice|nicer|great|ideal|good)|"
     r"(?:i|we)(?:'d| would) love (?:to|it)|on (?:the|our) (?:\w+ )?(?:roadmap|wishlist|wish list)|"
+    r"maybe later|not (?:on )?day one|"
     # Talked of, not done: "I'd like to move it to Airflow", "we talked about adding a holdout".
     r"(?:i|we)(?:'d| would) like to (?:move|add|have|get|try|switch|set up|build|introduce|migrate)|"
     r"(?:we|i|they) (?:talked|thought|spoke|argued) about (?:adding|doing|using|setting|building|"

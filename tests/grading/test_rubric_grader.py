@@ -1258,3 +1258,98 @@ def test_an_ab_test_said_in_passing_is_credited(
     question = bank.get("ab-test-model-launch")
     assert question is not None
     assert levels(grade(grader, question, text))[criterion] >= 1
+
+
+def test_bank_v2_mistakes_fire_on_what_they_describe(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """Each mistake fires on the thing it names, not on a neighbour of it."""
+
+    def flagged(question_id: str, text: str) -> set[str]:
+        question = bank.get(question_id)
+        assert question is not None
+        return mistakes(grade(grader, question, text))
+
+    privacy = (
+        "Privacy and the AI Act are handled by our legal team. When someone asks to be forgotten "
+        "we delete their CV and profile from the training snapshot."
+    )
+    assert "legal_owns_it" in flagged("ml-privacy-governance", privacy)
+    assert "deletes_audit_trail" not in flagged("ml-privacy-governance", privacy)
+    wipe = (
+        "Privacy and the AI Act are handled by our legal team. Deletion requests come in "
+        "through HR and we wipe the candidate from everything, logs included."
+    )
+    assert "deletes_audit_trail" in flagged("ml-privacy-governance", wipe)
+    fresh = (
+        "I'd retrain daily on the latest clicks so the model picks up changes, and replay last "
+        "week's logged clicks to check NDCG went up before each deploy."
+    )
+    assert "no_unbiased_data" not in flagged("feedback-loops-bias", fresh)
+    sizing = (
+        "Two H100s hold the 70B weights in bf16, vLLM batches requests continuously, and TTFT "
+        "p95 stays under 800 ms. Cost: to be worked out after the load test."
+    )
+    assert "cost_by_assertion" not in flagged("llm-self-hosted-serving", sizing)
+    assert "cost_by_assertion" in flagged(
+        "llm-self-hosted-serving", sizing + " Self-hosting will save us a lot of money."
+    )
+
+
+@pytest.mark.parametrize(
+    ("question_id", "text", "criterion", "level"),
+    [
+        (
+            "edge-on-device",
+            "We convert the model to TFLite, and after conversion we rerun our test set to make "
+            "sure accuracy is within a point of the original.",
+            "parity",
+            1,
+        ),
+        (
+            "staff-should-we-ship-ml",
+            "The model should never be the thing that says no to a customer; adjusters still "
+            "handle everything else.",
+            "risk_tier",
+            1,
+        ),
+        (
+            "ml-system-design-fraud",
+            "If the model service is down, the payment system just uses the existing rules.",
+            "serving",
+            1,
+        ),
+    ],
+)
+def test_bank_v2_criteria_in_everyday_words(
+    grader: RubricGrader,
+    bank: QuestionBank,
+    question_id: str,
+    text: str,
+    criterion: str,
+    level: int,
+) -> None:
+    question = bank.get(question_id)
+    assert question is not None
+    assert levels(grade(grader, question, text))[criterion] >= level
+
+
+def test_a_holdout_and_a_bar_without_production_is_level_one(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    question = bank.get("pre-release-validation")
+    assert question is not None
+    bar = "I'd check the accuracy on the test set, and if it's above 90% we ship it."
+    assert levels(grade(grader, question, bar))["offline_quality"] == 1
+    assert "no_baseline" in mistakes(grade(grader, question, bar))
+
+
+def test_a_step_put_off_till_later_is_not_taken(grader: RubricGrader, bank: QuestionBank) -> None:
+    question = bank.get("llm-self-hosted-serving")
+    assert question is not None
+    assert (
+        levels(grade(grader, question, "FP8 quantisation maybe later, not day one."))[
+            "quantisation"
+        ]
+        == 0
+    )

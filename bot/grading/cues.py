@@ -78,40 +78,29 @@ def _word_regex(word: str) -> str:
     return re.escape(word)
 
 
-def _split_words(chunk: str) -> list[str]:
-    """Split on spaces, keeping a parenthesised group (which may hold spaces) whole."""
-    words: list[str] = []
+def _split_top(text: str, separator: str) -> list[str]:
+    """`text` split at `separator` where it stands outside every parenthesised group."""
+    parts: list[str] = []
     depth = 0
     current = ""
-    for ch in chunk:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth = max(0, depth - 1)
-        if ch == " " and depth == 0:
-            if current:
-                words.append(current)
+    for ch in text:
+        depth = max(0, depth + (ch == "(") - (ch == ")"))
+        if ch == separator and depth == 0:
+            parts.append(current)
             current = ""
         else:
             current += ch
-    if current:
-        words.append(current)
-    return words
+    return [*parts, current]
+
+
+def _split_words(chunk: str) -> list[str]:
+    """Split on spaces, keeping a parenthesised group (which may hold spaces) whole."""
+    return [w for w in _split_top(chunk, " ") if w]
 
 
 def _options(group: str) -> list[str]:
     """The options of `(a|b (c|d)|)`, split at its own bars only, not at a nested group's."""
-    options: list[str] = []
-    depth = 0
-    current = ""
-    for ch in group[1:-1]:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "|" and depth == 0:
-            options.append(current)
-            current = ""
-        else:
-            current += ch
-    return [*options, current]
+    return _split_top(group[1:-1], "|")
 
 
 def _phrase_regex(phrase: str) -> str:

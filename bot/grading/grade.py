@@ -57,7 +57,8 @@ class Grade:
     length: Length
     model_answer_30s: str
     seniority: Seniority | None = None
-    flags: tuple[str, ...] = ()  # keyword_salad, injection, off_topic, truncated, repeated
+    # keyword_salad, injection, off_topic, off_subject, truncated, repeated
+    flags: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())  # short remarks shown with the feedback
     tokens_used: int = 0
 

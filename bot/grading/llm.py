@@ -24,6 +24,8 @@ random per-request tag, under a system instruction that nothing between them is 
 instruction. The offline grader runs on every answer too and caps the result:
 
 - ``keyword_salad`` flagged: the score is capped at ``SALAD_CAP`` (25);
+- ``off_subject`` flagged (the answer never names what its question is about): capped at
+  ``OFF_SUBJECT_CAP`` (20);
 - ``injection`` flagged (the answer addresses the grader): the score cannot exceed
   the offline score + ``INJECTION_MARGIN`` (10) - the offline grader has already
   dropped the instructions and graded the rest, so steering earns at most a small
@@ -86,7 +88,7 @@ from bot.grading.llm_prompt import (
     system_prompt,
     user_prompt,
 )
-from bot.grading.rubric import SALAD_CAP, RubricGrader
+from bot.grading.rubric import OFF_SUBJECT_CAP, SALAD_CAP, RubricGrader
 from bot.grading.text import MAX_CHARS
 from bot.questions import Question, QuestionBank, Seniority
 
@@ -376,6 +378,8 @@ class LLMGrader:
         cap = 100
         if "keyword_salad" in offline.flags:
             cap = min(cap, SALAD_CAP)
+        if "off_subject" in offline.flags:
+            cap = min(cap, OFF_SUBJECT_CAP)
         if "injection" in offline.flags:
             cap = min(cap, offline.score + INJECTION_MARGIN)
         criteria_t, mistakes_t = tuple(criteria), tuple(mistakes)

@@ -42,11 +42,14 @@ def best_sentence(hits: list[Hit]) -> int | None:
 
 
 def is_salad(sentences: Sequence[Sentence], tools: int = 0) -> bool:
-    """Mostly names and nouns: almost no function words hold the words together.
+    """A list of keywords, not an answer: almost no function words hold the words together
+    (a short reply that is mostly tool names counts, even with a word or two of glue), or
+    the same few terms are said over and over, or the answer is mostly bare fragments."""
+    return _unglued(sentences, tools) or _stuffed(sentences) or _fragmented(sentences)
 
-    A short reply that is mostly tool names ("ship it: docker, k8s, mlflow, grafana")
-    counts too, even with a word or two of glue.
-    """
+
+def _unglued(sentences: Sequence[Sentence], tools: int) -> bool:
+    """Mostly names and nouns ("ship it: docker, k8s, mlflow, grafana")."""
     tokens = [t for s in sentences for t in s.tokens]
     if len(tokens) < 6:
         return False
@@ -58,7 +61,7 @@ STUFFED_SHARE = 0.3  # share of an answer's word pairs said before: keywords sai
 STUFFED_MIN_PAIRS = 12
 
 
-def is_stuffed(sentences: Sequence[Sentence]) -> bool:
+def _stuffed(sentences: Sequence[Sentence]) -> bool:
     """The same few terms said over and over ("Feature store. Point in time, point in
     time."): many of the answer's pairs of content words repeat an earlier pair."""
     pairs = [
@@ -76,7 +79,7 @@ FRAGMENTED_SHARE = 0.8  # … and an answer of at least FRAGMENTED_MIN such, mos
 FRAGMENTED_MIN = 5
 
 
-def is_fragmented(sentences: Sequence[Sentence]) -> bool:
+def _fragmented(sentences: Sequence[Sentence]) -> bool:
     """Mostly fragments with no word to join them ("Analogy. Plain language. Revenue, risk,
     customers."): the rubric's own terms laid out one after another, not said."""
     said = [s for s in sentences if s.tokens]
@@ -104,9 +107,8 @@ def check_mistake(
     if _forgiven(detect, criteria):
         return None
     if detect.kind == "tool_pile":
-        found, evidence = tool_pile(tools, answer, present, salad, hits)
-        if not found and len({h.cue for h in tools}) >= 3 and earned_share(criteria) < THIN_SHARE:
-            found, evidence = True, None
+        says_little = salad or earned_share(criteria) < THIN_SHARE
+        found, evidence = tool_pile(tools, answer, present, says_little, hits)
     elif not attempted:
         return None
     elif detect.kind == "missing":
@@ -170,11 +172,13 @@ def leads_with(
 
 
 def tool_pile(
-    tools: list[Hit], answer: Answer, present: set[str], salad: bool, hits: list[Hit]
+    tools: list[Hit], answer: Answer, present: set[str], says_little: bool, hits: list[Hit]
 ) -> tuple[bool, str | None]:
     """Three or more tools named with no reason given for any of them, or a sentence that
     lists four or more with no reason of its own ("Kubeflow for pipelines, MLflow for the
-    registry, KServe for serving, Grafana for monitoring"): a stack picked before the problem."""
+    registry, KServe for serving, Grafana for monitoring"): a stack picked before the problem.
+    In an answer that `says_little` else (a salad, or under a quarter of its rubric), three
+    tools are its substance, whatever reason is given for them."""
     first: dict[str, int] = {}
     for h in tools:
         first.setdefault(h.cue, h.sentence)
@@ -187,7 +191,7 @@ def tool_pile(
     listed = any(
         len(names) >= LISTED_TOOLS and i not in reasoned for i, names in per_sentence.items()
     )
-    if REASONING_CUE in present and not salad and not listed:
+    if REASONING_CUE in present and not says_little and not listed:
         return False, None
     named: dict[int, int] = {}
     for where in first.values():

@@ -41,14 +41,7 @@ from bot.grading.grade import (
 )
 from bot.grading.injection import INJECTION, may_inject
 from bot.grading.judging import judge_claims
-from bot.grading.mistakes import (
-    best_sentence,
-    check_mistake,
-    is_fragmented,
-    is_salad,
-    is_stuffed,
-    quote_sentence,
-)
+from bot.grading.mistakes import best_sentence, check_mistake, is_salad, quote_sentence
 from bot.grading.quoting import AsWritten
 from bot.grading.star import StarParts, find_star
 from bot.grading.text import STOPWORDS, Answer, Hit, Sentence, Vocabulary
@@ -262,9 +255,7 @@ def _grade(
     if answer.repeated >= 2:
         flags.append("repeated")
         notes.append("Repeated sentences count once.")
-    salad = (
-        is_salad(kept, len({h.cue for h in tools})) or is_stuffed(kept) or is_fragmented(kept)
-    ) and config_lines(text) < CONFIG_LINES
+    salad = is_salad(kept, len({h.cue for h in tools})) and config_lines(text) < CONFIG_LINES
     if salad:
         flags.append("keyword_salad")
         notes.append("This reads as a list of keywords: say what you do, in what order, and why.")
@@ -330,6 +321,7 @@ def _grade(
         cap = SALAD_CAP
     elif not names_subject:
         cap = OFF_SUBJECT_CAP
+        flags.append("off_subject")
         notes.append("This never names a model, so it reads as being about something else.")
     score = compute_score(criteria, mistakes, cap=cap)
     return Grade(

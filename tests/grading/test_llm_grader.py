@@ -22,7 +22,7 @@ from bot.grading.llm import (
     TokenLedger,
 )
 from bot.grading.llm_prompt import normalise, quote_found, response_format
-from bot.grading.rubric import SALAD_CAP, RubricGrader
+from bot.grading.rubric import OFF_SUBJECT_CAP, SALAD_CAP, RubricGrader
 from bot.metrics import Metrics
 from bot.questions import Question, QuestionBank
 from bot.storage.db import make_engine, make_sessionmaker, upgrade_async
@@ -315,6 +315,24 @@ async def test_keyword_salad_is_capped(bank, question, fake, client):
 
     assert "keyword_salad" in grade.flags
     assert grade.score <= SALAD_CAP
+
+
+async def test_an_answer_about_something_else_is_capped(bank, question, fake, client):
+    """A web-app release in the words of an ML release, which the model rates highly, is capped
+    as the offline grader caps it: it never names a model."""
+    fake.script = judged(
+        default_level=2, quote=lambda r, cid: "Every release goes to one pod first."
+    )
+    text = (
+        "Our Rails monolith serves 40,000 requests a second. Every release goes to one pod "
+        "first, then half the traffic, with errors and p99 latency on a dashboard and an "
+        "automatic rollback to the previous build if either crosses its threshold."
+    )
+
+    grade = await chain(bank, client).grade(question, text)
+
+    assert "off_subject" in grade.flags
+    assert grade.score <= OFF_SUBJECT_CAP
 
 
 async def test_seniority_weights_apply(bank, question, fake, client):

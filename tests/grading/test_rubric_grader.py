@@ -50,6 +50,12 @@ def mistakes(g: Grade) -> set[str]:
     return {m.id for m in g.mistakes}
 
 
+def question_of(bank: QuestionBank, question_id: str) -> Question:
+    question = bank.get(question_id)
+    assert question is not None, question_id
+    return question
+
+
 def test_good_answer_is_strong(grader: RubricGrader, question: Question) -> None:
     """A complete answer earns every criterion at level 2 and no mistakes."""
     g = grade(grader, question, GOOD)
@@ -402,8 +408,7 @@ def test_off_topic_and_echoed_question_score_zero(grader: RubricGrader, question
 def test_mistakes_need_what_they_describe(
     grader: RubricGrader, bank: QuestionBank, question_id: str, text: str, mistake: str, made: bool
 ) -> None:
-    question = bank.get(question_id)
-    assert question is not None
+    question = question_of(bank, question_id)
     assert (mistake in mistakes(grade(grader, question, text))) is made
 
 
@@ -767,8 +772,7 @@ _GRADERS: dict[str, RubricGrader] = {}
 def test_evidence_quotes_what_was_typed() -> None:
     """Symbols are read for meaning ("5%" counts as a percentage) but quoted as typed."""
     bank = load_bank(ROOT_RUBRICS)
-    question = bank.get("deploy-ml-models")
-    assert question is not None
+    question = question_of(bank, "deploy-ml-models")
     grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(
         question, "We roll out with shadow traffic, then a 5% canary with a rule-based fallback."
     )
@@ -798,8 +802,7 @@ def test_an_incident_report_is_read_as_a_story_with_a_cause_and_a_change(
 ) -> None:
     """A postmortem written in sections tells what happened (the date, the owner "(me)", the
     fix shipped again), names the cause in a mismatch and says what is now required."""
-    question = bank.get("deployment-incident-star")
-    assert question is not None
+    question = question_of(bank, "deployment-incident-star")
     got = levels(grade(grader, question, INCIDENT_REPORT))
     assert got["story"] >= 1 and got["root_cause"] >= 1 and got["prevention"] >= 1, got
     assert "no_prevention" not in mistakes(grade(grader, question, INCIDENT_REPORT))
@@ -808,8 +811,7 @@ def test_an_incident_report_is_read_as_a_story_with_a_cause_and_a_change(
 def test_finding_the_root_cause_some_day_names_no_cause(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
-    question = bank.get("deployment-incident-star")
-    assert question is not None
+    question = question_of(bank, "deployment-incident-star")
     text = "If a release went wrong I'd roll back first, and after that I'd find the root cause."
     assert levels(grade(grader, question, text))["root_cause"] == 0
 
@@ -819,8 +821,7 @@ def test_a_mistake_is_not_flagged_once_the_answer_meets_its_criterion_in_full(
 ) -> None:
     """An answer is not told it "reports a metric without comparing it with production" when it
     compares the two in words the cues do not know (`covered_by` in the rubric)."""
-    question = bank.get("pre-release-validation")
-    assert question is not None
+    question = question_of(bank, "pre-release-validation")
     holdout = "Before release we check the accuracy on a holdout set of the last four weeks."
     compared = (
         f"{holdout} Both models get scored on the same last four weeks, region by region, and "
@@ -845,8 +846,7 @@ Lessons learned: [What went well, what did not]"""
 def test_a_pasted_template_earns_nothing_for_its_slots(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
-    question = bank.get("deployment-incident-star")
-    assert question is not None
+    question = question_of(bank, "deployment-incident-star")
     g = grade(grader, question, TEMPLATE)
     assert g.score < 30 and levels(g)["story"] == 0, levels(g)
 
@@ -856,8 +856,7 @@ def test_an_announced_analogy_is_not_an_answer_about_something_else(
 ) -> None:
     """Explaining deployment with an analogy is the point of the stakeholder question: it does
     not make the answer read as off topic."""
-    question = bank.get("explain-to-stakeholder")
-    assert question is not None
+    question = question_of(bank, "explain-to-stakeholder")
     text = (
         "The analogy I use with our CFO: training is cooking one great dinner at home, deployment "
         "is running the restaurant kitchen every night for a year. The recipe is done, but now "
@@ -871,8 +870,7 @@ def test_an_announced_analogy_is_not_an_answer_about_something_else(
     assert "off_topic" not in g.flags
     assert g.score >= 40, levels(g)
 
-    batch = bank.get("batch-vs-online")
-    assert batch is not None
+    batch = question_of(bank, "batch-vs-online")
     bakery = (
         "Think of it like my aunt's bakery. Every night she bakes two hundred loaves because "
         "the morning crowd always wants bread. On Saturdays she tries a new rye on the regulars "
@@ -894,8 +892,7 @@ def test_the_same_terms_said_over_and_over_are_a_keyword_salad(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
     """Short fragments that repeat a few terms earn nothing, though each has a word of glue."""
-    question = bank.get("rollout-strategies")
-    assert question is not None
+    question = question_of(bank, "rollout-strategies")
     g = grade(grader, question, STUFFED)
     assert "keyword_salad" in g.flags
     assert g.score < 30 and all(c.level == 0 for c in g.criteria)
@@ -905,8 +902,7 @@ def test_an_answer_that_returns_to_its_point_is_not_stuffed(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
     """Prose that names the canary again and again, in new words each time, is an answer."""
-    question = bank.get("rollout-strategies")
-    assert question is not None
+    question = question_of(bank, "rollout-strategies")
     text = (
         "First the canary: one percent of users for a day. If the canary's error rate stays "
         "under half a percent, the canary grows to ten percent, then to half the traffic. Any "
@@ -949,8 +945,7 @@ def test_a_named_system_of_ones_own_is_a_concrete_situation(
 def test_looking_for_the_cause_after_a_rollback_is_learning_from_it(
     grader: RubricGrader, bank: QuestionBank, text: str
 ) -> None:
-    question = bank.get("rollback-retraining")
-    assert question is not None
+    question = question_of(bank, "rollback-retraining")
     g = grade(grader, question, text)
     assert levels(g)["learn"] >= 1
     assert "no_learning" not in mistakes(g)
@@ -982,8 +977,7 @@ def test_keeping_the_previous_version_ready_is_a_way_back(
 def test_scoring_a_table_through_the_online_endpoint_is_an_api_for_batch(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
-    question = bank.get("nightly-batch-scoring")
-    assert question is not None
+    question = question_of(bank, "nightly-batch-scoring")
     per_row = (
         "The model already sits behind our Flask service, so a cron job at midnight loops over "
         "the customer table and posts each customer to the predict endpoint, then writes the "
@@ -1000,8 +994,7 @@ def test_scoring_a_table_through_the_online_endpoint_is_an_api_for_batch(
 def test_gpus_sized_by_the_weights_alone_is_weights_only(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
-    question = bank.get("llm-self-hosted-serving")
-    assert question is not None
+    question = question_of(bank, "llm-self-hosted-serving")
     text = "We'd serve it with vLLM. 70B is 140 GB in fp16, so that's two 80 GB cards."
     assert "weights_only" in mistakes(grade(grader, question, text))
     with_cache = text + " The KV cache then grows with every concurrent request's context."
@@ -1050,8 +1043,7 @@ def test_gpus_sized_by_the_weights_alone_is_weights_only(
 def test_a_mistake_said_in_everyday_words_is_flagged(
     grader: RubricGrader, bank: QuestionBank, question_id: str, text: str, mistake: str
 ) -> None:
-    question = bank.get(question_id)
-    assert question is not None
+    question = question_of(bank, question_id)
     assert mistake in mistakes(grade(grader, question, text))
 
 
@@ -1066,8 +1058,7 @@ def test_a_mistake_said_in_everyday_words_is_flagged(
 def test_what_the_books_say_or_a_nice_to_have_earns_nothing(
     grader: RubricGrader, bank: QuestionBank, text: str
 ) -> None:
-    question = bank.get("ab-test-model-launch")
-    assert question is not None
+    question = question_of(bank, "ab-test-model-launch")
     assert all(
         level == 0
         for key, level in levels(grade(grader, question, text)).items()
@@ -1080,8 +1071,7 @@ def test_a_thin_answer_that_names_its_tools_is_a_tool_list(
 ) -> None:
     """Three tools named in an answer that earns almost nothing are its substance, even with
     a purpose clause attached ("so nothing slips through")."""
-    question = bank.get("silent-degradation-slos")
-    assert question is not None
+    question = question_of(bank, "silent-degradation-slos")
     text = (
         "Probably it's stale, so I'd retrain it on last week's data and ship it. Then we add "
         "Datadog, Evidently and PagerDuty so nothing slips through again."
@@ -1102,8 +1092,7 @@ def test_an_incident_recap_told_by_the_day_is_a_story(
 ) -> None:
     """A recap names its day ("on Tuesday") and calls itself one; a weekly routine
     ("we deploy on Monday mornings") is no situation."""
-    question = bank.get("deployment-incident-star")
-    assert question is not None
+    question = question_of(bank, "deployment-incident-star")
     assert levels(grade(grader, question, RECAP))["story"] == 2
     assert (
         find_star(read_answer("We deploy on Monday mornings.", Vocabulary()).sentences).situation
@@ -1123,8 +1112,7 @@ def test_an_incident_recap_told_by_the_day_is_a_story(
 def test_metrics_watched_beside_the_primary_one_are_guardrails(
     grader: RubricGrader, bank: QuestionBank, text: str
 ) -> None:
-    question = bank.get("ab-test-model-launch")
-    assert question is not None
+    question = question_of(bank, "ab-test-model-launch")
     assert "no_guardrails" not in mistakes(grade(grader, question, text))
 
 
@@ -1151,8 +1139,7 @@ def test_a_release_of_something_else_in_deployment_words_is_capped(
 def test_an_incident_in_bullets_is_a_story(grader: RubricGrader, bank: QuestionBank) -> None:
     """Notes-style bullets tell a story too: shipped on a named day, what I set back, and
     things normal again."""
-    question = bank.get("deployment-incident-star")
-    assert question is not None
+    question = question_of(bank, "deployment-incident-star")
     text = (
         "- pricing model v3, shipped Thursday\n"
         "- Friday: finance says discounts way too deep on the weekend list\n"
@@ -1166,8 +1153,7 @@ def test_an_incident_in_bullets_is_a_story(grader: RubricGrader, bank: QuestionB
 def test_turning_a_model_on_at_one_site_first_is_a_canary(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
-    question = bank.get("rollout-strategies")
-    assert question is not None
+    question = question_of(bank, "rollout-strategies")
     text = (
         "- shadow for two weeks next to the current triage score\n"
         "- then turn it on at 1 hospital\n"
@@ -1179,8 +1165,7 @@ def test_turning_a_model_on_at_one_site_first_is_a_canary(
 def test_a_latency_answer_about_a_web_page_is_capped(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
-    question = bank.get("latency-cost-tradeoffs")
-    assert question is not None
+    question = question_of(bank, "latency-cost-tradeoffs")
     text = (
         "Our storefront's p99 time to first byte was 400 ms against a 100 ms budget. We traced "
         "it first: most of it was three sequential database calls, so we ran them in parallel, "
@@ -1194,8 +1179,7 @@ def test_a_latency_answer_about_a_web_page_is_capped(
 def test_a_bullet_that_is_only_a_tool_name_earns_nothing(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
-    question = bank.get("reproducible-builds")
-    assert question is not None
+    question = question_of(bank, "reproducible-builds")
     text = (
         "Reproducibility isn't optional. Here's our stack:\n🔹 Git\n🔹 MLflow\n🔹 DVC\n"
         "🔹 Docker\nEvery model goes into the registry."
@@ -1208,16 +1192,14 @@ def test_the_rubrics_terms_laid_out_as_fragments_are_a_keyword_salad(
 ) -> None:
     """Fragments with no word to join them, none repeated, earn nothing; terse bullets that
     say what is done with what are an answer."""
-    question = bank.get("explain-to-stakeholder")
-    assert question is not None
+    question = question_of(bank, "explain-to-stakeholder")
     fragments = (
         "Analogy. Plain words. Lab model versus live product. Live traffic, pilot users, "
         "dashboards, kill switch. Revenue, risk, customers, business metric. What it means for you."
     )
     g = grade(grader, question, fragments)
     assert "keyword_salad" in g.flags and g.score < 30
-    rollout = bank.get("rollout-strategies")
-    assert rollout is not None
+    rollout = question_of(bank, "rollout-strategies")
     bullets = (
         "- shadow for a week on live traffic\n- then 5% of users for two days\n- A/B test on "
         "conversion for two weeks\n- flag back to the old model if errors rise\n- all users after"
@@ -1228,8 +1210,7 @@ def test_the_rubrics_terms_laid_out_as_fragments_are_a_keyword_salad(
 def test_scoring_by_a_qa_lead_names_no_llm(grader: RubricGrader, bank: QuestionBank) -> None:
     """A release of human support replies (scored by a QA lead, with guardrails on what
     trainees may send) is not an LLM feature."""
-    question = bank.get("llm-feature-deployment")
-    assert question is not None
+    question = question_of(bank, "llm-feature-deployment")
     text = (
         "New reply templates are versioned in the help desk and scored by a QA lead against 40 "
         "past tickets before they go live. Guardrails stop trainees from promising refunds. A "
@@ -1255,8 +1236,7 @@ def test_scoring_by_a_qa_lead_names_no_llm(grader: RubricGrader, bank: QuestionB
 def test_an_ab_test_said_in_passing_is_credited(
     grader: RubricGrader, bank: QuestionBank, text: str, criterion: str
 ) -> None:
-    question = bank.get("ab-test-model-launch")
-    assert question is not None
+    question = question_of(bank, "ab-test-model-launch")
     assert levels(grade(grader, question, text))[criterion] >= 1
 
 
@@ -1266,8 +1246,7 @@ def test_bank_v2_mistakes_fire_on_what_they_describe(
     """Each mistake fires on the thing it names, not on a neighbour of it."""
 
     def flagged(question_id: str, text: str) -> set[str]:
-        question = bank.get(question_id)
-        assert question is not None
+        question = question_of(bank, question_id)
         return mistakes(grade(grader, question, text))
 
     privacy = (
@@ -1329,24 +1308,21 @@ def test_bank_v2_criteria_in_everyday_words(
     criterion: str,
     level: int,
 ) -> None:
-    question = bank.get(question_id)
-    assert question is not None
+    question = question_of(bank, question_id)
     assert levels(grade(grader, question, text))[criterion] >= level
 
 
 def test_a_holdout_and_a_bar_without_production_is_level_one(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
-    question = bank.get("pre-release-validation")
-    assert question is not None
+    question = question_of(bank, "pre-release-validation")
     bar = "I'd check the accuracy on the test set, and if it's above 90% we ship it."
     assert levels(grade(grader, question, bar))["offline_quality"] == 1
     assert "no_baseline" in mistakes(grade(grader, question, bar))
 
 
 def test_a_step_put_off_till_later_is_not_taken(grader: RubricGrader, bank: QuestionBank) -> None:
-    question = bank.get("llm-self-hosted-serving")
-    assert question is not None
+    question = question_of(bank, "llm-self-hosted-serving")
     assert (
         levels(grade(grader, question, "FP8 quantisation maybe later, not day one."))[
             "quantisation"

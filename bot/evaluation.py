@@ -59,7 +59,8 @@ SETS = {
     "heldout11": Path("tests/heldout11"),  # read once; a fix came after: calibration data now
     "heldout12": Path("tests/heldout12"),  # read once; fixes came after: calibration data now
     "heldout13": Path("tests/heldout13"),  # read once; fixes came after: calibration data now
-    "heldout14": Path("tests/heldout14"),  # the current held-out set, frozen before its read
+    "heldout14": Path("tests/heldout14"),  # read once; development data now; see the README
+    "heldout15": Path("tests/heldout15"),  # the current held-out set, frozen before its read
 }
 
 

@@ -61,6 +61,9 @@ SETS = {
     "heldout13": Path("tests/heldout13"),  # read once; fixes came after: calibration data now
     "heldout14": Path("tests/heldout14"),  # read once; development data now; see the README
     "heldout15": Path("tests/heldout15"),  # the current held-out set, frozen before its read
+    # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
+    # book notes), graded as answers.
+    "web1": Path("tests/web1"),  # read on arrival; development data
 }
 
 

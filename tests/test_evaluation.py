@@ -191,7 +191,7 @@ async def test_any_grader_can_be_evaluated(bank: QuestionBank) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [f"heldout{n}" for n in ("", 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)],
+    [f"heldout{n}" for n in ("", 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)] + ["web1"],
 )
 def test_held_out_sets_are_valid_and_unchanged_since_frozen(bank: QuestionBank, name: str) -> None:
     """Every held-out file loads against the bank and still has the hash it was frozen with."""
@@ -203,4 +203,4 @@ def test_held_out_sets_are_valid_and_unchanged_since_frozen(bank: QuestionBank, 
     assert files == sorted(frozen)
     for file in files:
         assert hashlib.sha256((directory / file).read_bytes()).hexdigest() == frozen[file], file
-    assert len(load_calibration(bank, directory)) >= 100
+    assert len(load_calibration(bank, directory)) >= (50 if name.startswith("web") else 100)

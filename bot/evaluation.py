@@ -64,6 +64,7 @@ SETS = {
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; development data
+    "web2": Path("tests/web2"),  # held out: frozen before its read
 }
 
 

@@ -253,6 +253,20 @@ def announces_analogy(display: str) -> bool:
     return bool(_ANALOGY.search(display))
 
 
+TITLE_MAX_WORDS = 14
+
+
+def has_title(text: str) -> bool:
+    """The answer opens with a title: a first line set apart by a blank line, with no end to
+    its sentence ("Deploying a text classifier with FastAPI (part 3)", "# How we ship
+    rankers"). A title names the topic; it claims nothing."""
+    lines = text.strip().split("\n")
+    if len(lines) < 3 or lines[1].strip():
+        return False
+    first = lines[0].strip().strip("#*_ ")
+    return bool(first) and first[-1] not in ".!?:;" and len(first.split()) <= TITLE_MAX_WORDS
+
+
 # A template's slot ("Root causes: [What caused the incident]", "Owner: <name>", "Impact: TBD")
 # is a field left to fill in, not something the writer says.
 _PLACEHOLDER = re.compile(

@@ -39,6 +39,7 @@ CLEARLY_ASSERTED = 0.9  # P(asserted) for a sentence to be judged clause by clau
 LEVEL2_CLAIMS = 3  # three separate claims backing a criterion show the depth level 2 asks for
 CUE_BONUS = 0.6  # a claim naming one of the criterion's cues is credited unless the model objects
 CUE_DEPTH = 0.1  # when quoting, each more of the criterion's cues a clause names
+PLAINLY_ON_TOPIC = 0.05  # P(off topic) below which a claim is plainly about the question
 ANALOGY_DISCOUNT = 0.4  # on the mean P(off topic) of an answer that announces an analogy
 
 
@@ -53,6 +54,7 @@ class Judged:
     criteria: tuple[CriterionResult, ...]
     asserted: tuple[Claim, ...]
     off_topic: float  # the mean P(off topic) of the answer's claims
+    clearly_on_topic: float  # the share of its claims that are plainly on topic
 
 
 @dataclass(frozen=True)
@@ -180,11 +182,13 @@ def judge_claims(
             for r in results
         )
     off_topic = sum(p.get("offtopic", 0.0) for p in stances) / len(stances) if stances else 0.0
+    plain = sum(p.get("offtopic", 0.0) < PLAINLY_ON_TOPIC for p in stances)
+    clearly_on_topic = plain / len(stances) if stances else 1.0
     # An answer that announces an analogy tells of something else on purpose, to explain the
     # job: only a text that is mostly about something else counts as off topic then.
     if any(announces_analogy(c.sentence.display) for c in claims):
         off_topic *= ANALOGY_DISCOUNT
-    return Judged(results, asserted, off_topic)
+    return Judged(results, asserted, off_topic, clearly_on_topic)
 
 
 def _criterion(

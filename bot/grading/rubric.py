@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from bot.errors import RubricError
 from bot.grading import english
 from bot.grading.claim_reader import TOOL_FEATURE, TOOL_PREFIX, claims_of, read_claims, read_text
-from bot.grading.claims import config_lines
+from bot.grading.claims import config_lines, has_title
 from bot.grading.cues import REASONING_CUE, CueIndex
 from bot.grading.grade import (
     MAX_LEVEL,
@@ -58,6 +58,7 @@ MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for om
 TOPIC_OVERLAP = 3  # distinct topic words shared with the question to count as on topic
 # The mean P(off topic) of the claims above which an answer is about something else.
 OFF_TOPIC_SHARE = 0.2
+ON_TOPIC_HALF = 0.5
 # Longer answers take several milliseconds to grade: they are graded in a thread, so the
 # event loop goes on acknowledging Slack meanwhile (it gets the GIL back every few ms).
 THREAD_ABOVE_CHARS = 3000
@@ -263,6 +264,8 @@ def _grade(
     qmodel = model.for_question(question.id, [c.id for c in question.criteria]) if model else None
     if model is not None and qmodel is not None:
         claims = claims_of(scoped, found)
+        if has_title(text):
+            claims = [replace(c, certain="filler") if c.sentence.index == 0 else c for c in claims]
         judged = judge_claims(
             question,
             qmodel,
@@ -280,7 +283,9 @@ def _grade(
         }
         hits = [h for h in hits if h.sentence in counted]
         # A story about a bakery or a wedding told in deployment words is not an answer.
-        off_topic = judged.off_topic >= OFF_TOPIC_SHARE
+        # … unless half of it is plainly about the question: one odd line in a short answer
+        # ("quick rundown of how v4 goes out on Thursday") does not make it off topic.
+        off_topic = judged.off_topic >= OFF_TOPIC_SHARE and judged.clearly_on_topic < ON_TOPIC_HALF
         criteria = tuple(_with_level(c, 0) if salad or off_topic else c for c in judged.criteria)
     else:
         off_topic = False

@@ -1329,3 +1329,36 @@ def test_a_step_put_off_till_later_is_not_taken(grader: RubricGrader, bank: Ques
         ]
         == 0
     )
+
+
+def test_a_title_names_the_topic_and_earns_nothing(
+    grader: RubricGrader, question: Question
+) -> None:
+    """A post's title ("Deploying a … classifier (part 3)") tells no story of the writer's."""
+    body = (
+        "Our helpdesk calls the classifier when a ticket is created and the agent waits, so it"
+        " must answer in 200 ms. Bundle the tokenizer with the model in one image."
+    )
+    titled = grade(grader, question, f"Deploying a text classifier with FastAPI (part 3)\n\n{body}")
+    assert levels(titled)["story"] == 0
+    assert all("part 3" not in (c.evidence or "") for c in titled.criteria)
+    # The same words closing a sentence of the answer are read as a claim.
+    told = grade(
+        grader, question, f"Last year I was deploying a text classifier with FastAPI. {body}"
+    )
+    assert levels(told)["story"] >= 1
+
+
+def test_troops_deployed_in_the_questions_words_are_off_topic(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """The corpus teaches the stance model the same words about another subject."""
+    platoon = (
+        "Training the new platoon finished on Friday, but deploying them overseas still takes"
+        " about a month. Kit has to be shipped and checked, each soldier needs medical and records"
+        " sign-off, and the unit rotates in gradually to relieve the forces already there, with"
+        " briefings for the families before they go."
+    )
+    g = grade(grader, question_of(bank, "explain-to-stakeholder"), platoon)
+    assert "off_topic" in g.flags
+    assert g.score == 0

@@ -60,7 +60,8 @@ SETS = {
     "heldout12": Path("tests/heldout12"),  # read once; fixes came after: calibration data now
     "heldout13": Path("tests/heldout13"),  # read once; fixes came after: calibration data now
     "heldout14": Path("tests/heldout14"),  # read once; development data now; see the README
-    "heldout15": Path("tests/heldout15"),  # the current held-out set, frozen before its read
+    "heldout15": Path("tests/heldout15"),  # read once, at 3713f0f; development data now
+    "heldout16": Path("tests/heldout16"),  # the current held-out set, frozen before its read
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; development data

@@ -1298,6 +1298,21 @@ def test_bank_v2_mistakes_fire_on_what_they_describe(
             "serving",
             1,
         ),
+        # Taught by the newer questions' corpus (writer9*).
+        (
+            "llm-self-hosted-serving",
+            "Requests slot into the batch that's already decoding as soon as a sequence finishes,"
+            " so the GPU never sits waiting for a full batch to form.",
+            "batching",
+            2,
+        ),
+        (
+            "ml-system-design-fraud",
+            "At 3,000 transactions a second and 4 lookups each, the online store has to serve"
+            " about 12,000 reads a second, which one small Redis cluster handles.",
+            "capacity",
+            2,
+        ),
     ],
 )
 def test_bank_v2_criteria_in_everyday_words(

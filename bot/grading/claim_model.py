@@ -27,6 +27,8 @@ from bot.grading.claims import STANCES, Stance
 from bot.grading.model import MODEL_DIR
 
 Floats = npt.NDArray[np.float32]
+# Weights are held as half floats (half the memory; summed as float32).
+Halves = npt.NDArray[np.float16]
 
 
 Rows = npt.NDArray[np.int32]
@@ -53,13 +55,13 @@ def _sigmoid(x: Floats) -> Floats:
 class StanceModel:
     classes: tuple[Stance, ...]
     rows_of: Rows  # shared feature index -> this model's row, or -1
-    weights: Floats  # (features, classes)
+    weights: Halves  # (features, classes)
     bias: Floats
 
     def probabilities(self, features: Rows) -> dict[Stance, float]:
         """P(stance) for every stance (a softmax over the classes)."""
         rows = _local(self.rows_of, features)
-        logits = self.weights[rows].sum(axis=0) + self.bias
+        logits = self.weights[rows].sum(axis=0, dtype=np.float32) + self.bias
         exp = np.exp(logits - logits.max())
         total = float(exp.sum())
         return {c: float(v) / total for c, v in zip(self.classes, exp, strict=True)}
@@ -70,13 +72,13 @@ class QuestionModel:
     rubric_version: str
     criteria: tuple[str, ...]
     rows_of: Rows
-    weights: Floats  # (features, 2 * criteria): support columns, then full columns
+    weights: Halves  # (features, 2 * criteria): support columns, then full columns
     bias: Floats
 
     def score(self, features: Rows) -> tuple[dict[str, float], dict[str, float]]:
         """Per criterion: P(the claim supports it), P(the claim alone meets level 2)."""
         rows = _local(self.rows_of, features)
-        probs = _sigmoid(self.weights[rows].sum(axis=0) + self.bias)
+        probs = _sigmoid(self.weights[rows].sum(axis=0, dtype=np.float32) + self.bias)
         n = len(self.criteria)
         support = dict(zip(self.criteria, map(float, probs[:n]), strict=True))
         full = dict(zip(self.criteria, map(float, probs[n:]), strict=True))
@@ -127,7 +129,7 @@ def _load_cached(directory: str) -> ClaimModel | None:
         stance = StanceModel(
             classes=tuple(c for c in stance_meta["classes"] if c in STANCES),
             rows_of=_rows_map(size, shared, stance_meta["features"]),
-            weights=arrays["stance.weights"].astype(np.float32),
+            weights=arrays["stance.weights"].astype(np.float16),
             bias=arrays["stance.bias"].astype(np.float32),
         )
         questions = {
@@ -135,7 +137,7 @@ def _load_cached(directory: str) -> ClaimModel | None:
                 rubric_version=q["rubric_version"],
                 criteria=tuple(q["criteria"]),
                 rows_of=_rows_map(size, shared, q["features"]),
-                weights=arrays[f"{qid}.weights"].astype(np.float32),
+                weights=arrays[f"{qid}.weights"].astype(np.float16),
                 bias=arrays[f"{qid}.bias"].astype(np.float32),
             )
             for qid, q in meta["questions"].items()

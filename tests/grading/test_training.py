@@ -6,9 +6,11 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from bot.grading.claim_model import load_model
 from bot.grading.model import MODEL_DIR
@@ -115,6 +117,29 @@ def test_the_shipped_model_matches_the_corpus_and_the_rubrics() -> None:
     assert model.card["rubric_versions"] == {q.id: q.version for q in bank.questions}
     for q in bank.questions:
         assert model.for_question(q.id, [c.id for c in q.criteria]) is not None, q.id
+
+
+def test_half_float_weights_grade_as_full_floats_do() -> None:
+    """The weights are held as float16 for memory; the grades are those of float32 weights."""
+    model = load_model(MODEL_DIR)
+    assert model is not None
+    full = replace(
+        model,
+        stance=replace(model.stance, weights=model.stance.weights.astype(np.float32)),
+        questions={
+            qid: replace(q, weights=q.weights.astype(np.float32))
+            for qid, q in model.questions.items()
+        },
+    )
+    bank = load_bank(ROOT / "rubrics")
+    half_grader, full_grader = RubricGrader(bank, model=model), RubricGrader(bank, model=full)
+    labelled = ROOT / "tests/calibration"
+    for path in sorted(labelled.glob("*.yaml"))[:6]:
+        question = bank.get(path.stem)
+        assert question is not None
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")):
+            half = half_grader.grade_sync(question, item["answer"])
+            assert half == full_grader.grade_sync(question, item["answer"]), item["id"]
 
 
 def test_corpus_is_large_and_covers_every_stance() -> None:

@@ -143,4 +143,3 @@ def _load_cached(directory: str) -> ClaimModel | None:
             for qid, q in meta["questions"].items()
         }
     return ClaimModel(meta["card"], shared, stance, questions)
-

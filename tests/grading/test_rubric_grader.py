@@ -46,6 +46,11 @@ def levels(g: Grade) -> dict[str, int]:
     return {c.id: c.level for c in g.criteria}
 
 
+def level_of(grader: RubricGrader, question: Question, text: str, criterion: str) -> int:
+    """The level `text` earns on one criterion of `question`."""
+    return levels(grade(grader, question, text))[criterion]
+
+
 def mistakes(g: Grade) -> set[str]:
     return {m.id for m in g.mistakes}
 
@@ -98,7 +103,7 @@ def test_denied_monitoring_earns_nothing(grader: RubricGrader, question: Questio
 )
 def test_negation_scope(grader: RubricGrader, question: Question, text: str, level: int) -> None:
     """Denials, dismissals and "rather than" remove a cue; double negatives and "not only" keep it."""
-    assert levels(grade(grader, question, text))["rollout"] == level
+    assert level_of(grader, question, text, "rollout") == level
 
 
 @pytest.mark.parametrize(
@@ -130,7 +135,7 @@ def test_everyone_at_once_is_no_staged_rollout(
     grader: RubricGrader, question: Question, text: str, level: int
 ) -> None:
     """A share is a canary; all of the traffic at once is the opposite."""
-    assert levels(grade(grader, question, text))["rollout"] == level
+    assert level_of(grader, question, text, "rollout") == level
 
 
 @pytest.mark.parametrize(
@@ -746,8 +751,8 @@ def test_any_text_grades_without_error(text: str) -> None:
     """Any Unicode up to Slack's message size grades to a valid score, band and JSON."""
     bank = load_bank(ROOT_RUBRICS)
     grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(
-        bank.get("deploy-ml-models"), text
-    )  # type: ignore[arg-type]
+        question_of(bank, "deploy-ml-models"), text
+    )
     assert 0 <= grade.score <= 100
     assert grade.band in ("strong", "solid", "developing", "weak")
     assert json.loads(json.dumps(grade.to_json()))["score"] == grade.score
@@ -760,8 +765,8 @@ def test_huge_unicode_answers_are_graded_on_a_prefix(text: str) -> None:
     """Over 40,000 characters: graded on the prefix and flagged, never an error."""
     bank = load_bank(ROOT_RUBRICS)
     grade = _GRADERS.setdefault("g", RubricGrader(bank)).grade_sync(
-        bank.get("deploy-ml-models"), text
-    )  # type: ignore[arg-type]
+        question_of(bank, "deploy-ml-models"), text
+    )
     assert ("truncated" in grade.flags) == (len(text) > 40_000)
 
 
@@ -813,7 +818,7 @@ def test_finding_the_root_cause_some_day_names_no_cause(
 ) -> None:
     question = question_of(bank, "deployment-incident-star")
     text = "If a release went wrong I'd roll back first, and after that I'd find the root cause."
-    assert levels(grade(grader, question, text))["root_cause"] == 0
+    assert level_of(grader, question, text, "root_cause") == 0
 
 
 def test_a_mistake_is_not_flagged_once_the_answer_meets_its_criterion_in_full(
@@ -929,8 +934,8 @@ def test_a_named_system_of_ones_own_is_a_concrete_situation(
     process = (
         " We package the model with its preprocessing in one image and serve it behind an API."
     )
-    assert levels(grade(grader, question, process.strip()))["story"] == 0
-    assert levels(grade(grader, question, opening + process))["story"] >= 1
+    assert level_of(grader, question, process.strip(), "story") == 0
+    assert level_of(grader, question, opening + process, "story") >= 1
 
 
 @pytest.mark.parametrize(
@@ -965,13 +970,9 @@ def test_keeping_the_previous_version_ready_is_a_way_back(
 ) -> None:
     """A way back named in the words of the system (a bundle on disk, a registered version,
     pods still up) is a planned rollback; `redeploying the old version` alone is not."""
-    assert levels(grade(grader, question, text))["rollback"] == 2
-    assert (
-        levels(grade(grader, question, "If it misbehaves we can redeploy the old version."))[
-            "rollback"
-        ]
-        == 1
-    )
+    assert level_of(grader, question, text, "rollback") == 2
+    redeploy = "If it misbehaves we can redeploy the old version."
+    assert level_of(grader, question, redeploy, "rollback") == 1
 
 
 def test_scoring_a_table_through_the_online_endpoint_is_an_api_for_batch(
@@ -1093,7 +1094,7 @@ def test_an_incident_recap_told_by_the_day_is_a_story(
     """A recap names its day ("on Tuesday") and calls itself one; a weekly routine
     ("we deploy on Monday mornings") is no situation."""
     question = question_of(bank, "deployment-incident-star")
-    assert levels(grade(grader, question, RECAP))["story"] == 2
+    assert level_of(grader, question, RECAP, "story") == 2
     assert (
         find_star(read_answer("We deploy on Monday mornings.", Vocabulary()).sentences).situation
         is None
@@ -1147,7 +1148,7 @@ def test_an_incident_in_bullets_is_a_story(grader: RubricGrader, bank: QuestionB
         "- I set the config back and redeployed\n"
         "- margins normal again by Saturday"
     )
-    assert levels(grade(grader, question, text))["story"] == 2
+    assert level_of(grader, question, text, "story") == 2
 
 
 def test_turning_a_model_on_at_one_site_first_is_a_canary(
@@ -1159,7 +1160,7 @@ def test_turning_a_model_on_at_one_site_first_is_a_canary(
         "- then turn it on at 1 hospital\n"
         "- all hospitals after a month if the alert rate holds"
     )
-    assert levels(grade(grader, question, text))["canary"] >= 1
+    assert level_of(grader, question, text, "canary") >= 1
 
 
 def test_a_latency_answer_about_a_web_page_is_capped(
@@ -1184,7 +1185,7 @@ def test_a_bullet_that_is_only_a_tool_name_earns_nothing(
         "Reproducibility isn't optional. Here's our stack:\n🔹 Git\n🔹 MLflow\n🔹 DVC\n"
         "🔹 Docker\nEvery model goes into the registry."
     )
-    assert levels(grade(grader, question, text))["environment"] == 0
+    assert level_of(grader, question, text, "environment") == 0
 
 
 def test_the_rubrics_terms_laid_out_as_fragments_are_a_keyword_salad(
@@ -1237,7 +1238,7 @@ def test_an_ab_test_said_in_passing_is_credited(
     grader: RubricGrader, bank: QuestionBank, text: str, criterion: str
 ) -> None:
     question = question_of(bank, "ab-test-model-launch")
-    assert levels(grade(grader, question, text))[criterion] >= 1
+    assert level_of(grader, question, text, criterion) >= 1
 
 
 def test_bank_v2_mistakes_fire_on_what_they_describe(
@@ -1324,7 +1325,7 @@ def test_bank_v2_criteria_in_everyday_words(
     level: int,
 ) -> None:
     question = question_of(bank, question_id)
-    assert levels(grade(grader, question, text))[criterion] >= level
+    assert level_of(grader, question, text, criterion) >= level
 
 
 def test_a_holdout_and_a_bar_without_production_is_level_one(
@@ -1332,18 +1333,14 @@ def test_a_holdout_and_a_bar_without_production_is_level_one(
 ) -> None:
     question = question_of(bank, "pre-release-validation")
     bar = "I'd check the accuracy on the test set, and if it's above 90% we ship it."
-    assert levels(grade(grader, question, bar))["offline_quality"] == 1
+    assert level_of(grader, question, bar, "offline_quality") == 1
     assert "no_baseline" in mistakes(grade(grader, question, bar))
 
 
 def test_a_step_put_off_till_later_is_not_taken(grader: RubricGrader, bank: QuestionBank) -> None:
     question = question_of(bank, "llm-self-hosted-serving")
-    assert (
-        levels(grade(grader, question, "FP8 quantisation maybe later, not day one."))[
-            "quantisation"
-        ]
-        == 0
-    )
+    later = "FP8 quantisation maybe later, not day one."
+    assert level_of(grader, question, later, "quantisation") == 0
 
 
 def test_a_title_names_the_topic_and_earns_nothing(

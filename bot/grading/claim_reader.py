@@ -40,8 +40,9 @@ def read_text(text: str, vocab: Vocabulary) -> Answer:
     return read_answer(split_clauses(read_config_lines(join_wrapped_lines(text))), vocab)
 
 
-def claims_of(answer: Answer, hits: list[Hit]) -> list[Claim]:
-    """Every sentence of `answer` as a claim, with the cues `hits` found in it."""
+def claims_of(answer: Answer, hits: list[Hit], titled: bool = False) -> list[Claim]:
+    """Every sentence of `answer` as a claim, with the cues `hits` found in it. An answer
+    `titled` opens with a title (`has_title`): its first sentence names the topic, and is filler."""
     named: dict[int, set[str]] = {}
     denied: dict[int, set[str]] = {}
     tools: dict[int, set[str]] = {}
@@ -55,7 +56,11 @@ def claims_of(answer: Answer, hits: list[Hit]) -> list[Claim]:
     for s in answer.sentences:
         cues = frozenset(named.get(s.index, ()))
         negs = frozenset(denied.get(s.index, ()))
-        certain = certain_stance(s.display, s.tokens, len(tools.get(s.index, ())))
+        certain: Stance | None = (
+            "filler"
+            if titled and s.index == 0
+            else certain_stance(s.display, s.tokens, len(tools.get(s.index, ())))
+        )
         asks = _ASKS.search(s.display) is not None
         if certain == "question" and (asking or asks):
             certain = None  # "how fresh must it be?" put to the product team is a claim of asking

@@ -263,9 +263,7 @@ def _grade(
 
     qmodel = model.for_question(question.id, [c.id for c in question.criteria]) if model else None
     if model is not None and qmodel is not None:
-        claims = claims_of(scoped, found)
-        if has_title(text):
-            claims = [replace(c, certain="filler") if c.sentence.index == 0 else c for c in claims]
+        claims = claims_of(scoped, found, titled=has_title(text))
         judged = judge_claims(
             question,
             qmodel,

@@ -58,7 +58,7 @@ MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for om
 TOPIC_OVERLAP = 3  # distinct topic words shared with the question to count as on topic
 # The mean P(off topic) of the claims above which an answer is about something else.
 OFF_TOPIC_SHARE = 0.2
-ON_TOPIC_HALF = 0.5
+ON_TOPIC_HALF = 0.5  # … unless this share of its claims is plainly on topic
 # Longer answers take several milliseconds to grade: they are graded in a thread, so the
 # event loop goes on acknowledging Slack meanwhile (it gets the GIL back every few ms).
 THREAD_ABOVE_CHARS = 3000

@@ -61,7 +61,8 @@ SETS = {
     "heldout13": Path("tests/heldout13"),  # read once; fixes came after: calibration data now
     "heldout14": Path("tests/heldout14"),  # read once; development data now; see the README
     "heldout15": Path("tests/heldout15"),  # read once, at 3713f0f; development data now
-    "heldout16": Path("tests/heldout16"),  # the current held-out set, frozen before its read
+    "heldout16": Path("tests/heldout16"),  # read once, at 96c6d3d; not tuned on
+    "heldout17": Path("tests/heldout17"),  # the current held-out set, frozen before its read
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; development data

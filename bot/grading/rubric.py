@@ -303,7 +303,10 @@ def _grade(
         or any(h.denied for h in all_hits)
         or (_topic_overlap(prep, kept) >= TOPIC_OVERLAP and not _echoes_question(prep, kept))
     )
-    attempted = words >= MIN_ATTEMPT_WORDS and on_topic and not salad
+    # An answer that earns nothing and talks to the grader, or never names what the question
+    # is about, is a trick, not an attempt with gaps: it has no omissions to list.
+    trick = not met and (bool(injected) or not names_subject)
+    attempted = words >= MIN_ATTEMPT_WORDS and on_topic and not salad and not trick
     if not met:
         flags.append("off_topic")
     present = {h.cue for h in hits}

@@ -8,7 +8,8 @@
    claims together name the distinct cues level 2 asks for (`level2` in the rubric), or
    when three separate claims back it; else 1 when any claim supports it.
 5. The evidence is the claim that supports it most, preferring one for which it is the
-   claim's main point, and of a long claim only the clauses that carry it (`quoting`).
+   claim's main point and one that meets level 2 alone, and of a long claim only the
+   clauses that carry it (`quoting`).
 
 A story criterion (`detector: star`) also keeps the STAR detector, read over the
 asserted claims only: an imagined story is no story.
@@ -39,6 +40,10 @@ CLEARLY_ASSERTED = 0.9  # P(asserted) for a sentence to be judged clause by clau
 LEVEL2_CLAIMS = 3  # three separate claims backing a criterion show the depth level 2 asks for
 CUE_BONUS = 0.6  # a claim naming one of the criterion's cues is credited unless the model objects
 CUE_DEPTH = 0.1  # when quoting, each more of the criterion's cues a clause names
+# When quoting, the weight of P(meets level 2 alone): the claim that says the most about a
+# criterion ("the model gets 30 ms of an 80 ms page") beats the one that only announces it
+# ("first: what is it for and how fast").
+EVIDENCE_FULL = 2.0
 PLAINLY_ON_TOPIC = 0.05  # P(off topic) below which a claim is plainly about the question
 ANALOGY_DISCOUNT = 0.4  # on the mean P(off topic) of an answer that announces an analogy
 
@@ -206,7 +211,8 @@ def _criterion(
             credited,
             key=lambda s: (
                 s.backs[0] == criterion.id,
-                _strength(s.claim, s.support[criterion.id], criterion),
+                _strength(s.claim, s.support[criterion.id], criterion)
+                + EVIDENCE_FULL * s.full[criterion.id],
             ),
         )
         evidence = quote(

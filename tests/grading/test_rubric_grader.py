@@ -15,12 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import RubricError
+from bot.evaluation import supports
 from bot.grading.cues import REASONING_CUE, CueIndex, is_denied
 from bot.grading.gradable import not_an_answer
 from bot.grading.grade import CriterionResult, Grade, MistakeResult
 from bot.grading.rubric import RubricGrader, expand_references
 from bot.grading.star import find_star
 from bot.grading.text import MAX_CHARS, Vocabulary, read_answer
+from bot.labelled_sets import load_calibration
 from bot.questions import Question, QuestionBank, load_bank
 from tests.grading.reference_cues import compile_cues, find_hits
 
@@ -808,6 +810,31 @@ def test_evidence_quotes_what_was_typed() -> None:
     rollout = next(c for c in grade.criteria if c.id == "rollout")
     assert rollout.level == 2
     assert rollout.evidence is not None and "5% canary" in rollout.evidence
+
+
+@pytest.mark.parametrize(
+    ("answer_id", "criterion"),
+    [
+        ("H16-a-deploy-07", "context"),
+        ("H16-b-deploy-03", "context"),
+        ("H16-b-rollout-04", "canary"),
+    ],
+)
+def test_evidence_is_the_claim_that_says_most_not_the_one_that_announces_it(
+    grader: RubricGrader, bank: QuestionBank, answer_id: str, criterion: str
+) -> None:
+    """Of two claims that back a criterion, the quote is the one that meets it in full ("we'd
+    start at 1% and double roughly daily"), not the one that only names it ("then canary").
+    The answers are web 1's (development data), checked against its labelled sentences."""
+    item = next(
+        i
+        for i in load_calibration(bank, ROOT_RUBRICS.parent / "tests/web1")
+        if i.label.id == answer_id
+    )
+    grade = grader.grade_sync(item.question, item.label.answer)
+    quoted = next(c.evidence for c in grade.criteria if c.id == criterion)
+    assert item.label.evidence is not None and quoted is not None
+    assert supports(quoted, item.label.evidence[criterion]), quoted
 
 
 INCIDENT_REPORT = """PRJ-88: churn scores doubled after the March retrain

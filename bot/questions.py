@@ -91,6 +91,9 @@ class Criterion(_Strict):
     mentions: tuple[str, ...] = ()
     level2: int = Field(default=2, ge=1, le=6)
     detector: Literal["cues", "star"] = "cues"
+    # Criteria that are stages of one process: an answer that tells two of them as one step
+    # after another ("shadow for a week, then a 5% canary") meets this one at level 1.
+    orders: tuple[str, ...] = ()
     # Teach the learned grader: `deploy-drill grader train` reads these with the corpus.
     examples: Examples = Examples()
     # Spaced review: short micro-drills aimed at this criterion alone, one of them sent by DM
@@ -198,6 +201,12 @@ class Question(_Strict):
             unknown = set(m.detect.criteria + m.detect.given + m.detect.covered_by) - set(ids)
             if unknown:
                 raise ValueError(f"mistake {m.id} names unknown criteria {sorted(unknown)}")
+        for c in self.criteria:
+            unknown = set(c.orders) - set(ids) | ({c.id} & set(c.orders))
+            if unknown:
+                raise ValueError(
+                    f"criterion {c.id} orders {sorted(unknown)}: not other criteria of the question"
+                )
         for level, weights in self.level_weights.items():
             unknown = set(weights) - set(ids)
             if unknown:

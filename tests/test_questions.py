@@ -87,6 +87,21 @@ def test_a_mistake_covered_by_an_unknown_criterion_is_reported(tmp_path: Path) -
     assert any("mistake accuracy_only names unknown criteria ['monitorng']" in p for p in problems)
 
 
+def test_stages_a_criterion_orders_must_be_other_criteria(tmp_path: Path) -> None:
+    """`orders` names criteria of the same question, never an unknown one or itself."""
+    for orders, named in (
+        ("[rollot, rollout]", "['rollot']"),
+        ("[context, rollout]", "['context']"),
+    ):
+        directory = _broken(
+            tmp_path / orders.strip("[]").replace(", ", "-"),
+            "    cues: [inference_pattern,",
+            f"    orders: {orders}\n    cues: [inference_pattern,",
+        )
+        _, problems = check_dir(directory)
+        assert any(f"criterion context orders {named}: not other criteria" in p for p in problems)
+
+
 def test_bad_yaml_reports_its_line(tmp_path: Path) -> None:
     """A YAML syntax error names the file and line."""
     directory = _broken(tmp_path, "topic: end-to-end", "topic: [end-to-end")

@@ -17,6 +17,7 @@ asserted claims only: an imagined story is no story.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -44,6 +45,12 @@ CUE_DEPTH = 0.1  # when quoting, each more of the criterion's cues a clause name
 # criterion ("the model gets 30 ms of an 80 ms page") beats the one that only announces it
 # ("first: what is it for and how fast").
 EVIDENCE_FULL = 2.0
+# A sentence that reads as the next step of a process.
+NEXT_STEP = re.compile(
+    r"\b(?:then|after(?:wards| that| a| the| one| two)?|next|once|finally|followed|"
+    r"if (?:that|it|this|all|everything|those|they) (?:looks?|is|are|stays?|holds?)|stage \d|step \d)\b"
+)
+GOES_FIRST = re.compile(r"\b(?:first|before|until|start(?:s|ing)? (?:with|in|by))\b")
 PLAINLY_ON_TOPIC = 0.05  # P(off topic) below which a claim is plainly about the question
 ANALOGY_DISCOUNT = 0.4  # on the mean P(off topic) of an answer that announces an analogy
 
@@ -178,6 +185,10 @@ def judge_claims(
         _criterion(question, c, credited[c.id], star.level, seniority, support_in)
         for c in question.criteria
     )
+    results = tuple(
+        _ordered(r, c, credited) if c.orders and not r.level else r
+        for r, c in zip(results, question.criteria, strict=True)
+    )
     if star.evidence is not None:
         star_quote = next(
             (c.sentence.display for c in asserted if c.sentence.index == star.evidence), None
@@ -237,6 +248,23 @@ def _criterion(
         tip=criterion.tip.strip(),
         weight=question.weight(criterion, seniority),
     )
+
+
+def _ordered(
+    result: CriterionResult, criterion: Criterion, credited: Mapping[str, list[_Scored]]
+) -> CriterionResult:
+    """Level 1 for a criterion whose stages (`orders`) the answer tells one after another: a
+    claim of one stage, then a later one of another stage that reads as a next step."""
+    told = sorted(
+        (s.claim.sentence.index, stage, s.claim.sentence)
+        for stage in criterion.orders
+        for s in credited.get(stage, ())
+    )
+    for i, (where, stage, sentence) in enumerate(told):
+        for _, _, before in (t for t in told[:i] if t[0] < where and t[1] != stage):
+            if NEXT_STEP.search(sentence.norm) or GOES_FIRST.search(before.norm):
+                return _with_evidence(replace(result, level=1), sentence.display)
+    return result
 
 
 def _with_evidence(result: CriterionResult, evidence: str) -> CriterionResult:

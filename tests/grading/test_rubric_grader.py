@@ -800,6 +800,31 @@ ROOT_RUBRICS = Path(__file__).resolve().parents[2] / "rubrics"
 _GRADERS: dict[str, RubricGrader] = {}
 
 
+def test_stages_told_one_after_another_are_an_ordering(bank: QuestionBank) -> None:
+    """Two rollout stages told as steps ("we mirror traffic for a week. After that it gets 5%
+    of users") order the stages; the same stages described side by side as alternatives do
+    not."""
+    grader = RubricGrader(bank)
+    question = question_of(bank, "rollout-strategies")
+    ordered = grade(
+        grader,
+        question,
+        "We mirror live requests to the new ranker for a week and compare its top results with "
+        "production. After that it gets 5% of users, widened while clicks and errors hold.",
+    )
+    sequencing = next(c for c in ordered.criteria if c.id == "sequencing")
+    assert sequencing.level == 1
+    assert sequencing.evidence is not None and sequencing.evidence.startswith("After that")
+    side_by_side = grade(
+        grader,
+        question,
+        "Shadow mode mirrors traffic to the new model without users seeing it, to compare "
+        "outputs. A canary gives the new model to a small share of users. An A/B test splits "
+        "users at random and compares conversion.",
+    )
+    assert levels(side_by_side)["sequencing"] == 0
+
+
 def test_evidence_quotes_what_was_typed() -> None:
     """Symbols are read for meaning ("5%" counts as a percentage) but quoted as typed."""
     bank = load_bank(ROOT_RUBRICS)

@@ -6,7 +6,7 @@
 3. A claim backs at most two criteria: the two it supports most.
 4. A criterion's level is 2 when one claim meets level 2 alone, when its credited
    claims together name the distinct cues level 2 asks for (`level2` in the rubric), or
-   when three separate claims back it; else 1 when any claim supports it.
+   when four separate claims back it; else 1 when any claim supports it.
 5. The evidence is the claim that supports it most, preferring one for which it is the
    claim's main point and one that meets level 2 alone, and of a long claim only the
    clauses that carry it (`quoting`).
@@ -38,7 +38,7 @@ SUPPORT_MIN = 0.5  # P(supports) for a claim to credit a criterion
 FULL_MIN = 0.6  # P(meets level 2 alone)
 CRITERIA_PER_CLAIM = 2
 CLEARLY_ASSERTED = 0.9  # P(asserted) for a sentence to be judged clause by clause
-LEVEL2_CLAIMS = 3  # three separate claims backing a criterion show the depth level 2 asks for
+LEVEL2_CLAIMS = 4  # four separate claims backing a criterion show the depth level 2 asks for
 CUE_BONUS = 0.6  # a claim naming one of the criterion's cues is credited unless the model objects
 CUE_DEPTH = 0.1  # when quoting, each more of the criterion's cues a clause names
 # When quoting, the weight of P(meets level 2 alone): the claim that says the most about a

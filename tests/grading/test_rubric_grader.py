@@ -825,6 +825,18 @@ def test_stages_told_one_after_another_are_an_ordering(bank: QuestionBank) -> No
     assert levels(side_by_side)["sequencing"] == 0
 
 
+def test_three_vague_claims_do_not_add_up_to_depth(
+    grader: RubricGrader, question: Question
+) -> None:
+    """Watching dashboards, graphs and logs, said three ways, is still level 1 monitoring: it
+    names nothing watched or alerted on, which level 2 asks for."""
+    text = (
+        "We put the model behind an API. After launch we watch the dashboards. Someone keeps an "
+        "eye on the graphs every morning. We also look at the logs when people complain."
+    )
+    assert level_of(grader, question, text, "monitoring") == 1
+
+
 def test_evidence_quotes_what_was_typed() -> None:
     """Symbols are read for meaning ("5%" counts as a percentage) but quoted as typed."""
     bank = load_bank(ROOT_RUBRICS)

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 SALAD_CAP = 25
 OFF_SUBJECT_CAP = 20  # the most an answer that never names a model can score
+OFF_SUBJECT_WORDS = 50  # … and from this long, it earns nothing: a short one may just say "it"
 CONFIG_LINES = 4  # an answer written as a config this long has structure, not a salad's
 TOOLS_CUE = "tools"
 MIN_ATTEMPT_WORDS = 6  # fewer words than this is not an attempt to judge for omissions
@@ -243,7 +244,7 @@ def _grade(
     found = prep.index.find(scoped)
     # A release of web pages, call scripts or support macros, told in the words of an ML
     # release, never names what the question is about (a model, an LLM): its score is capped.
-    # Its criteria stand, as a short answer that says "deploy it" of the model earns a little.
+    # A short one's criteria stand, as a reply that says "deploy it" of the model earns a little.
     names_subject = prep.subject is None or bool(prep.subject.find(scoped))
     all_hits = [h for h in found if not h.cue.startswith(TOOL_PREFIX)]
     hits = [h for h in all_hits if not h.denied]
@@ -294,6 +295,10 @@ def _grade(
         criteria = tuple(
             _judge(question, c, by_cue, scoped, star, salad, seniority) for c in question.criteria
         )
+    if not names_subject and words >= OFF_SUBJECT_WORDS:
+        # A long text that never names a model is about something else (a web app's release
+        # runbook): like an off-topic answer, it earns nothing for the words it shares.
+        criteria = tuple(_with_level(c, 0) for c in criteria)
     # Mistakes of omission only make sense for a real attempt at the question: an
     # answer about the topic, even one that mentions it only to deny it. A bare
     # list of keywords is judged as a tool pile, not as a process with gaps.

@@ -1225,6 +1225,19 @@ def test_a_release_of_something_else_in_deployment_words_is_capped(
     assert grade(grader, question, ml).score > 20
 
 
+def test_a_long_release_of_something_else_earns_nothing_a_short_reply_keeps_its_credit(
+    grader: RubricGrader, question: Question
+) -> None:
+    """Sixty words on a web app's release that never name a model earn no criterion (nothing
+    quoted, no omissions listed); a one-line reply that just says "it" keeps what it says."""
+    g = grade(grader, question, WEB_APP_RELEASE)
+    assert not any(c.level for c in g.criteria) and not g.mistakes and g.score == 0
+    short = grade(
+        grader, question, "I'd put it in a Docker container on Kubernetes behind a REST endpoint."
+    )
+    assert "off_subject" in short.flags and levels(short)["packaging"] >= 1
+
+
 def test_an_incident_in_bullets_is_a_story(grader: RubricGrader, bank: QuestionBank) -> None:
     """Notes-style bullets tell a story too: shipped on a named day, what I set back, and
     things normal again."""

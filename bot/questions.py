@@ -94,6 +94,8 @@ class Criterion(_Strict):
     # Criteria that are stages of one process: an answer that tells two of them as one step
     # after another ("shadow for a week, then a 5% canary") meets this one at level 1.
     orders: tuple[str, ...] = ()
+    # An analogy earns it: a claim told as a figure of speech counts for this criterion alone.
+    figurative: bool = False
     # Teach the learned grader: `deploy-drill grader train` reads these with the corpus.
     examples: Examples = Examples()
     # Spaced review: short micro-drills aimed at this criterion alone, one of them sent by DM

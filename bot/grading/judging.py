@@ -167,6 +167,7 @@ def judge_claims(
             scored.extend(_clauses(question, whole, model, stance, index, reread))
         else:
             scored.append(whole)
+    scored += _analogies(question, model, indexed, stances)
     credited = {c.id: [s for s in scored if c.id in s.backs] for c in question.criteria}
     star = find_star([c.sentence for c in asserted])
 
@@ -248,6 +249,28 @@ def _criterion(
         tip=criterion.tip.strip(),
         weight=question.weight(criterion, seniority),
     )
+
+
+def _analogies(
+    question: Question,
+    model: QuestionModel,
+    indexed: Sequence[tuple[Claim, Rows]],
+    stances: Sequence[Mapping[Stance, float]],
+) -> list[_Scored]:
+    """Claims told as figures of speech ("it's like an iceberg: what you see is the tip"),
+    scored for the criteria that ask for an analogy (`figurative`) and for no other."""
+    figurative = {c.id for c in question.criteria if c.figurative}
+    out: list[_Scored] = []
+    for (claim, rows), p in zip(indexed, stances, strict=True) if figurative else ():
+        told_as_figure = max(p, key=lambda s: p[s]) == "metaphor" or announces_analogy(
+            claim.sentence.display
+        )
+        if claim.certain is None and told_as_figure and not is_asserted(claim, p):
+            scored = _score(question, claim, *model.score(rows))
+            backs = tuple(cid for cid in scored.backs if cid in figurative)
+            if backs:
+                out.append(replace(scored, backs=backs, beyond=()))
+    return out
 
 
 def _ordered(

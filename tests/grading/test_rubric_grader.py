@@ -837,6 +837,27 @@ def test_three_vague_claims_do_not_add_up_to_depth(
     assert level_of(grader, question, text, "monitoring") == 1
 
 
+def test_an_analogy_earns_only_the_criterion_that_asks_for_one(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """ "It's like an iceberg" is how a stakeholder is told the rest of the work (plain
+    language); a figure of speech in an engineering answer still earns nothing."""
+    explained = grade(
+        grader,
+        question_of(bank, "explain-to-stakeholder"),
+        "The model is trained, but the feature isn't built yet. It's like an iceberg: what you "
+        "see is just the tip.",
+    )
+    plain = next(c for c in explained.criteria if c.id == "plain_language")
+    assert plain.level == 1 and plain.evidence is not None and "iceberg" in plain.evidence
+    engineering = grade(
+        grader,
+        question_of(bank, "deploy-ml-models"),
+        "Shipping a model without dashboards is like driving at night with the lights off.",
+    )
+    assert not any(c.level for c in engineering.criteria)
+
+
 def test_evidence_quotes_what_was_typed() -> None:
     """Symbols are read for meaning ("5%" counts as a percentage) but quoted as typed."""
     bank = load_bank(ROOT_RUBRICS)

@@ -62,13 +62,14 @@ SETS = {
     "heldout14": Path("tests/heldout14"),  # read once; development data now; see the README
     "heldout15": Path("tests/heldout15"),  # read once, at 3713f0f; development data now
     "heldout16": Path("tests/heldout16"),  # read once, at 96c6d3d; not tuned on
-    "heldout17": Path("tests/heldout17"),  # the current held-out set, frozen before its read
+    "heldout17": Path("tests/heldout17"),  # read once, at 9244e86; development data now
+    "heldout18": Path("tests/heldout18"),  # the current held-out set, frozen before its read
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; development data
     "web2": Path("tests/web2"),  # read once, at 3713f0f; development data now
     "web3": Path("tests/web3"),  # read once, at 96c6d3d; not tuned on
-    "web4": Path("tests/web4"),  # held out: frozen before its read
+    "web4": Path("tests/web4"),  # read once, at 9244e86; development data now
 }
 
 

@@ -333,7 +333,9 @@ def _grade(
     elif not names_subject:
         cap = OFF_SUBJECT_CAP
         flags.append("off_subject")
-        notes.append("This never names a model, so it reads as being about something else.")
+        notes.append(
+            "This never names a model or what it serves, so it reads as being about something else."
+        )
     score = compute_score(criteria, mistakes, cap=cap)
     return Grade(
         question_id=question.id,

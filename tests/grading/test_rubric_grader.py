@@ -1259,6 +1259,34 @@ def test_a_long_release_of_something_else_earns_nothing_a_short_reply_keeps_its_
     assert "off_subject" in short.flags and levels(short)["packaging"] >= 1
 
 
+MENU_LAUNCH = (
+    "We launched the new spring menu exactly like this. First a quiet trial: the kitchen cooked "
+    "the new dishes for staff lunches only, no guest saw them, and we compared prep times with "
+    "the old dishes. Then one of our nine cafes got the menu for two weeks, and we widened to "
+    "three more once complaints stayed flat and tickets went out in under twelve minutes. Then "
+    "we randomly assigned half the cafes for a month and compared average spend per table. The "
+    "old menus stayed in a drawer, and if food cost passed 30% we would switch back that night."
+)
+
+
+def test_a_rollout_of_something_else_names_no_product_and_earns_nothing(bank: QuestionBank) -> None:
+    """A menu launched through shadow, canary and A/B stages never names a model or what one
+    serves (traffic, users, latency): it earns nothing. The same stages for a service that never
+    says "model" but talks of its traffic and users are graded on their merits."""
+    grader = RubricGrader(bank)
+    question = question_of(bank, "rollout-strategies")
+    menu = grade(grader, question, MENU_LAUNCH)
+    assert menu.score == 0 and "off_subject" in menu.flags
+    service = grade(
+        grader,
+        question,
+        "First I mirror live traffic to v2 for a week and diff its answers against v1, plus p95 "
+        "latency and errors. Then 5% of users get it for two days, then 25%, then half, as long "
+        "as the error rate and p95 hold. v1 stays deployed throughout.",
+    )
+    assert "off_subject" not in service.flags and service.score > 20  # above the cap
+
+
 def test_an_incident_in_bullets_is_a_story(grader: RubricGrader, bank: QuestionBank) -> None:
     """Notes-style bullets tell a story too: shipped on a named day, what I set back, and
     things normal again."""

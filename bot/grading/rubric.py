@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from bot.grading.claim_model import ClaimModel
 
 SALAD_CAP = 25
-OFF_SUBJECT_CAP = 20  # the most an answer that never names a model can score
+OFF_SUBJECT_CAP = 20  # the most an answer that never names its subject (`subject:`) can score
 OFF_SUBJECT_WORDS = 50  # … and from this long, it earns nothing: a short one may just say "it"
 CONFIG_LINES = 4  # an answer written as a config this long has structure, not a salad's
 TOOLS_CUE = "tools"

@@ -164,13 +164,21 @@ def join_wrapped_lines(text: str) -> str:
 
 
 def config_lines(text: str) -> int:
-    """How many lines read as config keys or code comments: a config is no keyword salad."""
-    return sum(
-        1
-        for line in text.split("\n")
-        if _COMMENT.match(line)
-        or ((m := _CONFIG.match(line)) is not None and ("_" in m["key"] or m["comment"]))
-    )
+    """How many lines read as config keys or code comments: a config is no keyword salad.
+    Outside a fenced block a key counts when it looks like one (`canary_share:`, or a comment
+    beside it), so "Rollout: shadow first" is prose; inside one every key does (`setWeight: 5`)."""
+    count = 0
+    fenced = False
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        config = _CONFIG.match(line)
+        if _COMMENT.match(line) or (
+            config is not None and (fenced or "_" in config["key"] or config["comment"])
+        ):
+            count += 1
+    return count
 
 
 def read_config_lines(text: str) -> str:

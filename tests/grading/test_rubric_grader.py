@@ -995,6 +995,34 @@ def test_an_announced_analogy_is_not_an_answer_about_something_else(
     assert "off_topic" in story.flags and story.score == 0
 
 
+ARGO_ROLLOUT = """We ship the ranker with a progressive rollout, roughly:
+```yaml
+strategy:
+  canary:
+    steps:
+      - setWeight: 5
+      - pause: {duration: 2h}
+      - setWeight: 25
+      - pause: {duration: 12h}
+      - setWeight: 100
+    analysis:
+      # abort and roll back to the stable version if any of these fail
+      - metric: error5xxRate
+        max: 0.5%
+```
+We skip shadow: the 5% step catches the same problems."""
+
+
+def test_a_config_in_a_fenced_block_is_read_not_taken_for_a_keyword_salad(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """Keys inside a fenced block are config whatever their spelling (`setWeight: 5`): the
+    canary steps and the abort rule earn credit, and the answer is no list of keywords."""
+    g = grade(grader, question_of(bank, "rollout-strategies"), ARGO_ROLLOUT)
+    assert "keyword_salad" not in g.flags
+    assert levels(g)["canary"] >= 1 and levels(g)["safety"] >= 1
+
+
 STUFFED = (
     "Canary rollout. Canary rollout is when the canary rollout gets traffic first. Shadow "
     "traffic. Shadow traffic. Compare models, compare traffic, canary metrics, rollback. Canary "

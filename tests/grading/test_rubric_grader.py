@@ -840,8 +840,8 @@ def test_three_vague_claims_do_not_add_up_to_depth(
 def test_an_analogy_earns_only_the_criterion_that_asks_for_one(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:
-    """ "It's like an iceberg" is how a stakeholder is told the rest of the work (plain
-    language); a figure of speech in an engineering answer still earns nothing."""
+    """An analogy ("it's like an iceberg") is how a stakeholder is told the rest of the work
+    (plain language); a figure of speech in an engineering answer still earns nothing."""
     explained = grade(
         grader,
         question_of(bank, "explain-to-stakeholder"),

@@ -212,10 +212,11 @@ def test_injection_alone_scores_zero(grader: RubricGrader, question: Question) -
     assert g.score == 0 and "injection" in g.flags
 
 
-def test_a_trick_that_earns_nothing_lists_no_omissions(bank: QuestionBank) -> None:
+def test_a_trick_that_earns_nothing_lists_no_omissions(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
     """A note to the grader padded with platitudes, or a help article about something else,
     is not an attempt with gaps: it scores 0 and is not told it forgot the feature pipeline."""
-    grader = RubricGrader(bank)
     for question_id, text in (
         (
             "deploy-ml-models",
@@ -800,11 +801,12 @@ ROOT_RUBRICS = Path(__file__).resolve().parents[2] / "rubrics"
 _GRADERS: dict[str, RubricGrader] = {}
 
 
-def test_stages_told_one_after_another_are_an_ordering(bank: QuestionBank) -> None:
+def test_stages_told_one_after_another_are_an_ordering(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
     """Two rollout stages told as steps ("we mirror traffic for a week. After that it gets 5%
     of users") order the stages; the same stages described side by side as alternatives do
     not."""
-    grader = RubricGrader(bank)
     question = question_of(bank, "rollout-strategies")
     ordered = grade(
         grader,
@@ -1297,11 +1299,12 @@ MENU_LAUNCH = (
 )
 
 
-def test_a_rollout_of_something_else_names_no_product_and_earns_nothing(bank: QuestionBank) -> None:
+def test_a_rollout_of_something_else_names_no_product_and_earns_nothing(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
     """A menu launched through shadow, canary and A/B stages never names a model or what one
     serves (traffic, users, latency): it earns nothing. The same stages for a service that never
     says "model" but talks of its traffic and users are graded on their merits."""
-    grader = RubricGrader(bank)
     question = question_of(bank, "rollout-strategies")
     menu = grade(grader, question, MENU_LAUNCH)
     assert menu.score == 0 and "off_subject" in menu.flags

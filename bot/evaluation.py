@@ -64,8 +64,8 @@ SETS = {
     "heldout16": Path("tests/heldout16"),  # read once, at 96c6d3d; not tuned on
     "heldout17": Path("tests/heldout17"),  # read once, at 9244e86; development data now
     "heldout18": Path("tests/heldout18"),  # read once, at 705441b; development data now
-    "heldout19": Path("tests/heldout19"),  # read once, at b2c3066; not tuned on
-    "heldout20": Path("tests/heldout20"),  # the current held-out set, frozen before its read
+    "heldout19": Path("tests/heldout19"),  # read once, at b2c3066; development data now
+    "heldout20": Path("tests/heldout20"),  # the current held-out set: read once, at 2dd1233
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; development data

@@ -260,9 +260,11 @@ def _analogies(
     """Claims told as figures of speech ("it's like an iceberg: what you see is the tip"),
     scored for the criteria that ask for an analogy (`figurative`) and for no other."""
     figurative = {c.id for c in question.criteria if c.figurative}
+    if not figurative:
+        return []
     out: list[_Scored] = []
-    for (claim, rows), p in zip(indexed, stances, strict=True) if figurative else ():
-        told_as_figure = max(p, key=lambda s: p[s]) == "metaphor" or announces_analogy(
+    for (claim, rows), p in zip(indexed, stances, strict=True):
+        told_as_figure = max(p, key=p.__getitem__) == "metaphor" or announces_analogy(
             claim.sentence.display
         )
         if claim.certain is None and told_as_figure and not is_asserted(claim, p):
@@ -281,12 +283,14 @@ def _ordered(
     told = sorted(
         (s.claim.sentence.index, stage, s.claim.sentence)
         for stage in criterion.orders
-        for s in credited.get(stage, ())
+        for s in credited[stage]
     )
-    for i, (where, stage, sentence) in enumerate(told):
-        for _, _, before in (t for t in told[:i] if t[0] < where and t[1] != stage):
-            if NEXT_STEP.search(sentence.norm) or GOES_FIRST.search(before.norm):
-                return _with_evidence(replace(result, level=1), sentence.display)
+    for where, stage, sentence in told:
+        earlier = [s for w, other, s in told if w < where and other != stage]
+        if earlier and (
+            NEXT_STEP.search(sentence.norm) or any(GOES_FIRST.search(s.norm) for s in earlier)
+        ):
+            return _with_evidence(replace(result, level=1), sentence.display)
     return result
 
 

@@ -285,7 +285,7 @@ def _grade(
         # … unless half of it is plainly about the question: one odd line in a short answer
         # ("quick rundown of how v4 goes out on Thursday") does not make it off topic.
         off_topic = judged.off_topic >= OFF_TOPIC_SHARE and judged.clearly_on_topic < ON_TOPIC_HALF
-        criteria = tuple(_with_level(c, 0) if salad or off_topic else c for c in judged.criteria)
+        criteria = judged.criteria
     else:
         off_topic = False
         by_cue: dict[str, list[Hit]] = {}
@@ -295,9 +295,10 @@ def _grade(
         criteria = tuple(
             _judge(question, c, by_cue, scoped, star, salad, seniority) for c in question.criteria
         )
-    if not names_subject and words >= OFF_SUBJECT_WORDS:
-        # A long text that never names a model is about something else (a web app's release
-        # runbook): like an off-topic answer, it earns nothing for the words it shares.
+    # A list of words names topics without doing any of them; a story about something else, or
+    # a long text that never names the subject (a web app's release runbook), earns nothing
+    # for the words it shares with the question.
+    if salad or off_topic or (not names_subject and words >= OFF_SUBJECT_WORDS):
         criteria = tuple(_with_level(c, 0) for c in criteria)
     # Mistakes of omission only make sense for a real attempt at the question: an
     # answer about the topic, even one that mentions it only to deny it. A bare

@@ -61,7 +61,7 @@ SETS = {
     "heldout13": Path("tests/heldout13"),  # read once; fixes came after: calibration data now
     "heldout14": Path("tests/heldout14"),  # read once; development data now; see the README
     "heldout15": Path("tests/heldout15"),  # read once, at 3713f0f; development data now
-    "heldout16": Path("tests/heldout16"),  # read once, at 96c6d3d; not tuned on
+    "heldout16": Path("tests/heldout16"),  # read once; used to pick corpus files: calibration
     "heldout17": Path("tests/heldout17"),  # read once, at 9244e86; development data now
     "heldout18": Path("tests/heldout18"),  # read once, at 705441b; development data now
     "heldout19": Path("tests/heldout19"),  # read once, at b2c3066; development data now
@@ -70,7 +70,7 @@ SETS = {
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; development data
     "web2": Path("tests/web2"),  # read once, at 3713f0f; development data now
-    "web3": Path("tests/web3"),  # read once, at 96c6d3d; not tuned on
+    "web3": Path("tests/web3"),  # read once; used to pick corpus files: calibration data now
     "web4": Path("tests/web4"),  # read once, at 9244e86; development data now
 }
 

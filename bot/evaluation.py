@@ -65,7 +65,8 @@ SETS = {
     "heldout17": Path("tests/heldout17"),  # read once, at 9244e86; development data now
     "heldout18": Path("tests/heldout18"),  # read once, at 705441b; development data now
     "heldout19": Path("tests/heldout19"),  # read once, at b2c3066; development data now
-    "heldout20": Path("tests/heldout20"),  # the current held-out set: read once, at 2dd1233
+    "heldout20": Path("tests/heldout20"),  # read once, at 2dd1233; held out until heldout21
+    "heldout21": Path("tests/heldout21"),  # the current held-out set: frozen, not read yet
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; development data

@@ -73,6 +73,7 @@ SETS = {
     "web2": Path("tests/web2"),  # read once, at 3713f0f; development data now
     "web3": Path("tests/web3"),  # read once; used to pick corpus files: calibration data now
     "web4": Path("tests/web4"),  # read once, at 9244e86; development data now
+    "web5": Path("tests/web5"),  # held out with heldout21: frozen, not read yet
 }
 
 

@@ -34,17 +34,13 @@ Halves = npt.NDArray[np.float16]
 Rows = npt.NDArray[np.int32]
 
 
-def _local(rows_of: Rows, features: Rows) -> Rows:
-    """A model's own rows for features given as indices into the shared vocabulary."""
-    rows = rows_of[features]
-    return rows[rows >= 0]
-
-
-def _rows_map(size: int, shared: dict[str, int], own: Sequence[str]) -> Rows:
-    rows = np.full(size, -1, dtype=np.int32)
-    for i, f in enumerate(own):
-        rows[shared[f]] = i
-    return rows
+def _local(own: Rows, features: Rows) -> Rows:
+    """A model's own rows for features given as indices into the shared vocabulary. `own`
+    lists the model's features in ascending shared order, so a row is a binary search."""
+    rows = np.searchsorted(own, features).astype(np.int32)
+    found = rows < len(own)
+    found[found] = own[rows[found]] == features[found]
+    return rows[found]
 
 
 def _sigmoid(x: Floats) -> Floats:
@@ -54,13 +50,13 @@ def _sigmoid(x: Floats) -> Floats:
 @dataclass(frozen=True)
 class StanceModel:
     classes: tuple[Stance, ...]
-    rows_of: Rows  # shared feature index -> this model's row, or -1
+    own: Rows  # the model's features as ascending shared indices; row i is own[i]
     weights: Halves  # (features, classes)
     bias: Floats
 
     def probabilities(self, features: Rows) -> dict[Stance, float]:
         """P(stance) for every stance (a softmax over the classes)."""
-        rows = _local(self.rows_of, features)
+        rows = _local(self.own, features)
         logits = self.weights[rows].sum(axis=0, dtype=np.float32) + self.bias
         exp = np.exp(logits - logits.max())
         total = float(exp.sum())
@@ -71,13 +67,13 @@ class StanceModel:
 class QuestionModel:
     rubric_version: str
     criteria: tuple[str, ...]
-    rows_of: Rows
+    own: Rows
     weights: Halves  # (features, 2 * criteria): support columns, then full columns
     bias: Floats
 
     def score(self, features: Rows) -> tuple[dict[str, float], dict[str, float]]:
         """Per criterion: P(the claim supports it), P(the claim alone meets level 2)."""
-        rows = _local(self.rows_of, features)
+        rows = _local(self.own, features)
         probs = _sigmoid(self.weights[rows].sum(axis=0, dtype=np.float32) + self.bias)
         n = len(self.criteria)
         support = dict(zip(self.criteria, map(float, probs[:n]), strict=True))
@@ -118,26 +114,20 @@ def _load_cached(directory: str) -> ClaimModel | None:
     if not (meta_path.is_file() and arrays_path.is_file()):
         return None
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    own = [meta["stance"]["features"], *(q["features"] for q in meta["questions"].values())]
-    shared: dict[str, int] = {}
-    for features in own:
-        for f in features:
-            shared.setdefault(f, len(shared))
-    size = len(shared)
+    shared = {f: i for i, f in enumerate(meta["vocabulary"])}
     with np.load(arrays_path, allow_pickle=False) as arrays:
-        stance_meta = meta["stance"]
         stance = StanceModel(
-            classes=tuple(c for c in stance_meta["classes"] if c in STANCES),
-            rows_of=_rows_map(size, shared, stance_meta["features"]),
-            weights=arrays["stance.weights"].astype(np.float16),
+            classes=tuple(c for c in meta["stance"]["classes"] if c in STANCES),
+            own=arrays["stance.features"],
+            weights=arrays["stance.weights"].astype(np.float16, copy=False),
             bias=arrays["stance.bias"].astype(np.float32),
         )
         questions = {
             qid: QuestionModel(
                 rubric_version=q["rubric_version"],
                 criteria=tuple(q["criteria"]),
-                rows_of=_rows_map(size, shared, q["features"]),
-                weights=arrays[f"{qid}.weights"].astype(np.float16),
+                own=arrays[f"{qid}.features"],
+                weights=arrays[f"{qid}.weights"].astype(np.float16, copy=False),
                 bias=arrays[f"{qid}.bias"].astype(np.float32),
             )
             for qid, q in meta["questions"].items()

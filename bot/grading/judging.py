@@ -139,6 +139,15 @@ def is_asserted(claim: Claim, p: Mapping[Stance, float]) -> bool:
     return likeliest in ("negated", "dismissed") and bool(claim.cues) and not claim.denied
 
 
+def _on_topic(p: Mapping[Stance, float]) -> dict[Stance, float]:
+    """Stance probabilities for a clause of a sentence already credited: the answer's subject
+    is settled there, so "off topic" counts as asserted; only a denial, a hypothetical or a
+    question rules the clause out."""
+    held = dict(p)
+    held["asserted"] = held.get("asserted", 0.0) + held.pop("offtopic", 0.0)
+    return held
+
+
 def quote(text: str) -> str:
     """A sentence as the feedback quotes it: whole, or cut at QUOTE_CHARS."""
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
@@ -176,7 +185,7 @@ def judge_claims(
         best = 0.0
         for claim in reread(text):
             rows = index(claim.features)
-            if is_asserted(claim, stance.probabilities(rows)):
+            if is_asserted(claim, _on_topic(stance.probabilities(rows))):
                 support = _strength(claim, model.score(rows)[0][criterion.id], criterion)
                 cues = len(claim.cues.intersection(criterion.cues))  # more of it, more said
                 best = max(best, support + CUE_DEPTH * cues)

@@ -149,10 +149,11 @@ def train(bank: QuestionBank, corpus_dir: Path, out_dir: Path) -> dict[str, Any]
     predicted = cross_val_predict(LogisticRegression(C=STANCE_C, max_iter=3000), x, y, cv=5)
     metrics["stance_accuracy_cv"] = round(float(np.mean(np.array(predicted) == np.array(y))), 3)
     classes = [str(c) for c in stance.classes_]
-    arrays["stance.weights"] = stance.coef_.T.astype(np.float32)
+    arrays["stance.weights"] = stance.coef_.T.astype(np.float16)
     arrays["stance.bias"] = stance.intercept_.astype(np.float32)
 
     questions_meta: dict[str, Any] = {}
+    own_features: dict[str, list[str]] = {"stance": list(stance_vocab)}
     for question in bank.questions:
         idx = [i for i, e in enumerate(examples) if e.question == question.id]
         # Claims that earn nothing in other questions teach every question what empty talk looks
@@ -176,13 +177,13 @@ def train(bank: QuestionBank, corpus_dir: Path, out_dir: Path) -> dict[str, Any]
             bias.append(b)
             per_criterion[c.id]["level2_positives"] = sum(y_full)
         arrays[f"{question.id}.weights"] = np.stack(support_cols + full_cols, axis=1).astype(
-            np.float32
+            np.float16
         )
         arrays[f"{question.id}.bias"] = np.array(bias, dtype=np.float32)
+        own_features[question.id] = list(vocab)
         questions_meta[question.id] = {
             "rubric_version": question.version,
             "criteria": [c.id for c in question.criteria],
-            "features": list(vocab),
             "examples": len([i for i in idx if examples[i].question == question.id]),
             "per_criterion": per_criterion,
         }
@@ -195,9 +196,17 @@ def train(bank: QuestionBank, corpus_dir: Path, out_dir: Path) -> dict[str, Any]
         "metrics": metrics,
         "library": "scikit-learn LogisticRegression (liblinear per criterion; lbfgs for stance)",
     }
+    # Each feature string is written once; a model names its features by their place in
+    # that list, so loading builds one vocabulary instead of one string list per model. Both
+    # lists are sorted, so each model's places ascend (the loader searches them).
+    shared = sorted({f for features in own_features.values() for f in features})
+    place = {f: i for i, f in enumerate(shared)}
+    for name, features in own_features.items():
+        arrays[f"{name}.features"] = np.array([place[f] for f in features], dtype=np.int32)
     meta = {
         "card": card,
-        "stance": {"classes": classes, "features": list(stance_vocab)},
+        "vocabulary": shared,
+        "stance": {"classes": classes},
         "questions": questions_meta,
     }
     out_dir.mkdir(parents=True, exist_ok=True)

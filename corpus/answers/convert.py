@@ -6,6 +6,14 @@ nothing). Made corpus/claims/labelled-answers.jsonl:
     .venv/bin/python corpus/answers/convert.py corpus/claims/labelled-answers.jsonl \
         tests/heldout corpus/answers/dev tests/heldout2 tests/heldout3 corpus/answers/writers4 \
         tests/heldout4 corpus/answers/writers5
+
+With --every-quote, each quote of a criterion labelled 2 is a level-2 claim, not only a
+lone quote: blind labellers quote one or two sentences for a level they give, and reading
+the second as "not level 2" taught the models that full answers rarely meet it. Made
+corpus/claims/blind-sets.jsonl from the blind sets read before this round:
+
+    .venv/bin/python corpus/answers/convert.py corpus/claims/blind-sets.jsonl --every-quote \
+        tests/heldout5 ... tests/heldout20 tests/web1 tests/web2 tests/web3 tests/web4
 """
 import glob
 import json
@@ -47,7 +55,9 @@ def row(question: str, text: str, mode: str, criteria: dict[str, int], style: st
             "domain": "generic", "style": style}
 
 
-def claims_of(question: str, answer: dict[str, Any]) -> list[dict[str, Any]]:
+def claims_of(
+    question: str, answer: dict[str, Any], every_quote: bool = False
+) -> list[dict[str, Any]]:
     # An adversarial answer credited nothing is off topic throughout: stories that borrow the
     # words, tick lists, notes to the grader. A competent answer without evidence labels
     # cannot say which of its claims earn what.
@@ -64,18 +74,20 @@ def claims_of(question: str, answer: dict[str, Any]) -> list[dict[str, Any]]:
         for cid, quotes in evidence.items():
             if any(overlap(u, q) >= QUOTE_OVERLAP for q in quotes):
                 level = answer["levels"][cid]
-                credited[cid] = 2 if (level == 2 and len(quotes) == 1) else 1
+                credited[cid] = 2 if level == 2 and (every_quote or len(quotes) == 1) else 1
         out.append(row(question, u, "asserted", dict(sorted(credited.items())), "labelled-answer"))
     return out
 
 
 def main(target: str, directories: list[str]) -> None:
+    every_quote = "--every-quote" in directories
+    directories = [d for d in directories if d != "--every-quote"]
     rows = []
     for directory in directories:
         for path in sorted(glob.glob(f"{directory}/*.yaml")):
             question = Path(path).stem
             for answer in yaml.safe_load(Path(path).read_text(encoding="utf-8")):
-                rows += claims_of(question, answer)
+                rows += claims_of(question, answer, every_quote)
     with open(target, "w", encoding="utf-8") as out:
         out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     print(len(rows), sum(1 for r in rows if r["criteria"]))

@@ -1141,6 +1141,23 @@ def test_gpus_sized_by_the_weights_alone_is_weights_only(
     assert "weights_only" not in mistakes(grade(grader, question, with_cache))
 
 
+def test_a_feature_store_mistake_needs_the_act_it_names(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """Leaving out as-of joins or parity is a gap in the answer, not a leaky join or two
+    pipelines: those need the join, or the live query, the answer describes."""
+    question = question_of(bank, "feature-store-realtime")
+    silent = (
+        "The order counts come off the event stream in five-minute windows and land in Redis, "
+        "and the 90-day prep times are computed nightly."
+    )
+    assert {"leaky_join", "two_pipelines"}.isdisjoint(mistakes(grade(grader, question, silent)))
+    leaky = silent + " For training we join the orders history to the features table."
+    assert "leaky_join" in mistakes(grade(grader, question, leaky))
+    apart = silent + " At checkout the service queries the orders database directly for the count."
+    assert "two_pipelines" in mistakes(grade(grader, question, apart))
+
+
 @pytest.mark.parametrize(
     ("question_id", "text", "mistake"),
     [

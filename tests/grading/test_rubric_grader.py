@@ -1141,6 +1141,22 @@ def test_gpus_sized_by_the_weights_alone_is_weights_only(
     assert "weights_only" not in mistakes(grade(grader, question, with_cache))
 
 
+@pytest.mark.parametrize(
+    "gate",
+    [
+        "Our head of risk reads the report and makes the final call.",
+        "The deploy job refuses any candidate whose error on a region got worse.",
+        "When one check fails the job halts and nothing after it ships.",
+    ],
+)
+def test_a_check_that_stops_the_release_in_plain_words_is_a_gate(
+    grader: RubricGrader, bank: QuestionBank, gate: str
+) -> None:
+    question = question_of(bank, "pre-release-validation")
+    checks = "Before release we compare the candidate with the live model on last month's data."
+    assert level_of(grader, question, f"{checks} {gate}", "release_gate") >= 1
+
+
 def test_a_feature_store_mistake_needs_the_act_it_names(
     grader: RubricGrader, bank: QuestionBank
 ) -> None:

@@ -1351,6 +1351,29 @@ def test_a_rollout_of_something_else_names_no_product_and_earns_nothing(
     assert "off_subject" not in service.flags and service.score > 20  # above the cap
 
 
+FIRMWARE_RELEASE = (
+    "Budgets first: the new firmware must fit in 4 MB of flash, boot in under two seconds and "
+    "keep the battery alive for a full shift on the handheld scanners. We build it for both chip "
+    "families and run the same 500 recorded sessions through the old and the new build, and the "
+    "outputs must match on 99% of them. Updates go over the air to 1% of devices, then 10%, then "
+    "everyone, each package signed and checked before install, and the previous build stays on "
+    "the second partition so we can send everyone back. In the field we watch crash-free "
+    "sessions and battery drain by device type."
+)
+
+
+def test_a_firmware_release_in_on_device_words_is_not_an_on_device_model(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """The edge question names its subject: a firmware update told with budgets, parity and
+    staged over-the-air releases earns nothing; the same text about a model keeps its credit."""
+    question = question_of(bank, "edge-on-device")
+    firmware = grade(grader, question, FIRMWARE_RELEASE)
+    assert "off_subject" in firmware.flags and firmware.score < 30
+    model = FIRMWARE_RELEASE.replace("the new firmware", "the new detection model")
+    assert grade(grader, question, model).score > 30
+
+
 def test_an_incident_in_bullets_is_a_story(grader: RubricGrader, bank: QuestionBank) -> None:
     """Notes-style bullets tell a story too: shipped on a named day, what I set back, and
     things normal again."""

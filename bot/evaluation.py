@@ -75,6 +75,7 @@ SETS = {
     "web3": Path("tests/web3"),  # read once; used to pick corpus files: calibration data now
     "web4": Path("tests/web4"),  # read once, at 9244e86; development data now
     "web5": Path("tests/web5"),  # read once, at b7bb348; development data now
+    "web6": Path("tests/web6"),  # held out with heldout22: frozen, not read yet
 }
 
 

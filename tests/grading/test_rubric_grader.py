@@ -1374,6 +1374,40 @@ def test_a_firmware_release_in_on_device_words_is_not_an_on_device_model(
     assert grade(grader, question, model).score > 30
 
 
+BOARD_GAME_LAUNCH = (
+    "Here's how I'd put it: the new board game is designed and the prototype plays well at our "
+    "table, so why can't shops sell it next week? The box has to be printed at scale, the rules "
+    "rewritten so strangers understand them, and a first run goes to three friendly game cafes "
+    "before the big chains get it. We watch how many people finish a game and how many ask for a "
+    "refund, and if a piece breaks we can recall that batch. For you it means fewer angry reviews "
+    "and a clear number on repeat plays."
+)
+
+
+def test_a_launch_of_something_else_told_to_a_stakeholder_earns_nothing(
+    grader: RubricGrader, bank: QuestionBank
+) -> None:
+    """The stakeholder question names its subject (the model, its training, data or software):
+    a board game's launch in plain words earns nothing, and "recall that batch" is not the
+    metric; the same words about a trained model are graded on their merits."""
+    question = question_of(bank, "explain-to-stakeholder")
+    game = grade(grader, question, BOARD_GAME_LAUNCH)
+    assert "off_subject" in game.flags and game.score == 0
+    model = BOARD_GAME_LAUNCH.replace(
+        "the new board game is designed", "the recommendation model is trained"
+    )
+    assert "off_subject" not in grade(grader, question, model).flags
+
+
+def test_a_rag_assistant_names_a_model(grader: RubricGrader, bank: QuestionBank) -> None:
+    question = question_of(bank, "training-serving-skew")
+    text = (
+        "For our RAG assistant the offline eval looked great, but in production the retriever "
+        "read a different index than the one we evaluated against, so we now log what it served."
+    )
+    assert "off_subject" not in grade(grader, question, text).flags
+
+
 def test_an_incident_in_bullets_is_a_story(grader: RubricGrader, bank: QuestionBank) -> None:
     """Notes-style bullets tell a story too: shipped on a named day, what I set back, and
     things normal again."""

@@ -13,7 +13,7 @@ the second as "not level 2" taught the models that full answers rarely meet it. 
 corpus/claims/blind-sets.jsonl from the blind sets read before this round:
 
     .venv/bin/python corpus/answers/convert.py corpus/claims/blind-sets.jsonl --every-quote \
-        tests/heldout5 ... tests/heldout21 tests/web1 ... tests/web5
+        tests/heldout5 ... tests/heldout22 tests/web1 ... tests/web6
 """
 import glob
 import json

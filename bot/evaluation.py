@@ -67,7 +67,8 @@ SETS = {
     "heldout19": Path("tests/heldout19"),  # read once, at b2c3066; development data now
     "heldout20": Path("tests/heldout20"),  # read once, at 2dd1233; held out until heldout21
     "heldout21": Path("tests/heldout21"),  # read once, at b7bb348; development data now
-    "heldout22": Path("tests/heldout22"),  # the current held-out set: frozen, not read yet
+    "heldout22": Path("tests/heldout22"),  # read once, at d88c7ae; training data now
+    "heldout23": Path("tests/heldout23"),  # the current held-out set: frozen, not read yet
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; development data
@@ -75,7 +76,7 @@ SETS = {
     "web3": Path("tests/web3"),  # read once; used to pick corpus files: calibration data now
     "web4": Path("tests/web4"),  # read once, at 9244e86; development data now
     "web5": Path("tests/web5"),  # read once, at b7bb348; development data now
-    "web6": Path("tests/web6"),  # held out with heldout22: frozen, not read yet
+    "web6": Path("tests/web6"),  # read once, at d88c7ae; training data now
 }
 
 

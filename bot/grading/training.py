@@ -30,6 +30,9 @@ from bot.questions import QuestionBank
 DEFAULT_CORPUS = Path("corpus/claims")
 STANCE_C = 1.0
 SUPPORT_C = 2.0
+# A feature whose every weight is smaller than this moves no probability that matters; it is
+# left out of the model, which then holds a third fewer rows.
+WEIGHT_FLOOR = 0.005
 
 
 class TrainingError(DrillError):
@@ -117,6 +120,12 @@ def _vocab(rows: Sequence[Sequence[str]], min_count: int = 1) -> dict[str, int]:
     return {f: i for i, f in enumerate(kept)}
 
 
+def _kept(weights: np.ndarray, features: list[str]) -> tuple[np.ndarray, list[str]]:
+    """The rows (and their features) with a weight of at least WEIGHT_FLOOR, as half floats."""
+    keep = np.abs(weights).max(axis=1) >= WEIGHT_FLOOR
+    return weights[keep].astype(np.float16), [f for f, k in zip(features, keep, strict=True) if k]
+
+
 def _fit_binary(x: Any, y: Sequence[int], c: float) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import LogisticRegression
 
@@ -149,11 +158,11 @@ def train(bank: QuestionBank, corpus_dir: Path, out_dir: Path) -> dict[str, Any]
     predicted = cross_val_predict(LogisticRegression(C=STANCE_C, max_iter=3000), x, y, cv=5)
     metrics["stance_accuracy_cv"] = round(float(np.mean(np.array(predicted) == np.array(y))), 3)
     classes = [str(c) for c in stance.classes_]
-    arrays["stance.weights"] = stance.coef_.T.astype(np.float16)
+    arrays["stance.weights"], stance_features = _kept(stance.coef_.T, list(stance_vocab))
     arrays["stance.bias"] = stance.intercept_.astype(np.float32)
 
     questions_meta: dict[str, Any] = {}
-    own_features: dict[str, list[str]] = {"stance": list(stance_vocab)}
+    own_features: dict[str, list[str]] = {"stance": stance_features}
     for question in bank.questions:
         idx = [i for i, e in enumerate(examples) if e.question == question.id]
         # Claims that earn nothing in other questions teach every question what empty talk looks
@@ -176,11 +185,10 @@ def train(bank: QuestionBank, corpus_dir: Path, out_dir: Path) -> dict[str, Any]
             full_cols.append(w)
             bias.append(b)
             per_criterion[c.id]["level2_positives"] = sum(y_full)
-        arrays[f"{question.id}.weights"] = np.stack(support_cols + full_cols, axis=1).astype(
-            np.float16
-        )
+        weights, features = _kept(np.stack(support_cols + full_cols, axis=1), list(vocab))
+        arrays[f"{question.id}.weights"] = weights
         arrays[f"{question.id}.bias"] = np.array(bias, dtype=np.float32)
-        own_features[question.id] = list(vocab)
+        own_features[question.id] = features
         questions_meta[question.id] = {
             "rubric_version": question.version,
             "criteria": [c.id for c in question.criteria],

@@ -15,7 +15,7 @@ import yaml
 from bot.grading.claim_model import load_model
 from bot.grading.model import MODEL_DIR
 from bot.grading.rubric import RubricGrader
-from bot.grading.training import corpus_hash, load_corpus
+from bot.grading.training import WEIGHT_FLOOR, corpus_hash, load_corpus
 from bot.questions import load_bank
 from tests.serving import clean_env
 
@@ -61,6 +61,11 @@ def test_training_is_reproducible_and_loads_without_pickle(tmp_path: Path) -> No
     assert model is not None
     assert model.card["data_sha256"] == meta_a["card"]["data_sha256"]
     assert "rollout-strategies" in model.questions
+    # No row is kept that moves nothing: every feature has a weight of at least the floor.
+    for weights in [model.stance.weights, *(q.weights for q in model.questions.values())]:
+        assert not len(weights) or np.abs(weights.astype(np.float32)).max(axis=1).min() >= (
+            WEIGHT_FLOOR * 0.99  # the floor, as a half float
+        )
 
 
 def test_a_broken_corpus_is_one_clear_error(tmp_path: Path) -> None:

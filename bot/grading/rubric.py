@@ -312,19 +312,7 @@ def _grade(
     # An answer that earns nothing and talks to the grader, or never names what the question
     # is about, is a trick, not an attempt with gaps: it has no omissions to list.
     trick = not met and (bool(injected) or not names_subject)
-    # A thin answer that names the subject and talks of the question's topic is an attempt with
-    # gaps even when the stance model reads it as off topic: it earns nothing, but is told what
-    # it left out. (A lecture on gradient boosting names a model, not the question's topic.)
-    thin_attempt = (
-        off_topic
-        and prep.subject is not None
-        and names_subject
-        and _topic_overlap(prep, kept) >= TOPIC_OVERLAP
-        and not _echoes_question(prep, kept)
-    )
-    attempted = (
-        words >= MIN_ATTEMPT_WORDS and (on_topic or thin_attempt) and not salad and not trick
-    )
+    attempted = words >= MIN_ATTEMPT_WORDS and on_topic and not salad and not trick
     if not met:
         flags.append("off_topic")
     present = {h.cue for h in hits}

@@ -237,23 +237,6 @@ def test_a_trick_that_earns_nothing_lists_no_omissions(
         assert g.score == 0 and not g.mistakes, (question_id, mistakes(g))
 
 
-def test_a_thin_answer_on_the_topic_is_told_what_it_left_out(
-    grader: RubricGrader, bank: QuestionBank
-) -> None:
-    """Platitudes about shipping ML earn nothing, as off topic, but they do name the subject and
-    the question's topic: an attempt with gaps, so the omissions are listed (a lecture on
-    another ML topic, or a note to the grader, still lists none)."""
-    question = question_of(bank, "deploy-ml-models")
-    text = (
-        "Shipping ML to production is really about a cloud-native MLOps mindset that unlocks "
-        "value at scale. It's a journey: align the stakeholders, embrace automation and keep "
-        "improving across the model lifecycle, so people, process and platform deliver AI "
-        "outcomes together."
-    )
-    g = grade(grader, question, text)
-    assert g.score == 0 and {"no_monitoring", "no_story"} <= mistakes(g)
-
-
 def test_ordinary_sentences_are_not_injection(grader: RubricGrader, question: Question) -> None:
     """Talk of giving traffic, setting score thresholds or being an AI engineer is not an injection."""
     g = grade(
@@ -507,9 +490,7 @@ def test_feature_code_in_other_words_is_not_skipped(
 def test_a_story_about_something_else_told_in_deployment_words_scores_zero(
     grader: RubricGrader, question: Question
 ) -> None:
-    """The words match; the claims are about a garden, so nothing is credited. (Its "labelled"
-    trays and leaves' "drift" name the subject in ML's words, so it is told what it left out,
-    as blind labellers list for such answers.)"""
+    """The words match; the claims are about a garden, so nothing is credited or missed."""
     text = (
         "Deploying is a lot like how I plant my vegetable garden every spring. First the "
         "context: which beds get sun and how fast the family wants tomatoes. I package the "
@@ -521,7 +502,7 @@ def test_a_story_about_something_else_told_in_deployment_words_scores_zero(
     )
     g = grade(grader, question, text)
     assert g.score < 30 and "off_topic" in g.flags, levels(g)
-    assert not any(levels(g).values()), levels(g)
+    assert not mistakes(g) & {"no_monitoring", "skips_preprocessing", "no_story"}
 
 
 # --- Slack markup, spelling --------------------------------------------------------

@@ -68,7 +68,7 @@ SETS = {
     "heldout20": Path("tests/heldout20"),  # read once, at 2dd1233; held out until heldout21
     "heldout21": Path("tests/heldout21"),  # read once, at b7bb348; development data now
     "heldout22": Path("tests/heldout22"),  # read once, at d88c7ae; training data now
-    "heldout23": Path("tests/heldout23"),  # the current held-out set: frozen, not read yet
+    "heldout23": Path("tests/heldout23"),  # read once, at 0813c00; development data now
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; development data

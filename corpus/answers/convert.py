@@ -9,8 +9,9 @@ nothing). Made corpus/claims/labelled-answers.jsonl:
 
 With --every-quote, each quote of a criterion labelled 2 is a level-2 claim, not only a
 lone quote: blind labellers quote one or two sentences for a level they give, and reading
-the second as "not level 2" taught the models that full answers rarely meet it. Made
-corpus/claims/blind-sets.jsonl from the blind sets read before this round:
+the second as "not level 2" taught the models that full answers rarely meet it; and a
+sentence quoted both for a step of the process and for the story earns the step only. Made
+corpus/claims/blind-sets.jsonl from the blind sets read so far:
 
     .venv/bin/python corpus/answers/convert.py corpus/claims/blind-sets.jsonl --every-quote \
         tests/heldout5 ... tests/heldout22 tests/web1 ... tests/web6
@@ -75,6 +76,10 @@ def claims_of(
             if any(overlap(u, q) >= QUOTE_OVERLAP for q in quotes):
                 level = answer["levels"][cid]
                 credited[cid] = 2 if level == 2 and (every_quote or len(quotes) == 1) else 1
+        if every_quote and len(credited) > 1:
+            # A step of the process quoted for the story too ("then a week in shadow") earns
+            # the step; the story is the narrative around it, which one sentence cannot show.
+            credited.pop("story", None)
         out.append(row(question, u, "asserted", dict(sorted(credited.items())), "labelled-answer"))
     return out
 

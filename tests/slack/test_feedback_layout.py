@@ -12,8 +12,8 @@ from tests.slack import payloads as p
 
 TOOLS = "Docker, Kubernetes, MLflow, Prometheus"
 PARTIAL = (
-    "I would put the model behind an API and monitor latency, and roll back if errors rise. "
-    "We release it with a canary first."
+    "I would put the model behind an API and monitor latency, and we release it with a canary "
+    "first."
 )
 
 
@@ -96,7 +96,7 @@ async def test_no_criterion_is_both_a_strength_and_a_gap(
     for criterion in question.criteria:
         assert text.count(f"*{criterion.name}*") <= 1, criterion.name
     partial = [b for b in strengths + gaps if "(partly" in b]
-    assert partial  # this answer touches monitoring without the model's signals
+    assert partial  # it touches serving, rollout and monitoring, none of them in full
 
 
 async def test_details_opens_every_criterion_with_evidence_and_tips(

@@ -50,32 +50,32 @@ SETS = {
     "heldout2": Path("tests/heldout2"),  # training data now; see the README
     "heldout3": Path("tests/heldout3"),  # read once; training data now; see the README
     "heldout4": Path("tests/heldout4"),  # read once; development data now; see the README
-    "heldout5": Path("tests/heldout5"),  # read once; development data now; see the README
-    "heldout6": Path("tests/heldout6"),  # read once; development data now; see the README
-    "heldout7": Path("tests/heldout7"),  # read once; development data now; see the README
-    "heldout8": Path("tests/heldout8"),  # read once; development data now; see the README
-    "heldout9": Path("tests/heldout9"),  # read once, then tuned on: calibration data now
-    "heldout10": Path("tests/heldout10"),  # read once; a fix came after: calibration data now
-    "heldout11": Path("tests/heldout11"),  # read once; a fix came after: calibration data now
-    "heldout12": Path("tests/heldout12"),  # read once; fixes came after: calibration data now
-    "heldout13": Path("tests/heldout13"),  # read once; fixes came after: calibration data now
-    "heldout14": Path("tests/heldout14"),  # read once; development data now; see the README
-    "heldout15": Path("tests/heldout15"),  # read once, at 3713f0f; development data now
-    "heldout16": Path("tests/heldout16"),  # read once; used to pick corpus files: calibration
-    "heldout17": Path("tests/heldout17"),  # read once, at 9244e86; development data now
-    "heldout18": Path("tests/heldout18"),  # read once, at 705441b; development data now
-    "heldout19": Path("tests/heldout19"),  # read once, at b2c3066; development data now
-    "heldout20": Path("tests/heldout20"),  # read once, at 2dd1233; held out until heldout21
-    "heldout21": Path("tests/heldout21"),  # read once, at b7bb348; development data now
+    "heldout5": Path("tests/heldout5"),  # read once; training data now
+    "heldout6": Path("tests/heldout6"),  # read once; training data now
+    "heldout7": Path("tests/heldout7"),  # read once; training data now
+    "heldout8": Path("tests/heldout8"),  # read once; training data now
+    "heldout9": Path("tests/heldout9"),  # read once, then tuned on; training data now
+    "heldout10": Path("tests/heldout10"),  # read once; training data now
+    "heldout11": Path("tests/heldout11"),  # read once; training data now
+    "heldout12": Path("tests/heldout12"),  # read once; training data now
+    "heldout13": Path("tests/heldout13"),  # read once; training data now
+    "heldout14": Path("tests/heldout14"),  # read once; training data now
+    "heldout15": Path("tests/heldout15"),  # read once, at 3713f0f; training data now
+    "heldout16": Path("tests/heldout16"),  # read once; training data now
+    "heldout17": Path("tests/heldout17"),  # read once, at 9244e86; training data now
+    "heldout18": Path("tests/heldout18"),  # read once, at 705441b; training data now
+    "heldout19": Path("tests/heldout19"),  # read once, at b2c3066; training data now
+    "heldout20": Path("tests/heldout20"),  # read once, at 2dd1233; training data now
+    "heldout21": Path("tests/heldout21"),  # read once, at b7bb348; training data now
     "heldout22": Path("tests/heldout22"),  # read once, at d88c7ae; training data now
     "heldout23": Path("tests/heldout23"),  # read once, at 0813c00; development data now
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
-    "web1": Path("tests/web1"),  # read on arrival; development data
-    "web2": Path("tests/web2"),  # read once, at 3713f0f; development data now
-    "web3": Path("tests/web3"),  # read once; used to pick corpus files: calibration data now
-    "web4": Path("tests/web4"),  # read once, at 9244e86; development data now
-    "web5": Path("tests/web5"),  # read once, at b7bb348; development data now
+    "web1": Path("tests/web1"),  # read on arrival; training data now
+    "web2": Path("tests/web2"),  # read once, at 3713f0f; training data now
+    "web3": Path("tests/web3"),  # read once; training data now
+    "web4": Path("tests/web4"),  # read once, at 9244e86; training data now
+    "web5": Path("tests/web5"),  # read once, at b7bb348; training data now
     "web6": Path("tests/web6"),  # read once, at d88c7ae; training data now
 }
 

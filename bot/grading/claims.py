@@ -16,7 +16,7 @@ alone (a question mark, "imagine we had …"); the rest come from the learned mo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from bot.grading.text import STOPWORDS
@@ -137,15 +137,23 @@ def _opens_line(line: str) -> bool:
     return bool(_LIST_MARK.match(line) or _COMMENT.match(line) or _CONFIG.match(line))
 
 
+def _fenced_lines(text: str) -> Iterator[tuple[str, bool, bool]]:
+    """Each line with whether it is a ``` fence and whether it sits inside a fenced block."""
+    fenced = False
+    for line in text.split("\n"):
+        fence = line.lstrip().startswith("```")
+        if fence:
+            fenced = not fenced
+        yield line, fence, fenced and not fence
+
+
 def join_wrapped_lines(text: str) -> str:
     """Undo hard wrapping (text pasted from an email, an editor or a forum): a long line that
     stops mid-sentence continues on the next, unless that one opens a bullet, a config key or
     a comment. Lists of short lines and code blocks keep their lines."""
     out: list[str] = []
-    fenced = False
-    for line in text.split("\n"):
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
+    for line, fence, fenced in _fenced_lines(text):
+        if fence:
             out.append(line)
             continue
         previous = out[-1] if out else ""
@@ -168,14 +176,11 @@ def config_lines(text: str) -> int:
     Outside a fenced block a key counts when it looks like one (`canary_share:`, or a comment
     beside it), so "Rollout: shadow first" is prose; inside one every key does (`setWeight: 5`)."""
     count = 0
-    fenced = False
-    for line in text.split("\n"):
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-            continue
+    for line, fence, fenced in _fenced_lines(text):
         config = _CONFIG.match(line)
-        if _COMMENT.match(line) or (
-            config is not None and (fenced or "_" in config["key"] or config["comment"])
+        if not fence and (
+            _COMMENT.match(line)
+            or (config is not None and (fenced or "_" in config["key"] or config["comment"]))
         ):
             count += 1
     return count

@@ -16,6 +16,7 @@ corpus/claims/blind-sets.jsonl from the blind sets read so far:
     .venv/bin/python corpus/answers/convert.py corpus/claims/blind-sets.jsonl --every-quote \
         tests/heldout5 ... tests/heldout22 tests/web1 ... tests/web6
 """
+import argparse
 import glob
 import json
 import re
@@ -84,9 +85,7 @@ def claims_of(
     return out
 
 
-def main(target: str, directories: list[str]) -> None:
-    every_quote = "--every-quote" in directories
-    directories = [d for d in directories if d != "--every-quote"]
+def main(target: str, directories: list[str], every_quote: bool) -> None:
     rows = []
     for directory in directories:
         for path in sorted(glob.glob(f"{directory}/*.yaml")):
@@ -99,4 +98,9 @@ def main(target: str, directories: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("target")
+    parser.add_argument("directories", nargs="+")
+    parser.add_argument("--every-quote", action="store_true")
+    args = parser.parse_args()
+    main(args.target, args.directories, args.every_quote)

@@ -68,7 +68,8 @@ SETS = {
     "heldout20": Path("tests/heldout20"),  # read once, at 2dd1233; training data now
     "heldout21": Path("tests/heldout21"),  # read once, at b7bb348; training data now
     "heldout22": Path("tests/heldout22"),  # read once, at d88c7ae; training data now
-    "heldout23": Path("tests/heldout23"),  # read once, at 0813c00; development data now
+    "heldout23": Path("tests/heldout23"),  # read once, at 0813c00, then tuned on: calibration data
+    "heldout24": Path("tests/heldout24"),  # the current held-out set: frozen before its one read
     # Texts in the voice of the public web (forum replies, blog paragraphs, talk abstracts,
     # book notes), graded as answers.
     "web1": Path("tests/web1"),  # read on arrival; training data now

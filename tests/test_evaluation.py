@@ -191,7 +191,7 @@ async def test_any_grader_can_be_evaluated(bank: QuestionBank) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [f"heldout{n}" for n in ("", 2, *range(3, 24))] + [f"web{n}" for n in range(1, 7)],
+    [f"heldout{n}" for n in ("", 2, *range(3, 25))] + [f"web{n}" for n in range(1, 7)],
 )
 def test_held_out_sets_are_valid_and_unchanged_since_frozen(bank: QuestionBank, name: str) -> None:
     """Every held-out file loads against the bank and still has the hash it was frozen with."""
